@@ -1,0 +1,7 @@
+"""greeter: workspace member library."""
+
+import six
+
+
+def greet(name: str) -> str:
+    return six.ensure_str(f"Hello, {name}!")

@@ -1,0 +1,311 @@
+//! The frontend's flow: read `uv.build` and the project files through the gateway, resolve,
+//! plan, lower, solve, and Return the result (or the error, located in the file at fault).
+
+use std::collections::BTreeMap;
+
+use crate::gateway::status::SourceLocation;
+use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
+use crate::image::runtime_config;
+use crate::llb::{self, pb, LocalOptions, Platform};
+use crate::lower::{lower, LowerInputs};
+use crate::plan::plan;
+use crate::project::{self, ContextFiles, Project, PyProject};
+use crate::settings::Settings;
+use crate::spec::{self, SpecError, SpecFile};
+
+/// A failed build: a one-line message and, when it is about a file we read, where.
+#[derive(Debug)]
+pub struct BuildError {
+    pub message: String,
+    /// File name, its text and the 1-based line.
+    pub location: Option<(String, String, usize)>,
+}
+
+impl BuildError {
+    fn plain(message: impl Into<String>) -> BuildError {
+        BuildError {
+            message: message.into(),
+            location: None,
+        }
+    }
+
+    /// A spec (or project file) error, located in whichever of `files` it names.
+    fn located(error: SpecError, files: &[(&str, &str)]) -> BuildError {
+        let location = files
+            .iter()
+            .find(|(name, _)| *name == error.file)
+            .map(|(name, text)| (name.to_string(), text.to_string(), error.line));
+        BuildError {
+            message: error.to_string(),
+            location,
+        }
+    }
+
+    pub fn to_status(&self) -> bollard_buildkit_proto::google::rpc::Status {
+        error_status(
+            &self.message,
+            self.location
+                .as_ref()
+                .map(|(filename, text, line)| SourceLocation {
+                    filename,
+                    text,
+                    line: *line,
+                }),
+        )
+    }
+}
+
+/// What a successful build returns.
+#[derive(Debug)]
+pub struct BuiltImage {
+    pub reference: String,
+    pub config: Vec<u8>,
+}
+
+/// Runs the whole build and Returns its result to BuildKit. Only a failure to talk to BuildKit
+/// is an `Err`; build failures are Returned as errors.
+pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
+    let result = match build(bridge, opts, now).await {
+        Ok(image) => FrontendResult::Image {
+            reference: image.reference,
+            config: image.config,
+        },
+        Err(error) => FrontendResult::Error(error.to_status()),
+    };
+    bridge.finish(result).await
+}
+
+/// Reads, resolves, plans, lowers and solves. Public for tests.
+pub async fn build<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    now: i64,
+) -> Result<BuiltImage, BuildError> {
+    let caps = bridge
+        .ping()
+        .await
+        .map_err(|e| BuildError::plain(e.to_string()))?;
+    caps.check_required().map_err(BuildError::plain)?;
+    let platform = opts.platform();
+    let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
+
+    // uv.build
+    let spec_name = opts.filename().to_string();
+    let spec_text = read_local_files(bridge, opts, opts.spec_local(), &[spec_name.as_str()], &platform)
+        .await?
+        .remove(&spec_name)
+        .ok_or_else(|| {
+            BuildError::plain(format!(
+                "{spec_name} was not found: pass the spec with -f (e.g. docker buildx build -f uv.build .)"
+            ))
+        })?;
+    let spec_file = SpecFile {
+        name: spec_name.clone(),
+        text: String::from_utf8_lossy(&spec_text).into_owned(),
+    };
+    let spec = spec::parse(&spec_file)
+        .map_err(|e| BuildError::located(e, &[(&spec_file.name, &spec_file.text)]))?;
+
+    // The project files settings come from.
+    let names = [
+        project::PYPROJECT,
+        project::UV_LOCK,
+        project::PYTHON_VERSION,
+        project::UV_TOML,
+        project::DOCKERIGNORE,
+    ];
+    let raw = read_local_files(bridge, opts, opts.context_local(), &names, &platform).await?;
+    let text = |name: &str| {
+        raw.get(name)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let files = ContextFiles {
+        pyproject: text(project::PYPROJECT),
+        uv_lock: text(project::UV_LOCK),
+        python_version: text(project::PYTHON_VERSION),
+        uv_toml: text(project::UV_TOML),
+        dockerignore: text(project::DOCKERIGNORE),
+    };
+    let sources: Vec<(&str, &str)> = [
+        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
+        (project::PYPROJECT, files.pyproject.as_deref()),
+        (project::UV_LOCK, files.uv_lock.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, t)| Some((n, t?)))
+    .collect();
+    let project = Project::from_files(&files, &spec_file.name)
+        .map_err(|e| BuildError::located(e, &sources))?;
+    let members = read_member(bridge, opts, &spec, &project, &platform).await?;
+    let settings = Settings::resolve(&spec_file, &spec, &project, &members)
+        .map_err(|e| BuildError::located(e, &sources))?;
+    let plan = plan(&settings);
+
+    // Image configs: env for the steps, and the runtime image's base config.
+    let builder_config = resolve_config(bridge, &plan.images.builder, &platform, "builder").await?;
+    let base_config = if plan.images.base == plan.images.builder {
+        builder_config.clone()
+    } else {
+        resolve_config(bridge, &plan.images.base, &platform, "base").await?
+    };
+
+    let state = lower(
+        &plan,
+        &LowerInputs {
+            platform: platform.clone(),
+            session_id: opts.session_id.clone(),
+            context_name: opts.context_local().to_string(),
+            files: &raw,
+            builder_config: &builder_config,
+            base_config: &base_config,
+            proxy: proxy_env(&opts.build_args()),
+        },
+    )
+    .map_err(BuildError::plain)?;
+    let definition = llb::marshal(&state).definition;
+    let reference = bridge
+        .solve(definition, &cache_imports)
+        .await
+        .map_err(|e| BuildError::plain(e.to_string()))?;
+
+    let created = opts
+        .build_args()
+        .get("SOURCE_DATE_EPOCH")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(now);
+    let config = runtime_config(
+        &base_config,
+        &plan.image,
+        &platform,
+        &crate::image::rfc3339(created),
+    );
+    Ok(BuiltImage {
+        reference,
+        config: serde_json::to_vec(&config).expect("a JSON value serializes"),
+    })
+}
+
+/// Reads `names` (those that exist) from the client's local `local`, in one transfer.
+async fn read_local_files<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    local: &str,
+    names: &[&str],
+    platform: &Platform,
+) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
+    let patterns: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let state = llb::local(
+        local,
+        &LocalOptions {
+            session_id: opts.session_id.clone(),
+            shared_key_hint: format!("uv-frontend:{local}:{}", patterns.join(",")),
+            include_patterns: patterns.clone(),
+            follow_paths: patterns,
+            ..Default::default()
+        },
+        Some(platform),
+        &format!("[internal] load {} from {local}", names.join(", ")),
+    );
+    let definition: pb::Definition = llb::marshal(&state).definition;
+    let reference = bridge
+        .solve(definition, &[])
+        .await
+        .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
+    let present = bridge
+        .read_dir(&reference, "/")
+        .await
+        .map_err(|e| BuildError::plain(format!("listing {local}: {e}")))?;
+    let mut out = BTreeMap::new();
+    for name in names {
+        if present.iter().any(|p| p == name) {
+            let data = bridge
+                .read_file(&reference, name)
+                .await
+                .map_err(|e| BuildError::plain(e.to_string()))?;
+            out.insert(name.to_string(), data);
+        }
+    }
+    Ok(out)
+}
+
+/// The pyproject of the workspace member `[sync] package` names, if it is not the root.
+async fn read_member<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    spec: &spec::Spec,
+    project: &Project,
+    platform: &Platform,
+) -> Result<BTreeMap<String, PyProject>, BuildError> {
+    let mut members = BTreeMap::new();
+    let Some(package) = spec.sync.package.as_ref().map(|p| p.get_ref()) else {
+        return Ok(members);
+    };
+    let Some(local) = project.lock.local_package(package) else {
+        return Ok(members);
+    };
+    if local.path == "." || project.pyproject.name.as_deref() == Some(package.as_str()) {
+        return Ok(members);
+    }
+    let path = format!(
+        "{}/{}",
+        local.path.trim_end_matches('/'),
+        project::PYPROJECT
+    );
+    let files = read_local_files(
+        bridge,
+        opts,
+        opts.context_local(),
+        &[path.as_str()],
+        platform,
+    )
+    .await;
+    // A member whose pyproject cannot be read only loses its default command.
+    if let Ok(files) = files {
+        if let Some(text) = files.get(&path) {
+            if let Ok(p) = PyProject::parse(&String::from_utf8_lossy(text)) {
+                members.insert(package.clone(), p);
+            }
+        }
+    }
+    Ok(members)
+}
+
+async fn resolve_config<B: Bridge>(
+    bridge: &mut B,
+    image: &str,
+    platform: &Platform,
+    role: &str,
+) -> Result<serde_json::Value, BuildError> {
+    let resolved = bridge
+        .resolve_image_config(image, platform)
+        .await
+        .map_err(|e| {
+            BuildError::plain(format!(
+                "the {role} image {image} could not be resolved for {platform}: {e:#} (fix: check [build] {role} in the spec and that the image exists for this platform)"
+            ))
+        })?;
+    serde_json::from_slice(&resolved.config).map_err(|e| {
+        BuildError::plain(format!(
+            "the {role} image {image} has an invalid config: {e}"
+        ))
+    })
+}
+
+/// The predefined proxy build args, passed to exec steps the way the Dockerfile frontend does:
+/// outside the cache key and the image.
+pub fn proxy_env(args: &BTreeMap<String, String>) -> Option<pb::ProxyEnv> {
+    let get = |upper: &str| {
+        args.get(upper)
+            .or_else(|| args.get(&upper.to_ascii_lowercase()))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let proxy = pb::ProxyEnv {
+        http_proxy: get("HTTP_PROXY"),
+        https_proxy: get("HTTPS_PROXY"),
+        ftp_proxy: get("FTP_PROXY"),
+        no_proxy: get("NO_PROXY"),
+        all_proxy: get("ALL_PROXY"),
+    };
+    (proxy != pb::ProxyEnv::default()).then_some(proxy)
+}

@@ -1,0 +1,166 @@
+//! [`Bridge`] over gRPC, with BuildKit's LLBBridge client.
+
+use anyhow::{anyhow, Context as _};
+use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
+    self as gw, llb_bridge_client::LlbBridgeClient,
+};
+use tonic::transport::Channel;
+
+use super::stdio::MAX_MESSAGE_SIZE;
+use super::{return_request, Bridge, CacheImport, Capabilities, FrontendResult, ResolvedImage};
+use crate::llb::{pb, Platform};
+
+pub struct GrpcBridge {
+    client: LlbBridgeClient<Channel>,
+    caps: Capabilities,
+}
+
+impl GrpcBridge {
+    pub fn new(channel: Channel) -> GrpcBridge {
+        let client = LlbBridgeClient::new(channel)
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        GrpcBridge {
+            client,
+            caps: Capabilities::default(),
+        }
+    }
+}
+
+/// BuildKit's error text, without tonic's framing.
+fn status_error(call: &str, status: tonic::Status) -> anyhow::Error {
+    anyhow!("{call}: {}", status.message())
+}
+
+impl Bridge for GrpcBridge {
+    async fn ping(&mut self) -> anyhow::Result<Capabilities> {
+        let pong = self
+            .client
+            .ping(gw::PingRequest {})
+            .await
+            .map_err(|s| status_error("ping", s))?
+            .into_inner();
+        let enabled = |caps: &[bollard_buildkit_proto::moby::buildkit::v1::apicaps::ApiCap]| {
+            caps.iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.id.clone())
+                .collect()
+        };
+        self.caps = Capabilities {
+            frontend: enabled(&pong.frontend_api_caps),
+            llb: enabled(&pong.llb_caps),
+        };
+        Ok(self.caps.clone())
+    }
+
+    async fn solve(
+        &mut self,
+        definition: pb::Definition,
+        cache_imports: &[CacheImport],
+    ) -> anyhow::Result<String> {
+        let request = gw::SolveRequest {
+            definition: Some(definition),
+            allow_result_return: true,
+            allow_result_array_ref: self.caps.has("proto.refarray"),
+            cache_imports: cache_imports
+                .iter()
+                .map(|c| gw::CacheOptionsEntry {
+                    r#type: c.kind.clone(),
+                    attrs: c.attrs.clone().into_iter().collect(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let response = self
+            .client
+            .solve(request)
+            .await
+            .map_err(|s| anyhow!("{}", s.message()))?
+            .into_inner();
+        match response.result.and_then(|r| r.result) {
+            Some(gw::result::Result::Ref(r)) => Ok(r.id),
+            Some(gw::result::Result::RefDeprecated(id)) => Ok(id),
+            _ if !response.r#ref.is_empty() => Ok(response.r#ref),
+            _ => Err(anyhow!("BuildKit's solve returned no reference")),
+        }
+    }
+
+    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self
+            .client
+            .read_file(gw::ReadFileRequest {
+                r#ref: reference.into(),
+                file_path: path.into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| status_error(&format!("reading {path}"), s))?;
+        Ok(response.into_inner().data)
+    }
+
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+        let response = self
+            .client
+            .read_dir(gw::ReadDirRequest {
+                r#ref: reference.into(),
+                dir_path: dir.into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| status_error(&format!("listing {dir}"), s))?;
+        Ok(response
+            .into_inner()
+            .entries
+            .into_iter()
+            .map(|e| e.path)
+            .collect())
+    }
+
+    async fn resolve_image_config(
+        &mut self,
+        image: &str,
+        platform: &Platform,
+    ) -> anyhow::Result<ResolvedImage> {
+        let response = self
+            .client
+            .resolve_image_config(gw::ResolveImageConfigRequest {
+                r#ref: crate::llb::source::normalize_image_ref(image),
+                platform: Some(platform.to_pb()),
+                resolve_mode: "default".into(),
+                log_name: format!("[internal] load metadata for {image}"),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| anyhow!("{}", s.message()))
+            .with_context(|| format!("resolving image {image}"))?
+            .into_inner();
+        Ok(ResolvedImage {
+            digest: response.digest,
+            config: response.config,
+        })
+    }
+
+    async fn warn(&mut self, message: &str) -> anyhow::Result<()> {
+        if !self.caps.has("gateway.warnings") {
+            return Ok(());
+        }
+        self.client
+            .warn(gw::WarnRequest {
+                level: 1,
+                short: message.as_bytes().to_vec(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|s| status_error("warn", s))?;
+        Ok(())
+    }
+
+    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()> {
+        let request = return_request(result, self.caps.has("proto.refarray"));
+        self.client
+            .r#return(request)
+            .await
+            .map_err(|s| status_error("return", s))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,86 @@
+//! Talking to BuildKit. [`Bridge`] is the only I/O seam of the frontend: everything else is pure,
+//! and the whole flow in [`crate::frontend`] is tested against a fake implementation.
+
+mod caps;
+mod grpc;
+mod opts;
+pub mod status;
+mod stdio;
+
+use bollard_buildkit_proto::moby::buildkit::v1::frontend as gw;
+
+pub use caps::{Capabilities, REQUIRED_CAPS};
+pub use grpc::GrpcBridge;
+pub use opts::{BuildOpts, CacheImport};
+pub use status::error_status;
+pub use stdio::connect_stdio;
+
+use crate::llb::{pb, Platform};
+
+/// A resolved image: its digest and its config (the OCI image config JSON).
+#[derive(Clone, Debug)]
+pub struct ResolvedImage {
+    pub digest: String,
+    pub config: Vec<u8>,
+}
+
+/// What the frontend hands back to BuildKit.
+#[derive(Clone, Debug)]
+pub enum FrontendResult {
+    /// A solved reference and the image config of the result.
+    Image { reference: String, config: Vec<u8> },
+    /// The build failed; the status carries the message and error details.
+    Error(bollard_buildkit_proto::google::rpc::Status),
+}
+
+/// The LLBBridge calls the frontend makes. Errors are BuildKit's, as text.
+#[allow(async_fn_in_trait)]
+pub trait Bridge {
+    async fn ping(&mut self) -> anyhow::Result<Capabilities>;
+    /// Solves `definition` and returns a reference to its result.
+    async fn solve(
+        &mut self,
+        definition: pb::Definition,
+        cache_imports: &[CacheImport],
+    ) -> anyhow::Result<String>;
+    /// The bytes of `path` in a solved reference.
+    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;
+    /// Paths of the entries of `dir` in a solved reference.
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>>;
+    async fn resolve_image_config(
+        &mut self,
+        image: &str,
+        platform: &Platform,
+    ) -> anyhow::Result<ResolvedImage>;
+    /// A non-fatal finding, shown by buildx as a build warning (where BuildKit supports it).
+    async fn warn(&mut self, message: &str) -> anyhow::Result<()>;
+    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()>;
+}
+
+/// The Return request for `result`, in the wire format BuildKit's caps ask for.
+pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequest {
+    match result {
+        FrontendResult::Image { reference, config } => {
+            let result = if ref_array {
+                gw::result::Result::Ref(gw::Ref {
+                    id: reference,
+                    def: None,
+                })
+            } else {
+                gw::result::Result::RefDeprecated(reference)
+            };
+            gw::ReturnRequest {
+                result: Some(gw::Result {
+                    metadata: [("containerimage.config".to_string(), config)].into(),
+                    attestations: Default::default(),
+                    result: Some(result),
+                }),
+                error: None,
+            }
+        }
+        FrontendResult::Error(status) => gw::ReturnRequest {
+            result: None,
+            error: Some(status),
+        },
+    }
+}

@@ -1,0 +1,167 @@
+//! Build options BuildKit gives a gateway frontend through its environment.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::llb::Platform;
+
+/// `--cache-from` entries, as buildx passes them in the `cache-imports` option.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct CacheImport {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Attrs", default)]
+    pub attrs: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct BuildOpts {
+    /// Frontend options: `filename`, `build-arg:NAME`, `target`, `platform`, ...
+    pub opts: BTreeMap<String, String>,
+    pub session_id: String,
+    /// Platforms of the workers, first is the default.
+    pub worker_platforms: Vec<Platform>,
+}
+
+#[derive(Deserialize)]
+struct WorkerInfo {
+    #[serde(rename = "Platforms", default)]
+    platforms: Vec<WorkerPlatform>,
+}
+
+#[derive(Deserialize)]
+struct WorkerPlatform {
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    variant: String,
+}
+
+impl BuildOpts {
+    /// Reads `BUILDKIT_FRONTEND_OPT_<n>=key=value`, `BUILDKIT_SESSION_ID` and `BUILDKIT_WORKERS`.
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> BuildOpts {
+        let mut out = BuildOpts::default();
+        for (name, value) in vars {
+            if name.starts_with("BUILDKIT_FRONTEND_OPT_") {
+                let (k, v) = value.split_once('=').unwrap_or((&value, ""));
+                out.opts.insert(k.to_string(), v.to_string());
+            } else if name == "BUILDKIT_SESSION_ID" {
+                out.session_id = value;
+            } else if name == "BUILDKIT_WORKERS" {
+                let workers: Vec<WorkerInfo> = serde_json::from_str(&value).unwrap_or_default();
+                out.worker_platforms = workers
+                    .into_iter()
+                    .flat_map(|w| w.platforms)
+                    .map(|p| Platform::new(&p.os, &p.architecture, &p.variant))
+                    .collect();
+            }
+        }
+        out
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.opts
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The spec's file name in the `dockerfile` local (`-f`'s base name).
+    pub fn filename(&self) -> &str {
+        self.get("filename").unwrap_or("uv.build")
+    }
+
+    /// The local that holds the spec file.
+    pub fn spec_local(&self) -> &str {
+        self.get("dockerfilekey").unwrap_or("dockerfile")
+    }
+
+    /// The local that holds the build context.
+    pub fn context_local(&self) -> &str {
+        self.get("contextkey").unwrap_or("context")
+    }
+
+    /// `--build-arg` values.
+    pub fn build_args(&self) -> BTreeMap<String, String> {
+        self.opts
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("build-arg:")?.to_string(), v.clone())))
+            .collect()
+    }
+
+    /// The platform to build for: `--platform`'s first, else the worker's.
+    pub fn platform(&self) -> Platform {
+        self.get("platform")
+            .and_then(|p| p.split(',').next())
+            .and_then(Platform::parse)
+            .or_else(|| self.worker_platforms.first().cloned())
+            .unwrap_or_else(|| Platform::new("linux", "amd64", ""))
+    }
+
+    /// `--cache-from` entries; malformed ones are an error, as they are for the Dockerfile frontend.
+    pub fn cache_imports(&self) -> Result<Vec<CacheImport>, String> {
+        match self.get("cache-imports") {
+            None => Ok(vec![]),
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| format!("the cache-imports option is not valid JSON: {e}")),
+        }
+    }
+
+    pub fn no_cache(&self) -> bool {
+        self.opts.contains_key("no-cache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_options_session_and_workers_from_the_environment() {
+        let env = [
+            ("BUILDKIT_FRONTEND_OPT_0", "filename=uv.build"),
+            ("BUILDKIT_FRONTEND_OPT_1", "build-arg:HTTP_PROXY=http://p:3128"),
+            (
+                "BUILDKIT_FRONTEND_OPT_2",
+                r#"cache-imports=[{"Type":"registry","Attrs":{"ref":"r/c"}}]"#,
+            ),
+            ("BUILDKIT_SESSION_ID", "s1"),
+            (
+                "BUILDKIT_WORKERS",
+                r#"[{"ID":"w","Platforms":[{"os":"linux","architecture":"arm64","variant":"v8"}]}]"#,
+            ),
+            ("PATH", "/bin"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let opts = BuildOpts::from_env(env);
+        assert_eq!(opts.filename(), "uv.build");
+        assert_eq!(opts.session_id, "s1");
+        assert_eq!(opts.build_args()["HTTP_PROXY"], "http://p:3128");
+        assert_eq!(opts.platform(), Platform::new("linux", "arm64", "v8"));
+        assert_eq!(
+            opts.cache_imports().unwrap(),
+            vec![CacheImport {
+                kind: "registry".into(),
+                attrs: [("ref".to_string(), "r/c".to_string())].into()
+            }]
+        );
+    }
+
+    #[test]
+    fn platform_option_wins_over_the_worker() {
+        let opts = BuildOpts::from_env([
+            (
+                "BUILDKIT_FRONTEND_OPT_0".to_string(),
+                "platform=linux/386,linux/amd64".to_string(),
+            ),
+            (
+                "BUILDKIT_WORKERS".to_string(),
+                r#"[{"Platforms":[{"os":"linux","architecture":"amd64"}]}]"#.to_string(),
+            ),
+        ]);
+        assert_eq!(opts.platform(), Platform::new("linux", "386", ""));
+    }
+}

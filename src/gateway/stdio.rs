@@ -1,0 +1,89 @@
+//! The gRPC connection to BuildKit over the frontend's stdin and stdout.
+//!
+//! stdout is the wire: nothing else may write to it. stdin is read with tokio's pipe type, not
+//! `tokio::io::stdin()`, whose blocking reader thread would keep the process alive after Return.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::unix::pipe;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// gRPC messages can be large: definitions embed the lock file, and read files come back whole.
+pub const MAX_MESSAGE_SIZE: usize = 16 << 20;
+
+/// stdin and stdout as one duplex stream.
+pub struct StdioStream {
+    reader: pipe::Receiver,
+    writer: pipe::Sender,
+}
+
+impl AsyncRead for StdioStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.reader).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for StdioStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.writer).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.writer).poll_shutdown(cx)
+    }
+}
+
+/// A channel whose one connection is fd 0 (from BuildKit) and fd 1 (to BuildKit).
+pub async fn connect_stdio() -> anyhow::Result<Channel> {
+    // SAFETY: fds 0 and 1 are open for the life of the process and owned by nothing else here;
+    // this is the only place that takes them.
+    let (stdin, stdout) = unsafe { (OwnedFd::from_raw_fd(0), OwnedFd::from_raw_fd(1)) };
+    let stream = StdioStream {
+        reader: pipe::Receiver::from_owned_fd(stdin)?,
+        writer: pipe::Sender::from_owned_fd(stdout)?,
+    };
+    connect_stream(stream).await
+}
+
+/// A channel over any one duplex stream (stdio in production, an in-memory pipe in tests).
+pub async fn connect_stream<S>(stream: S) -> anyhow::Result<Channel>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(stream)));
+    let connector = tower::service_fn(move |_: Uri| {
+        let slot = slot.clone();
+        async move {
+            let stream = slot.lock().expect("not poisoned").take().ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotConnected,
+                    "the BuildKit connection over stdio was closed and cannot be reopened",
+                )
+            })?;
+            Ok::<_, io::Error>(TokioIo::new(stream))
+        }
+    });
+    // The authority is never resolved: the connector ignores the URI.
+    let channel = Endpoint::from_static("http://buildkit.stdio")
+        .connect_with_connector(connector)
+        .await?;
+    Ok(channel)
+}

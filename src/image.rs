@@ -1,0 +1,151 @@
+//! The runtime image's config: the base image's config with the plan's settings on top.
+
+use serde_json::{json, Map, Value};
+
+use crate::llb::Platform;
+use crate::plan::ImageConfig;
+
+/// PATH when the base image sets none (the Docker default).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// `config.Env` of an image config.
+pub fn env_of(config: &Value) -> Vec<String> {
+    config
+        .pointer("/config/Env")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The runtime image's config. `created` is an RFC 3339 time.
+pub fn runtime_config(
+    base: &Value,
+    plan: &ImageConfig,
+    platform: &Platform,
+    created: &str,
+) -> Value {
+    let mut image = match base {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    image.insert("architecture".into(), json!(platform.architecture));
+    image.insert("os".into(), json!(platform.os));
+    if !platform.variant.is_empty() {
+        image.insert("variant".into(), json!(platform.variant));
+    }
+    image.insert("created".into(), json!(created));
+    image.remove("container_config");
+    image.remove("container");
+
+    let mut config = image
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+
+    let mut env: Vec<(String, String)> = env_of(base)
+        .into_iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e, String::new()),
+        })
+        .collect();
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let path = if path.split(':').next() == Some(plan.path_prepend.as_str()) {
+        path
+    } else {
+        format!("{}:{path}", plan.path_prepend)
+    };
+    set_env(&mut env, "PATH", &path);
+    for (k, v) in &plan.env {
+        set_env(&mut env, k, v);
+    }
+    config.insert(
+        "Env".into(),
+        json!(env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()),
+    );
+    config.insert("WorkingDir".into(), json!(plan.working_dir));
+    config.insert("User".into(), json!(plan.user));
+    if let Some(cmd) = &plan.cmd {
+        config.insert("Cmd".into(), json!(cmd));
+        config.insert("Entrypoint".into(), Value::Null);
+    }
+    if !plan.exposed_ports.is_empty() {
+        let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
+        if !ports.is_object() {
+            *ports = json!({});
+        }
+        for port in &plan.exposed_ports {
+            ports
+                .as_object_mut()
+                .expect("made an object above")
+                .insert(port.clone(), json!({}));
+        }
+    }
+    if !plan.labels.is_empty() {
+        let labels = config.entry("Labels").or_insert_with(|| json!({}));
+        if !labels.is_object() {
+            *labels = json!({});
+        }
+        for (k, v) in &plan.labels {
+            labels
+                .as_object_mut()
+                .expect("made an object above")
+                .insert(k.clone(), json!(v));
+        }
+    }
+    image.insert("config".into(), Value::Object(config));
+    Value::Object(image)
+}
+
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    match env.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value.into(),
+        None => env.push((key.into(), value.into())),
+    }
+}
+
+/// RFC 3339 (UTC, seconds) of a Unix time, e.g. `2026-11-23T15:44:40Z`.
+pub fn rfc3339(unix_seconds: i64) -> String {
+    let days = unix_seconds.div_euclid(86_400);
+    let secs = unix_seconds.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_unix_times_as_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_448_680), "2026-11-23T15:44:40Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

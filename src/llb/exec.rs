@@ -1,0 +1,230 @@
+//! Exec ops: a command run on a state, with extra mounts.
+
+use super::pb;
+use super::state::State;
+use super::vertex::{Output, Vertex};
+
+/// How BuildKit shares a cache mount between concurrent builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheSharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+impl CacheSharing {
+    fn to_pb(self) -> i32 {
+        match self {
+            CacheSharing::Shared => pb::CacheSharingOpt::Shared as i32,
+            CacheSharing::Private => pb::CacheSharingOpt::Private as i32,
+            CacheSharing::Locked => pb::CacheSharingOpt::Locked as i32,
+        }
+    }
+}
+
+/// The network an exec step gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Network {
+    #[default]
+    Sandbox,
+    Host,
+    None,
+}
+
+#[derive(Clone, Debug)]
+enum MountKind {
+    Bind {
+        from: Option<Output>,
+        selector: String,
+        readonly: bool,
+    },
+    Cache {
+        id: String,
+        sharing: CacheSharing,
+    },
+    Tmpfs,
+}
+
+#[derive(Clone, Debug)]
+struct ExtraMount {
+    target: String,
+    kind: MountKind,
+}
+
+/// An exec step being described; [`Exec::root`] turns it into the resulting state.
+#[derive(Clone, Debug)]
+pub struct Exec {
+    base: State,
+    args: Vec<String>,
+    mounts: Vec<ExtraMount>,
+    name: String,
+    proxy: Option<pb::ProxyEnv>,
+    network: Network,
+}
+
+impl State {
+    /// Runs `args` on this state, with its environment, working directory and user.
+    pub fn run(&self, args: &[&str], name: &str) -> Exec {
+        Exec {
+            base: self.clone(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            mounts: vec![],
+            name: name.into(),
+            proxy: None,
+            network: Network::Sandbox,
+        }
+    }
+}
+
+impl Exec {
+    /// Mounts (a directory of) `from` at `target`.
+    pub fn bind(mut self, from: &State, selector: &str, target: &str, readonly: bool) -> Exec {
+        self.mounts.push(ExtraMount {
+            target: target.into(),
+            kind: MountKind::Bind {
+                from: from.output.clone(),
+                selector: selector.into(),
+                readonly,
+            },
+        });
+        self
+    }
+
+    /// Mounts the persistent cache `id` at `target`. No uid, gid or mode is ever set: those make
+    /// BuildKit start the cache from a different state, i.e. a different cache.
+    pub fn cache(mut self, id: &str, target: &str, sharing: CacheSharing) -> Exec {
+        self.mounts.push(ExtraMount {
+            target: target.into(),
+            kind: MountKind::Cache {
+                id: id.into(),
+                sharing,
+            },
+        });
+        self
+    }
+
+    pub fn tmpfs(mut self, target: &str) -> Exec {
+        self.mounts.push(ExtraMount {
+            target: target.into(),
+            kind: MountKind::Tmpfs,
+        });
+        self
+    }
+
+    pub fn proxy(mut self, proxy: Option<pb::ProxyEnv>) -> Exec {
+        self.proxy = proxy;
+        self
+    }
+
+    pub fn network(mut self, network: Network) -> Exec {
+        self.network = network;
+        self
+    }
+
+    /// The state after the command ran: the root filesystem, with the same defaults.
+    pub fn root(self) -> State {
+        let base = self.base.clone();
+        let vertex = self.into_vertex();
+        base.with_output(vertex.output(0))
+    }
+
+    fn into_vertex(self) -> Vertex {
+        let mut inputs: Vec<Output> = Vec::new();
+        let mut caps = vec!["exec.meta.base", "exec.mount.bind"];
+        let mut mounts = Vec::new();
+        let root_input = match &self.base.output {
+            Some(output) => {
+                inputs.push(output.clone());
+                0
+            }
+            None => -1,
+        };
+        mounts.push(pb::Mount {
+            input: root_input,
+            dest: "/".into(),
+            output: 0,
+            ..Default::default()
+        });
+        let mut next_output = 1;
+        for mount in &self.mounts {
+            let mut pm = pb::Mount {
+                dest: mount.target.clone(),
+                input: -1,
+                output: -1,
+                ..Default::default()
+            };
+            match &mount.kind {
+                MountKind::Bind {
+                    from,
+                    selector,
+                    readonly,
+                } => {
+                    if let Some(output) = from {
+                        pm.input = inputs.len() as i64;
+                        inputs.push(output.clone());
+                    }
+                    if !selector.is_empty() && selector != "/" {
+                        pm.selector = selector.clone();
+                        caps.push("exec.mount.selector");
+                    }
+                    pm.readonly = *readonly;
+                    if !*readonly {
+                        pm.output = next_output;
+                        next_output += 1;
+                    }
+                }
+                MountKind::Cache { id, sharing } => {
+                    pm.mount_type = pb::MountType::Cache as i32;
+                    pm.cache_opt = Some(pb::CacheOpt {
+                        id: id.clone(),
+                        sharing: sharing.to_pb(),
+                    });
+                    caps.push("exec.mount.cache");
+                    caps.push("exec.mount.cache.sharing");
+                }
+                MountKind::Tmpfs => {
+                    pm.mount_type = pb::MountType::Tmpfs as i32;
+                    caps.push("exec.mount.tmpfs");
+                }
+            }
+            mounts.push(pm);
+        }
+        // Sorted by target so that the op does not depend on the order mounts were added in.
+        mounts[1..].sort_by(|a, b| a.dest.cmp(&b.dest));
+        let env: Vec<String> = self
+            .base
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if self.proxy.is_some() {
+            caps.push("exec.meta.proxyenv");
+        }
+        let network = match self.network {
+            Network::Sandbox => pb::NetMode::Unset,
+            Network::Host => {
+                caps.push("exec.meta.network");
+                pb::NetMode::Host
+            }
+            Network::None => {
+                caps.push("exec.meta.network");
+                pb::NetMode::None
+            }
+        };
+        let op = pb::op::Op::Exec(pb::ExecOp {
+            meta: Some(pb::Meta {
+                args: self.args,
+                env,
+                cwd: self.base.cwd.clone(),
+                user: self.base.user.clone(),
+                proxy_env: self.proxy,
+                ..Default::default()
+            }),
+            mounts,
+            network: network as i32,
+            ..Default::default()
+        });
+        Vertex::new(op, inputs, self.base.pb_platform(), self.name, caps)
+    }
+}

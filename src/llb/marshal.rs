@@ -1,0 +1,137 @@
+//! Turns a state into a [`pb::Definition`], deterministically.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use super::pb;
+use super::state::State;
+use super::vertex::{Vertex, VertexData};
+
+/// `sha256:<hex>` of `bytes`, the way BuildKit names vertices.
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// A marshalled definition and the digest of the vertex its result comes from.
+#[derive(Clone, Debug)]
+pub struct Marshalled {
+    pub definition: pb::Definition,
+    /// Digest of the vertex producing the result (not of the terminal op).
+    pub result: String,
+}
+
+impl Marshalled {
+    /// The ops of the definition with their digests, terminal op excluded, in definition order.
+    pub fn ops(&self) -> Vec<(String, pb::Op)> {
+        let n = self.definition.def.len().saturating_sub(1);
+        self.definition.def[..n]
+            .iter()
+            .map(|bytes| {
+                let op = pb::Op::decode(bytes.as_slice()).expect("we encoded it");
+                (digest_of(bytes), op)
+            })
+            .collect()
+    }
+
+    /// The progress name of the vertex with `digest`.
+    pub fn name_of(&self, digest: &str) -> Option<&str> {
+        self.definition
+            .metadata
+            .get(digest)?
+            .description
+            .get("llb.customname")
+            .map(String::as_str)
+    }
+
+    /// The digests of every vertex `digest` depends on, itself included.
+    pub fn ancestors(&self, digest: &str) -> BTreeSet<String> {
+        let ops: HashMap<String, pb::Op> = self.ops().into_iter().collect();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![digest.to_string()];
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d.clone()) {
+                continue;
+            }
+            if let Some(op) = ops.get(&d) {
+                stack.extend(op.inputs.iter().map(|i| i.digest.clone()));
+            }
+        }
+        seen
+    }
+}
+
+#[derive(Default)]
+struct Marshaller {
+    by_identity: HashMap<*const VertexData, String>,
+    seen: BTreeSet<String>,
+    def: Vec<Vec<u8>>,
+    metadata: BTreeMap<String, pb::OpMetadata>,
+}
+
+impl Marshaller {
+    fn visit(&mut self, vertex: &Vertex) -> String {
+        let key = std::sync::Arc::as_ptr(&vertex.0);
+        if let Some(digest) = self.by_identity.get(&key) {
+            return digest.clone();
+        }
+        let inputs = vertex
+            .0
+            .inputs
+            .iter()
+            .map(|input| pb::Input {
+                digest: self.visit(&input.vertex),
+                index: input.index,
+            })
+            .collect();
+        let op = pb::Op {
+            inputs,
+            platform: vertex.0.platform.clone(),
+            constraints: None,
+            op: Some(vertex.0.op.clone()),
+        };
+        let bytes = op.encode_to_vec();
+        let digest = digest_of(&bytes);
+        if self.seen.insert(digest.clone()) {
+            self.def.push(bytes);
+        }
+        let meta = self.metadata.entry(digest.clone()).or_default();
+        if !vertex.0.name.is_empty() {
+            meta.description
+                .insert("llb.customname".into(), vertex.0.name.clone());
+        }
+        for cap in &vertex.0.caps {
+            meta.caps.insert((*cap).to_string(), true);
+        }
+        meta.ignore_cache |= vertex.0.ignore_cache;
+        self.by_identity.insert(key, digest.clone());
+        digest
+    }
+}
+
+/// Marshals everything `state` depends on. Panics on scratch: a build result is never empty.
+pub fn marshal(state: &State) -> Marshalled {
+    let output = state
+        .output
+        .as_ref()
+        .expect("a scratch state has nothing to marshal");
+    let mut m = Marshaller::default();
+    let result = m.visit(&output.vertex);
+    let terminal = pb::Op {
+        inputs: vec![pb::Input {
+            digest: result.clone(),
+            index: output.index,
+        }],
+        ..Default::default()
+    };
+    m.def.push(terminal.encode_to_vec());
+    Marshalled {
+        definition: pb::Definition {
+            def: m.def,
+            metadata: m.metadata,
+            source: None,
+        },
+        result,
+    }
+}

@@ -1,0 +1,86 @@
+//! The parts of `uv.lock` the build uses.
+
+use crate::spec::SpecError;
+
+/// A package of the workspace (the project itself or a member), as `uv.lock` records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalPackage {
+    pub name: String,
+    /// Path relative to the workspace root (`.` for the root project).
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lock {
+    /// `[manifest] members` for a workspace; empty for a single project.
+    pub members: Vec<String>,
+    /// Packages whose source is the workspace itself (editable, virtual or directory).
+    pub local_packages: Vec<LocalPackage>,
+    /// Names and versions of every third-party package.
+    pub third_party: Vec<(String, String)>,
+}
+
+impl Lock {
+    pub fn parse(text: &str) -> Result<Lock, SpecError> {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| SpecError {
+            file: super::UV_LOCK.into(),
+            line: crate::spec::line_of(text, e.span().map(|s| s.start).unwrap_or(0)),
+            message: format!("invalid TOML: {}", e.message().trim().replace('\n', " ")),
+            fix: "regenerate it with `uv lock`".into(),
+        })?;
+        let members = doc
+            .get("manifest")
+            .and_then(|m| m.get("members"))
+            .and_then(|m| m.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut local_packages = Vec::new();
+        let mut third_party = Vec::new();
+        for package in doc
+            .get("package")
+            .and_then(|p| p.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = package.get("name").and_then(|n| n.as_str()) else {
+                continue;
+            };
+            let source = package.get("source").and_then(|s| s.as_table());
+            let local_path = source.and_then(|s| {
+                ["editable", "virtual", "directory"]
+                    .iter()
+                    .find_map(|k| s.get(*k).and_then(|v| v.as_str()))
+            });
+            match local_path {
+                Some(path) => local_packages.push(LocalPackage {
+                    name: name.into(),
+                    path: path.into(),
+                }),
+                None => third_party.push((
+                    name.to_string(),
+                    package
+                        .get("version")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                )),
+            }
+        }
+        Ok(Lock {
+            members,
+            local_packages,
+            third_party,
+        })
+    }
+
+    pub fn local_package(&self, name: &str) -> Option<&LocalPackage> {
+        let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+        self.local_packages
+            .iter()
+            .find(|p| norm(&p.name) == norm(name))
+    }
+}

@@ -1,0 +1,112 @@
+//! What the build context says about the project: `pyproject.toml`, `uv.lock`,
+//! `.python-version`, `uv.toml` and `.dockerignore`, read once by the gateway and parsed here.
+
+mod dockerignore;
+mod lock;
+mod pyproject;
+
+use std::collections::BTreeMap;
+
+pub use dockerignore::parse_dockerignore;
+pub use lock::Lock;
+pub use pyproject::PyProject;
+
+use crate::spec::SpecError;
+
+/// The files of the build context that settings are derived from, as read from the client.
+#[derive(Clone, Debug, Default)]
+pub struct ContextFiles {
+    pub pyproject: Option<String>,
+    pub uv_lock: Option<String>,
+    pub python_version: Option<String>,
+    pub uv_toml: Option<String>,
+    pub dockerignore: Option<String>,
+}
+
+/// Names of the context files read for settings, relative to the context root.
+pub const PYPROJECT: &str = "pyproject.toml";
+pub const UV_LOCK: &str = "uv.lock";
+pub const PYTHON_VERSION: &str = ".python-version";
+pub const UV_TOML: &str = "uv.toml";
+pub const DOCKERIGNORE: &str = ".dockerignore";
+
+/// The project, as far as the build needs to know it.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub pyproject: PyProject,
+    pub lock: Lock,
+    /// `.python-version`'s first version, e.g. `3.12`.
+    pub python_version: Option<String>,
+    pub has_uv_toml: bool,
+    pub has_python_version: bool,
+    /// `.dockerignore` patterns, cleaned as BuildKit's Dockerfile frontend cleans them.
+    pub dockerignore: Vec<String>,
+}
+
+impl Project {
+    /// Parses the context files. `spec_file` is named in errors about files that are missing.
+    pub fn from_files(files: &ContextFiles, spec_file: &str) -> Result<Project, SpecError> {
+        let missing = |name: &str, fix: &str| SpecError {
+            file: spec_file.into(),
+            line: 1,
+            message: format!("{name} is missing from the build context"),
+            fix: fix.into(),
+        };
+        let pyproject_text = files.pyproject.as_deref().ok_or_else(|| {
+            missing(
+                PYPROJECT,
+                "run the build from the project root (the directory holding pyproject.toml), or pass it as the context",
+            )
+        })?;
+        let pyproject = PyProject::parse(pyproject_text)?;
+        let lock_text = files.uv_lock.as_deref().ok_or_else(|| {
+            missing(
+                UV_LOCK,
+                "run `uv lock` and commit uv.lock; check that .dockerignore does not exclude it",
+            )
+        })?;
+        let lock = Lock::parse(lock_text)?;
+        let python_version = files.python_version.as_deref().and_then(|text| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+        });
+        Ok(Project {
+            pyproject,
+            lock,
+            python_version,
+            has_uv_toml: files.uv_toml.is_some(),
+            has_python_version: files.python_version.is_some(),
+            dockerignore: files
+                .dockerignore
+                .as_deref()
+                .map(parse_dockerignore)
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether this project is (the root of) a uv workspace.
+    pub fn is_workspace(&self) -> bool {
+        self.pyproject.workspace_members.is_some() || self.lock.members.len() > 1
+    }
+
+    /// The console scripts of the package that will be installed: the root project's, unless
+    /// `package` names a member (then the member's, when its pyproject was read).
+    pub fn scripts_of(
+        &self,
+        package: Option<&str>,
+        members: &BTreeMap<String, PyProject>,
+    ) -> BTreeMap<String, String> {
+        match package {
+            Some(name) if Some(name) != self.pyproject.name.as_deref() => members
+                .get(name)
+                .map(|p| p.scripts.clone())
+                .unwrap_or_default(),
+            _ => self.pyproject.scripts.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

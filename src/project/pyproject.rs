@@ -1,0 +1,81 @@
+//! The parts of `pyproject.toml` the build uses.
+
+use std::collections::BTreeMap;
+
+use crate::spec::SpecError;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PyProject {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub description: Option<String>,
+    pub requires_python: Option<String>,
+    /// `[project.scripts]`, name to entry point.
+    pub scripts: BTreeMap<String, String>,
+    /// `[tool.uv.workspace] members`, when this is a workspace root.
+    pub workspace_members: Option<Vec<String>>,
+    /// Names of `[[tool.uv.index]]` entries.
+    pub index_names: Vec<String>,
+}
+
+impl PyProject {
+    pub fn parse(text: &str) -> Result<PyProject, SpecError> {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| SpecError {
+            file: super::PYPROJECT.into(),
+            line: crate::spec::line_of(text, e.span().map(|s| s.start).unwrap_or(0)),
+            message: format!("invalid TOML: {}", e.message().trim().replace('\n', " ")),
+            fix: "fix pyproject.toml so that `uv lock` accepts it".into(),
+        })?;
+        let project = doc.get("project").and_then(|p| p.as_table());
+        let string = |key: &str| {
+            project
+                .and_then(|p| p.get(key))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let scripts = project
+            .and_then(|p| p.get("scripts"))
+            .and_then(|s| s.as_table())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let uv = doc
+            .get("tool")
+            .and_then(|t| t.get("uv"))
+            .and_then(|u| u.as_table());
+        let workspace_members = uv
+            .and_then(|u| u.get("workspace"))
+            .and_then(|w| w.as_table())
+            .map(|w| {
+                w.get("members")
+                    .and_then(|m| m.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+        let index_names = uv
+            .and_then(|u| u.get("index"))
+            .and_then(|i| i.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i.get("name")?.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(PyProject {
+            name: string("name"),
+            version: string("version"),
+            description: string("description"),
+            requires_python: string("requires-python"),
+            scripts,
+            workspace_members,
+            index_names,
+        })
+    }
+}

@@ -1,0 +1,242 @@
+//! Resolved settings: the spec with every default filled in from the project and build args.
+//!
+//! Like uv's own split between options and settings, nothing downstream of this module looks at
+//! the raw spec again: the plan is a function of [`Settings`] alone.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::llb::CacheSharing;
+use crate::project::{self, Project, PyProject};
+use crate::spec::{LockMode, Spec, SpecError, SpecFile};
+
+/// The uv image used when the spec names none: the uv release this frontend is tested with.
+pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.13.9";
+/// Python used for the default builder image when nothing in the project names a version.
+pub const DEFAULT_PYTHON: &str = "3.12";
+pub const DEFAULT_WORKDIR: &str = "/app";
+pub const DEFAULT_CACHE_ID: &str = "uv";
+pub const DEFAULT_CACHE_DIR: &str = "/root/.cache/uv";
+pub const DEFAULT_USER: &str = "app";
+pub const DEFAULT_UID: u32 = 10001;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    /// Name of the spec file, for messages.
+    pub spec_file: String,
+    pub images: Images,
+    pub workdir: String,
+    /// `<workdir>/.venv`, the same path in the builder and the runtime image.
+    pub venv: String,
+    pub project: ProjectInfo,
+    pub sync: SyncSettings,
+    pub cache: CacheSettings,
+    pub run: RunSettings,
+    /// Context files the dependency phase is keyed on (their content is written into the LLB).
+    pub dependency_files: Vec<String>,
+    /// Patterns excluded from the build context: `.dockerignore` and always any `.venv`.
+    pub context_excludes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Images {
+    pub uv: String,
+    pub builder: String,
+    pub base: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ProjectInfo {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub workspace: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncSettings {
+    pub package: Option<String>,
+    pub extras: Vec<String>,
+    pub all_extras: bool,
+    pub groups: Vec<String>,
+    pub dev: bool,
+    pub lock: LockMode,
+    pub compile_bytecode: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheSettings {
+    pub id: String,
+    /// The mount target and `UV_CACHE_DIR`: one value, so they can never disagree.
+    pub dir: String,
+    pub sharing: CacheSharing,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSettings {
+    pub user: String,
+    pub uid: u32,
+    /// `None` keeps the base image's command.
+    pub command: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    pub expose: Vec<u16>,
+}
+
+impl Settings {
+    /// Resolves `spec` against the project. `members` holds the pyproject of workspace members
+    /// that were read (only needed when `[sync] package` names one).
+    pub fn resolve(
+        spec_file: &SpecFile,
+        spec: &Spec,
+        project: &Project,
+        members: &BTreeMap<String, PyProject>,
+    ) -> Result<Settings, SpecError> {
+        let s = |v: &Option<toml::Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
+        let python = project
+            .python_version
+            .as_deref()
+            .and_then(major_minor)
+            .or_else(|| {
+                project
+                    .pyproject
+                    .requires_python
+                    .as_deref()
+                    .and_then(lower_bound)
+            })
+            .unwrap_or_else(|| DEFAULT_PYTHON.to_string());
+        let builder =
+            s(&spec.build.builder).unwrap_or_else(|| format!("python:{python}-slim-bookworm"));
+        let base = s(&spec.build.base).unwrap_or_else(|| builder.clone());
+        let workdir = s(&spec.build.workdir)
+            .map(|w| w.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| DEFAULT_WORKDIR.into());
+
+        let package = s(&spec.sync.package);
+        if let Some(name) = &package {
+            let known = project.lock.local_package(name).is_some()
+                || project.pyproject.name.as_deref() == Some(name.as_str());
+            if !known {
+                let span = spec.sync.package.as_ref().expect("package is set").span();
+                let names: Vec<&str> = project
+                    .lock
+                    .local_packages
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                return Err(SpecError::at(
+                    spec_file,
+                    span.start,
+                    format!("[sync] package {name:?} is not a package of this project"),
+                    format!("use one of: {}", names.join(", ")),
+                ));
+            }
+        }
+
+        let command = match &spec.run.command {
+            Some(c) => Some(c.get_ref().clone()),
+            None => {
+                let scripts = project.scripts_of(package.as_deref(), members);
+                (scripts.len() == 1).then(|| vec![scripts.keys().next().expect("one").clone()])
+            }
+        };
+
+        let mut dependency_files = vec![project::PYPROJECT.to_string(), project::UV_LOCK.into()];
+        if project.has_python_version {
+            dependency_files.push(project::PYTHON_VERSION.into());
+        }
+        if project.has_uv_toml {
+            dependency_files.push(project::UV_TOML.into());
+        }
+        let mut context_excludes = project.dockerignore.clone();
+        for always in [".venv", "**/.venv"] {
+            if !context_excludes.iter().any(|p| p == always) {
+                context_excludes.push(always.into());
+            }
+        }
+
+        Ok(Settings {
+            spec_file: spec_file.name.clone(),
+            images: Images {
+                uv: s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into()),
+                builder,
+                base,
+            },
+            venv: format!("{workdir}/.venv"),
+            workdir,
+            project: ProjectInfo {
+                name: project.pyproject.name.clone(),
+                version: project.pyproject.version.clone(),
+                workspace: project.is_workspace(),
+            },
+            sync: SyncSettings {
+                package,
+                extras: spec
+                    .sync
+                    .extra
+                    .iter()
+                    .map(|e| e.get_ref().clone())
+                    .collect(),
+                all_extras: spec.sync.all_extras.unwrap_or(false),
+                groups: spec
+                    .sync
+                    .group
+                    .iter()
+                    .map(|g| g.get_ref().clone())
+                    .collect(),
+                dev: spec.sync.dev.unwrap_or(false),
+                lock: spec
+                    .sync
+                    .lock
+                    .as_ref()
+                    .map(|l| *l.get_ref())
+                    .unwrap_or(LockMode::Locked),
+                compile_bytecode: spec.sync.compile_bytecode.unwrap_or(true),
+            },
+            cache: CacheSettings {
+                id: s(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),
+                dir: s(&spec.cache.dir)
+                    .map(|d| d.trim_end_matches('/').to_string())
+                    .unwrap_or_else(|| DEFAULT_CACHE_DIR.into()),
+                sharing: spec.cache.sharing.unwrap_or(CacheSharing::Shared),
+            },
+            run: RunSettings {
+                user: s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
+                uid: DEFAULT_UID,
+                command,
+                env: spec
+                    .run
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                    .collect(),
+                expose: spec
+                    .run
+                    .expose
+                    .iter()
+                    .map(|p| *p.get_ref() as u16)
+                    .collect(),
+            },
+            dependency_files,
+            context_excludes,
+        })
+    }
+}
+
+/// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.
+fn major_minor(version: &str) -> Option<String> {
+    let mut parts = version.trim().split('.');
+    let major = parts.next()?;
+    let minor = parts.next()?;
+    (major.chars().all(|c| c.is_ascii_digit())
+        && !minor.is_empty()
+        && minor.chars().all(|c| c.is_ascii_digit()))
+    .then(|| format!("{major}.{minor}"))
+}
+
+/// The version a `>=3.11`-style requires-python starts at.
+fn lower_bound(spec: &str) -> Option<String> {
+    spec.split(',')
+        .map(str::trim)
+        .find_map(|clause| clause.strip_prefix(">="))
+        .and_then(|v| major_minor(v.trim()))
+}

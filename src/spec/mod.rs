@@ -1,0 +1,107 @@
+//! The `uv.build` file: TOML, every key optional, keys named like uv's own flags.
+//!
+//! This module only types the text and checks each value on its own; defaults that depend on the
+//! project are filled in by [`crate::settings`].
+
+mod error;
+mod parse;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use crate::llb::CacheSharing;
+pub use error::line_of;
+pub use error::{SpecError, SpecFile};
+pub use parse::parse;
+
+/// A parsed `uv.build`. Every field is optional; `None` means "use the default".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Spec {
+    #[serde(default)]
+    pub build: BuildTable,
+    #[serde(default)]
+    pub sync: SyncTable,
+    #[serde(default)]
+    pub cache: CacheTable,
+    #[serde(default)]
+    pub run: RunTable,
+}
+
+/// `[build]`: which images the build uses and where the project lives.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildTable {
+    /// Image holding `/uv`; mounted for sync steps, never part of the runtime image.
+    pub uv: Option<Spanned<String>>,
+    /// Image `uv sync` runs in.
+    pub builder: Option<Spanned<String>>,
+    /// Runtime base image; defaults to the builder image.
+    pub base: Option<Spanned<String>>,
+    /// Project root; the venv is `<workdir>/.venv` in both stages.
+    pub workdir: Option<Spanned<String>>,
+}
+
+/// `[sync]`: what `uv sync` installs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SyncTable {
+    /// `--package`: the workspace member to install.
+    pub package: Option<Spanned<String>>,
+    /// `--extra`, repeated.
+    #[serde(default)]
+    pub extra: Vec<Spanned<String>>,
+    /// `--all-extras`.
+    pub all_extras: Option<bool>,
+    /// `--group`, repeated.
+    #[serde(default)]
+    pub group: Vec<Spanned<String>>,
+    /// Install the `dev` group; `--no-dev` unless true.
+    pub dev: Option<bool>,
+    /// `locked` (fail if `uv.lock` is stale) or `frozen` (use it as it is).
+    pub lock: Option<Spanned<LockMode>>,
+    /// `UV_COMPILE_BYTECODE`.
+    pub compile_bytecode: Option<bool>,
+}
+
+/// How `uv sync` treats `uv.lock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockMode {
+    Locked,
+    Frozen,
+}
+
+impl LockMode {
+    pub fn flag(self) -> &'static str {
+        match self {
+            LockMode::Locked => "--locked",
+            LockMode::Frozen => "--frozen",
+        }
+    }
+}
+
+/// `[cache]`: the one uv cache mount every sync step shares.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CacheTable {
+    pub id: Option<Spanned<String>>,
+    /// Both the mount target and `UV_CACHE_DIR`.
+    pub dir: Option<Spanned<String>>,
+    pub sharing: Option<CacheSharing>,
+}
+
+/// `[run]`: the runtime image's configuration.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RunTable {
+    /// Non-root user the image runs as; created when the base image lacks it.
+    pub user: Option<Spanned<String>>,
+    pub command: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub expose: Vec<Spanned<i64>>,
+}

@@ -1,0 +1,291 @@
+//! Text to [`Spec`]: TOML errors and bad values become [`SpecError`]s naming their line.
+
+use toml::Spanned;
+
+use super::error::{line_of, SpecError, SpecFile};
+use super::Spec;
+
+const TABLES: &[&str] = &["build", "sync", "cache", "run"];
+
+/// Parses and checks the spec file.
+pub fn parse(file: &SpecFile) -> Result<Spec, SpecError> {
+    let (name, text) = (file.name.as_str(), file.text.as_str());
+    let spec: Spec = toml::from_str(text).map_err(|e| from_toml_error(name, text, &e))?;
+    Checker { file }.check(&spec)?;
+    Ok(spec)
+}
+
+struct Checker<'a> {
+    file: &'a SpecFile,
+}
+
+impl Checker<'_> {
+    fn error<T>(&self, value: &Spanned<T>, message: String, fix: &str) -> SpecError {
+        SpecError::at(self.file, value.span().start, message, fix)
+    }
+
+    fn check(&self, spec: &Spec) -> Result<(), SpecError> {
+        let b = &spec.build;
+        for (key, image) in [("uv", &b.uv), ("builder", &b.builder), ("base", &b.base)] {
+            if let Some(image) = image {
+                self.image_ref(key, image)?;
+            }
+        }
+        if let Some(dir) = &b.workdir {
+            self.absolute_dir("[build] workdir", dir)?;
+        }
+        if let Some(package) = &spec.sync.package {
+            self.name(
+                "[sync] package",
+                package,
+                "a package name from pyproject.toml",
+            )?;
+        }
+        for extra in &spec.sync.extra {
+            self.name(
+                "[sync] extra",
+                extra,
+                "an extra from [project.optional-dependencies]",
+            )?;
+        }
+        for group in &spec.sync.group {
+            self.name("[sync] group", group, "a group from [dependency-groups]")?;
+        }
+        if let Some(id) = &spec.cache.id {
+            if id.get_ref().is_empty() || id.get_ref().chars().any(char::is_whitespace) {
+                return Err(self.error(
+                    id,
+                    format!("[cache] id {:?} is not a valid cache id", id.get_ref()),
+                    "use a short word without spaces, e.g. id = \"uv\"",
+                ));
+            }
+        }
+        if let Some(dir) = &spec.cache.dir {
+            self.absolute_dir("[cache] dir", dir)?;
+        }
+        if let Some(user) = &spec.run.user {
+            let name = user.get_ref();
+            if name == "root" || name == "0" {
+                return Err(self.error(
+                    user,
+                    "[run] user must not be root: the runtime image runs as a non-root user".into(),
+                    "remove the key to get the default user \"app\", or name another user",
+                ));
+            }
+            self.name("[run] user", user, "a user name such as \"app\"")?;
+        }
+        if let Some(command) = &spec.run.command {
+            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
+                return Err(self.error(
+                    command,
+                    "[run] command is empty".into(),
+                    "give the program and its arguments, e.g. command = [\"app\", \"serve\"]",
+                ));
+            }
+        }
+        for (key, value) in &spec.run.env {
+            let valid = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(self.error(
+                    value,
+                    format!("[run] env: {key:?} is not a valid environment variable name"),
+                    "use letters, digits and underscores, not starting with a digit",
+                ));
+            }
+        }
+        for port in &spec.run.expose {
+            if !(1..=65535).contains(port.get_ref()) {
+                return Err(self.error(
+                    port,
+                    format!("[run] expose: {} is not a TCP port", port.get_ref()),
+                    "use a port number from 1 to 65535",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn image_ref(&self, key: &str, image: &Spanned<String>) -> Result<(), SpecError> {
+        let r = image.get_ref();
+        if r.is_empty()
+            || r.chars()
+                .any(|c| c.is_whitespace() || c.is_ascii_uppercase())
+        {
+            return Err(self.error(
+                image,
+                format!("[build] {key} {r:?} is not an image reference"),
+                "use a lowercase reference such as \"python:3.12-slim-bookworm\"",
+            ));
+        }
+        Ok(())
+    }
+
+    fn absolute_dir(&self, what: &str, dir: &Spanned<String>) -> Result<(), SpecError> {
+        let d = dir.get_ref();
+        if !d.starts_with('/') || d == "/" || d.split('/').any(|part| part == "..") {
+            return Err(self.error(
+                dir,
+                format!("{what} {d:?} must be an absolute directory other than /"),
+                "use an absolute path such as \"/app\"",
+            ));
+        }
+        Ok(())
+    }
+
+    fn name(&self, what: &str, value: &Spanned<String>, example: &str) -> Result<(), SpecError> {
+        let v = value.get_ref();
+        let valid = !v.is_empty()
+            && v.chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !valid {
+            return Err(self.error(
+                value,
+                format!("{what} {v:?} is not a valid name"),
+                &format!("use {example}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The `[table]` header in force at byte `offset`, if any.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    before.lines().rev().find_map(|line| {
+        let line = line.trim();
+        (line.starts_with('[') && line.ends_with(']')).then(|| {
+            line.trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string()
+        })
+    })
+}
+
+/// The `key` of a `key = value` line.
+fn key_on_line(text: &str, line: usize) -> Option<String> {
+    let l = text.lines().nth(line.saturating_sub(1))?;
+    let (key, _) = l.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('#')).then(|| key.to_string())
+}
+
+/// Text between the first pair of backticks after `after` in `message`.
+fn quoted(message: &str, after: &str) -> Option<String> {
+    let rest = &message[message.find(after)? + after.len()..];
+    let start = rest.find('`')? + 1;
+    let end = rest[start..].find('`')? + start;
+    Some(rest[start..end].to_string())
+}
+
+/// Every backticked word in `message` after `after`.
+fn all_quoted(message: &str, after: &str) -> Vec<String> {
+    let Some(pos) = message.find(after) else {
+        return vec![];
+    };
+    message[pos + after.len()..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
+    let offset = e.span().map(|s| s.start).unwrap_or(0);
+    let line = line_of(text, offset);
+    let raw = e.message().trim().replace('\n', " ");
+    let table = table_at(text, offset);
+    let place = match &table {
+        Some(t) => format!("[{t}]"),
+        None => "the top level".to_string(),
+    };
+    let (message, fix) = if let Some(key) = quoted(&raw, "unknown field") {
+        let expected = all_quoted(&raw, "expected");
+        if table.is_none()
+            || TABLES.contains(&key.as_str())
+            || expected.iter().any(|k| k == "build")
+        {
+            let fix = match closest(&key, TABLES) {
+                Some(near) => format!("did you mean [{near}]? uv.build has the tables [build], [sync], [cache] and [run]"),
+                None => "uv.build has the tables [build], [sync], [cache] and [run]".to_string(),
+            };
+            (format!("unknown table [{key}]"), fix)
+        } else {
+            let names: Vec<&str> = expected.iter().map(String::as_str).collect();
+            let known = names.join(", ");
+            let fix = match closest(&key, &names) {
+                Some(near) => format!("did you mean `{near}`? {place} takes: {known}"),
+                None => format!("remove it; {place} takes: {known}"),
+            };
+            (format!("unknown key `{key}` in {place}"), fix)
+        }
+    } else if let Some(variant) = quoted(&raw, "unknown variant") {
+        let key = key_on_line(text, line).unwrap_or_default();
+        let expected = all_quoted(&raw, "expected");
+        (
+            format!("{place} {key}: {variant:?} is not one of the accepted values"),
+            format!("use one of: {}", expected.join(", ")),
+        )
+    } else if raw.starts_with("invalid type") {
+        let key = key_on_line(text, line).unwrap_or_default();
+        let expected = raw
+            .split("expected")
+            .nth(1)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let got = raw
+            .trim_start_matches("invalid type:")
+            .split(", expected")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        (
+            format!("{place} {key} has the wrong type: {got}"),
+            format!("write {expected}"),
+        )
+    } else {
+        (
+            format!("invalid TOML: {raw}"),
+            "check the quoting and brackets on this line".to_string(),
+        )
+    };
+    SpecError {
+        file: file.into(),
+        line,
+        message: message.replace("  ", " "),
+        fix,
+    }
+}
+
+/// The known name closest to `word`, if it is close enough to be a typo.
+fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|n| (edit_distance(word, n), *n))
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
+        .min()
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
