@@ -97,9 +97,11 @@ impl Marshaller {
             self.def.push(bytes);
         }
         let meta = self.metadata.entry(digest.clone()).or_default();
+        // Identical ops share a vertex; the first name given to it is kept.
         if !vertex.0.name.is_empty() {
             meta.description
-                .insert("llb.customname".into(), vertex.0.name.clone());
+                .entry("llb.customname".into())
+                .or_insert_with(|| vertex.0.name.clone());
         }
         for cap in &vertex.0.caps {
             meta.caps.insert((*cap).to_string(), true);

@@ -32,7 +32,7 @@ impl Checker<'_> {
             }
         }
         if let Some(dir) = &b.workdir {
-            self.absolute_dir("[build] workdir", dir)?;
+            self.absolute_dir("[build] workdir", dir, "/app")?;
         }
         if let Some(package) = &spec.sync.package {
             self.name(
@@ -61,7 +61,7 @@ impl Checker<'_> {
             }
         }
         if let Some(dir) = &spec.cache.dir {
-            self.absolute_dir("[cache] dir", dir)?;
+            self.absolute_dir("[cache] dir", dir, "/root/.cache/uv")?;
         }
         if let Some(user) = &spec.run.user {
             let name = user.get_ref();
@@ -124,13 +124,18 @@ impl Checker<'_> {
         Ok(())
     }
 
-    fn absolute_dir(&self, what: &str, dir: &Spanned<String>) -> Result<(), SpecError> {
+    fn absolute_dir(
+        &self,
+        what: &str,
+        dir: &Spanned<String>,
+        example: &str,
+    ) -> Result<(), SpecError> {
         let d = dir.get_ref();
         if !d.starts_with('/') || d == "/" || d.split('/').any(|part| part == "..") {
             return Err(self.error(
                 dir,
                 format!("{what} {d:?} must be an absolute directory other than /"),
-                "use an absolute path such as \"/app\"",
+                &format!("use an absolute path such as {example:?}"),
             ));
         }
         Ok(())
@@ -208,7 +213,17 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
     };
     let (message, fix) = if let Some(key) = quoted(&raw, "unknown field") {
         let expected = all_quoted(&raw, "expected");
-        if table.is_none()
+        let is_header = text
+            .lines()
+            .nth(line - 1)
+            .is_some_and(|l| l.trim_start().starts_with('['));
+        if table.is_none() && !is_header && !TABLES.contains(&key.as_str()) {
+            let fix = match table_of_key(&key) {
+                Some(t) => format!("put it under [{t}]"),
+                None => "keys go in one of the tables [build], [sync], [cache] and [run]".into(),
+            };
+            (format!("unknown key `{key}` at the top level"), fix)
+        } else if table.is_none()
             || TABLES.contains(&key.as_str())
             || expected.iter().any(|k| k == "build")
         {
@@ -235,12 +250,11 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         )
     } else if raw.starts_with("invalid type") {
         let key = key_on_line(text, line).unwrap_or_default();
-        let expected = raw
-            .split("expected")
-            .nth(1)
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let expected = match raw.split("expected").nth(1).unwrap_or("").trim() {
+            "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
+            "a map" => "a table, e.g. { KEY = \"value\" }".to_string(),
+            other => other.to_string(),
+        };
         let got = raw
             .trim_start_matches("invalid type:")
             .split(", expected")
@@ -264,6 +278,19 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         message: message.replace("  ", " "),
         fix,
     }
+}
+
+/// The table a key belongs in, for keys written at the top level by mistake.
+fn table_of_key(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "uv" | "builder" | "base" | "workdir" => "build",
+        "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode" => {
+            "sync"
+        }
+        "id" | "dir" | "sharing" => "cache",
+        "user" | "command" | "env" | "expose" => "run",
+        _ => return None,
+    })
 }
 
 /// The known name closest to `word`, if it is close enough to be a typo.

@@ -1,0 +1,147 @@
+//! Settings defaults and the plans of the example projects, as snapshots.
+
+use std::collections::BTreeMap;
+
+use uv_frontend::plan::plan;
+use uv_frontend::project::{ContextFiles, Project};
+use uv_frontend::settings::Settings;
+use uv_frontend::spec::{parse, SpecFile};
+
+fn read(dir: &str, name: &str) -> Option<String> {
+    std::fs::read_to_string(format!(
+        "{}/examples/{dir}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .ok()
+}
+
+fn settings(dir: &str, spec_text: &str) -> Settings {
+    let files = ContextFiles {
+        pyproject: read(dir, "pyproject.toml"),
+        uv_lock: read(dir, "uv.lock"),
+        python_version: read(dir, ".python-version"),
+        uv_toml: read(dir, "uv.toml"),
+        dockerignore: read(dir, ".dockerignore"),
+    };
+    let spec_file = SpecFile {
+        name: "uv.build".into(),
+        text: spec_text.into(),
+    };
+    let spec = parse(&spec_file).expect("valid spec");
+    let project = Project::from_files(&files, "uv.build").expect("valid project");
+    Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect("resolves")
+}
+
+#[test]
+fn defaults_come_from_the_project() {
+    let s = settings("plain", "# syntax=uv-frontend\n");
+    assert_eq!(
+        s.images.builder, "python:3.11-slim-bookworm",
+        ".python-version says 3.11"
+    );
+    assert_eq!(s.images.base, s.images.builder);
+    assert_eq!(s.images.uv, "ghcr.io/astral-sh/uv:0.13.9");
+    assert_eq!(s.workdir, "/app");
+    assert_eq!(s.venv, "/app/.venv");
+    assert_eq!(
+        (s.cache.id.as_str(), s.cache.dir.as_str()),
+        ("uv", "/root/.cache/uv")
+    );
+    assert_eq!(s.run.user, "app");
+    assert_eq!(s.run.command, Some(vec!["hello".to_string()]));
+    assert!(!s.sync.dev);
+    assert!(!s.project.workspace);
+    assert_eq!(
+        s.dependency_files,
+        ["pyproject.toml", "uv.lock", ".python-version"]
+    );
+}
+
+#[test]
+fn requires_python_picks_the_builder_without_python_version() {
+    let files = ContextFiles {
+        pyproject: Some(
+            "[project]\nname = \"x\"\nversion = \"1\"\nrequires-python = \">=3.13\"\n".into(),
+        ),
+        uv_lock: Some("version = 1\n".into()),
+        ..Default::default()
+    };
+    let spec_file = SpecFile {
+        name: "uv.build".into(),
+        text: String::new(),
+    };
+    let spec = parse(&spec_file).expect("valid");
+    let project = Project::from_files(&files, "uv.build").expect("valid");
+    let s = Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect("resolves");
+    assert_eq!(s.images.builder, "python:3.13-slim-bookworm");
+    assert_eq!(
+        s.run.command, None,
+        "no console script: keep the base image's command"
+    );
+}
+
+#[test]
+fn unknown_package_is_an_error_at_its_line() {
+    let spec_file = SpecFile {
+        name: "uv.build".into(),
+        text: "[sync]\n\npackage = \"nope\"\n".into(),
+    };
+    let spec = parse(&spec_file).expect("valid syntax");
+    let files = ContextFiles {
+        pyproject: read("workspace", "pyproject.toml"),
+        uv_lock: read("workspace", "uv.lock"),
+        ..Default::default()
+    };
+    let project = Project::from_files(&files, "uv.build").expect("valid");
+    let error =
+        Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect_err("not a member");
+    assert_eq!(
+        error.to_string(),
+        "uv.build:3: [sync] package \"nope\" is not a package of this project (fix: use one of: greeter, ws-app)"
+    );
+}
+
+#[test]
+fn plain_project_plan() {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/plain/uv.build"
+    ))
+    .expect("example spec");
+    insta::assert_json_snapshot!(plan(&settings("plain", &spec)));
+}
+
+#[test]
+fn workspace_plan() {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/workspace/uv.build"
+    ))
+    .expect("example spec");
+    insta::assert_json_snapshot!(plan(&settings("workspace", &spec)));
+}
+
+#[test]
+fn full_spec_plan() {
+    let spec = r#"[build]
+base = "python:3.11-slim-bookworm"
+workdir = "/srv/app"
+[sync]
+package = "greeter"
+extra = ["fast"]
+group = ["prod"]
+dev = true
+lock = "frozen"
+compile-bytecode = false
+[cache]
+id = "ci-uv"
+dir = "/cache/uv"
+sharing = "locked"
+[run]
+user = "svc"
+command = ["python", "-m", "greeter"]
+env = { APP_ENV = "production" }
+expose = [8000, 9090]
+"#;
+    insta::assert_json_snapshot!(plan(&settings("workspace", spec)));
+}

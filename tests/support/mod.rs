@@ -1,0 +1,282 @@
+//! Test support: a fake LLBBridge holding a build context in memory, and helpers to decode
+//! the definitions the frontend solves.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use uv_frontend::gateway::{
+    Bridge, BuildOpts, CacheImport, Capabilities, FrontendResult, ResolvedImage, REQUIRED_CAPS,
+};
+use uv_frontend::llb::{digest_of, pb, Platform};
+
+use prost::Message;
+
+/// A BuildKit stand-in: locals are maps of path to bytes, images are configs.
+#[derive(Default)]
+pub struct FakeBridge {
+    pub locals: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    pub images: BTreeMap<String, serde_json::Value>,
+    pub caps: Vec<String>,
+    /// Solved references: for local reads, the files they hold.
+    refs: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Every definition solved that was not a plain local read, with its cache imports.
+    pub solved: Vec<(pb::Definition, Vec<CacheImport>)>,
+    pub warnings: Vec<String>,
+    pub returned: Option<FrontendResult>,
+}
+
+pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/plain");
+pub const WORKSPACE_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/workspace");
+
+impl FakeBridge {
+    /// A bridge with every cap, `spec` as `uv.build` and the files of `project_dir` as the context.
+    pub fn with_project(project_dir: &str, spec: &str) -> FakeBridge {
+        let mut bridge = FakeBridge {
+            caps: REQUIRED_CAPS
+                .iter()
+                .map(|c| c.to_string())
+                .chain(["proto.refarray".to_string(), "gateway.warnings".to_string()])
+                .collect(),
+            ..Default::default()
+        };
+        bridge
+            .locals
+            .entry("dockerfile".into())
+            .or_default()
+            .insert("uv.build".into(), spec.as_bytes().to_vec());
+        let context = bridge.locals.entry("context".into()).or_default();
+        read_tree(std::path::Path::new(project_dir), "", context);
+        let python = serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {
+                "Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"],
+                "Cmd": ["python3"]
+            },
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:aaaa"]},
+            "history": [{"created_by": "debootstrap"}]
+        });
+        for image in [
+            "127.0.0.1:5000/python:3.11-bookworm",
+            "python:3.11-slim-bookworm",
+            "python:3.12-slim-bookworm",
+        ] {
+            bridge.images.insert(image.into(), python.clone());
+        }
+        bridge
+    }
+
+    pub fn set_context_file(&mut self, path: &str, content: &str) {
+        self.locals
+            .get_mut("context")
+            .expect("a context")
+            .insert(path.into(), content.as_bytes().to_vec());
+    }
+
+    pub fn remove_context_file(&mut self, path: &str) {
+        self.locals
+            .get_mut("context")
+            .expect("a context")
+            .remove(path);
+    }
+
+    /// The definition of the build's result (the last solve).
+    pub fn result_definition(&self) -> &pb::Definition {
+        &self.solved.last().expect("the build solved something").0
+    }
+
+    pub fn returned_error(&self) -> Option<&bollard_buildkit_proto::google::rpc::Status> {
+        match self.returned.as_ref()? {
+            FrontendResult::Error(status) => Some(status),
+            FrontendResult::Image { .. } => None,
+        }
+    }
+
+    pub fn returned_config(&self) -> Option<serde_json::Value> {
+        match self.returned.as_ref()? {
+            FrontendResult::Image { config, .. } => serde_json::from_slice(config).ok(),
+            FrontendResult::Error(_) => None,
+        }
+    }
+}
+
+fn read_tree(dir: &std::path::Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("readable")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if entry.file_type().expect("a type").is_dir() {
+            read_tree(&entry.path(), &path, out);
+        } else {
+            out.insert(path, std::fs::read(entry.path()).expect("readable"));
+        }
+    }
+}
+
+/// Decoded ops of a definition, terminal op excluded, by digest.
+pub fn ops(definition: &pb::Definition) -> Vec<(String, pb::Op)> {
+    let n = definition.def.len().saturating_sub(1);
+    definition.def[..n]
+        .iter()
+        .map(|b| (digest_of(b), pb::Op::decode(b.as_slice()).expect("an op")))
+        .collect()
+}
+
+pub fn name_of<'a>(definition: &'a pb::Definition, digest: &str) -> &'a str {
+    definition
+        .metadata
+        .get(digest)
+        .and_then(|m| m.description.get("llb.customname"))
+        .map(String::as_str)
+        .unwrap_or("")
+}
+
+/// The digest and op of the vertex whose name starts with `prefix`.
+pub fn vertex(definition: &pb::Definition, prefix: &str) -> (String, pb::Op) {
+    let found: Vec<_> = ops(definition)
+        .into_iter()
+        .filter(|(d, _)| name_of(definition, d).starts_with(prefix))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one vertex named {prefix}*, found {}",
+        found.len()
+    );
+    found.into_iter().next().expect("one")
+}
+
+pub fn exec(op: &pb::Op) -> &pb::ExecOp {
+    match op.op.as_ref() {
+        Some(pb::op::Op::Exec(e)) => e,
+        other => panic!("not an exec op: {other:?}"),
+    }
+}
+
+impl Bridge for FakeBridge {
+    async fn ping(&mut self) -> anyhow::Result<Capabilities> {
+        Ok(Capabilities {
+            frontend: self.caps.iter().cloned().collect(),
+            llb: Default::default(),
+        })
+    }
+
+    async fn solve(
+        &mut self,
+        definition: pb::Definition,
+        cache_imports: &[CacheImport],
+    ) -> anyhow::Result<String> {
+        let decoded = ops(&definition);
+        if let [(_, op)] = decoded.as_slice() {
+            if let Some(pb::op::Op::Source(source)) = &op.op {
+                if let Some(name) = source.identifier.strip_prefix("local://") {
+                    let include: Vec<String> = source
+                        .attrs
+                        .get("local.includepattern")
+                        .map(|j| serde_json::from_str(j).expect("JSON list"))
+                        .unwrap_or_default();
+                    let files: BTreeMap<String, Vec<u8>> = self
+                        .locals
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|(path, _)| include.is_empty() || include.contains(path))
+                        .collect();
+                    let id = format!("ref-{}", self.refs.len());
+                    self.refs.insert(id.clone(), files);
+                    return Ok(id);
+                }
+            }
+        }
+        self.solved.push((definition, cache_imports.to_vec()));
+        let id = format!("ref-{}", self.refs.len());
+        self.refs.insert(id.clone(), BTreeMap::new());
+        Ok(id)
+    }
+
+    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+        self.refs
+            .get(reference)
+            .and_then(|files| files.get(path.trim_start_matches('/')))
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("open {path}: no such file or directory"))
+    }
+
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+        assert_eq!(dir, "/", "the frontend lists only the root");
+        let files = self.refs.get(reference).cloned().unwrap_or_default();
+        let mut names: Vec<String> = files
+            .keys()
+            .map(|p| p.split('/').next().expect("a part").to_string())
+            .collect();
+        names.dedup();
+        Ok(names)
+    }
+
+    async fn resolve_image_config(
+        &mut self,
+        image: &str,
+        _platform: &Platform,
+    ) -> anyhow::Result<ResolvedImage> {
+        let config = self
+            .images
+            .get(image)
+            .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?;
+        Ok(ResolvedImage {
+            digest: "sha256:0000".into(),
+            config: serde_json::to_vec(config)?,
+        })
+    }
+
+    async fn warn(&mut self, message: &str) -> anyhow::Result<()> {
+        self.warnings.push(message.into());
+        Ok(())
+    }
+
+    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()> {
+        assert!(self.returned.is_none(), "Return is called once");
+        self.returned = Some(result);
+        Ok(())
+    }
+}
+
+/// Build options as BuildKit passes them for `docker buildx build -f uv.build .`.
+pub fn opts() -> BuildOpts {
+    BuildOpts::from_env([
+        (
+            "BUILDKIT_FRONTEND_OPT_0".to_string(),
+            "filename=uv.build".to_string(),
+        ),
+        ("BUILDKIT_SESSION_ID".to_string(), "session-1".to_string()),
+        (
+            "BUILDKIT_WORKERS".to_string(),
+            r#"[{"Platforms":[{"os":"linux","architecture":"amd64"}]}]"#.to_string(),
+        ),
+    ])
+}
+
+/// Runs the frontend against `bridge` on a fixed clock.
+pub fn run(bridge: &mut FakeBridge, opts: &BuildOpts) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(uv_frontend::frontend::run(bridge, opts, 1_795_448_680))
+        .expect("the fake bridge never fails");
+}
+
+pub const EXAMPLE_SPEC: &str = r#"# syntax=127.0.0.1:5000/uv-frontend:dev
+[build]
+uv = "127.0.0.1:5000/uv:0.13.9"
+builder = "127.0.0.1:5000/python:3.11-bookworm"
+"#;
