@@ -162,7 +162,16 @@ pub async fn build<B: Bridge>(
         },
     )
     .map_err(BuildError::plain)?;
-    let definition = llb::marshal(&state).definition;
+    let definition = match opts.no_cache() {
+        None => llb::marshal(&state).definition,
+        // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
+        Some(stages) => {
+            let ignored = |name: &str| {
+                stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
+            };
+            llb::marshal_ignoring_cache(&state, &ignored).definition
+        }
+    };
     let reference = bridge
         .solve(definition, &cache_imports)
         .await

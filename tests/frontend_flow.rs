@@ -367,3 +367,35 @@ fn proxy_build_args_reach_sync_steps_outside_their_env() {
     );
     assert!(!meta.env.iter().any(|e| e.contains("proxy:3128")));
 }
+
+#[test]
+fn no_cache_marks_every_vertex_and_no_cache_filter_only_its_stages() {
+    let mut all = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("no-cache".into(), String::new());
+    run(&mut all, &o);
+    let def = all.result_definition();
+    assert!(def.metadata.values().all(|m| m.ignore_cache));
+
+    let mut filtered = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("no-cache".into(), "project".into());
+    run(&mut filtered, &o);
+    let def = filtered.result_definition();
+    for (digest, _) in ops(def) {
+        let name = name_of(def, &digest);
+        assert_eq!(
+            def.metadata[&digest].ignore_cache,
+            name.starts_with("[project "),
+            "{name}"
+        );
+    }
+
+    let mut cached = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(&mut cached, &opts());
+    assert!(cached
+        .result_definition()
+        .metadata
+        .values()
+        .all(|m| !m.ignore_cache));
+}

@@ -110,8 +110,18 @@ impl BuildOpts {
         }
     }
 
-    pub fn no_cache(&self) -> bool {
-        self.opts.contains_key("no-cache")
+    /// `--no-cache` (every stage) or `--no-cache-filter` (the named stages): `None` when the
+    /// cache is used.
+    pub fn no_cache(&self) -> Option<Vec<String>> {
+        let value = self.opts.get("no-cache")?;
+        Some(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )
     }
 }
 

@@ -62,15 +62,15 @@ impl Marshalled {
     }
 }
 
-#[derive(Default)]
-struct Marshaller {
+struct Marshaller<'a> {
+    ignore_cache: &'a dyn Fn(&str) -> bool,
     by_identity: HashMap<*const VertexData, String>,
     seen: BTreeSet<String>,
     def: Vec<Vec<u8>>,
     metadata: BTreeMap<String, pb::OpMetadata>,
 }
 
-impl Marshaller {
+impl Marshaller<'_> {
     fn visit(&mut self, vertex: &Vertex) -> String {
         let key = std::sync::Arc::as_ptr(&vertex.0);
         if let Some(digest) = self.by_identity.get(&key) {
@@ -106,7 +106,7 @@ impl Marshaller {
         for cap in &vertex.0.caps {
             meta.caps.insert((*cap).to_string(), true);
         }
-        meta.ignore_cache |= vertex.0.ignore_cache;
+        meta.ignore_cache |= vertex.0.ignore_cache || (self.ignore_cache)(&vertex.0.name);
         self.by_identity.insert(key, digest.clone());
         digest
     }
@@ -114,11 +114,22 @@ impl Marshaller {
 
 /// Marshals everything `state` depends on. Panics on scratch: a build result is never empty.
 pub fn marshal(state: &State) -> Marshalled {
+    marshal_ignoring_cache(state, &|_| false)
+}
+
+/// Like [`marshal`], and vertices whose name `ignore_cache` accepts are rebuilt (`--no-cache`).
+pub fn marshal_ignoring_cache(state: &State, ignore_cache: &dyn Fn(&str) -> bool) -> Marshalled {
     let output = state
         .output
         .as_ref()
         .expect("a scratch state has nothing to marshal");
-    let mut m = Marshaller::default();
+    let mut m = Marshaller {
+        ignore_cache,
+        by_identity: HashMap::new(),
+        seen: BTreeSet::new(),
+        def: Vec::new(),
+        metadata: BTreeMap::new(),
+    };
     let result = m.visit(&output.vertex);
     let terminal = pb::Op {
         inputs: vec![pb::Input {

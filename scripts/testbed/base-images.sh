@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Build and push the base images the tests use, into the local registry:
+#   127.0.0.1:5000/python:3.11-bookworm  debootstrap'ed Debian 12 + python3
+#   127.0.0.1:5000/uv:$UV_VERSION         FROM scratch, /uv and /uvx from the PyPI wheel
+# Each is skipped when the registry already has its tag (FORCE=1 rebuilds).
+set -euo pipefail
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+need_root
+
+FORCE="${FORCE:-0}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+HOST_CA="${HOST_CA:-/etc/ssl/certs/ca-certificates.crt}"
+IMAGE_PATH_ENV="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+registry_ok() { curl -fsS -o /dev/null --max-time 3 "http://$REGISTRY/v2/" 2>/dev/null; }
+registry_ok || die "registry $REGISTRY not answering: run scripts/testbed/start-daemons.sh first"
+timeout 10 "$DOCKER" info >/dev/null 2>&1 || die "dockerd not answering: run scripts/testbed/start-daemons.sh first"
+[ -s "$HOST_CA" ] || die "host CA bundle $HOST_CA missing"
+
+TMPDIRS=()
+cleanup() { local d; for d in "${TMPDIRS[@]}"; do rm -rf "$d"; done; }
+trap cleanup EXIT
+
+# repo:tag -> "repo" "tag" without the registry prefix
+split_ref() { local r="${1#"$REGISTRY"/}"; echo "${r%%:*}" "${r##*:}"; }
+
+# --- python:3.11-bookworm -------------------------------------------------------
+build_python() {
+  local repo tag
+  read -r repo tag < <(split_ref "$PYTHON_IMAGE")
+  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
+    log "$PYTHON_IMAGE already in the registry; skipping"
+    return
+  fi
+  local rootfs_dir="$TESTBED_CACHE/rootfs"
+  local tarball="$rootfs_dir/bookworm-minbase-python3.tar"
+  mkdir -p "$rootfs_dir"
+  if [ ! -s "$tarball" ]; then
+    local root="$rootfs_dir/bookworm.tmp"
+    rm -rf "$root"
+    log "debootstrap --variant=minbase bookworm + python3 (takes a minute or two; log $TESTBED_LOG_DIR/debootstrap.log)"
+    mkdir -p "$TESTBED_LOG_DIR"
+    if ! debootstrap --variant=minbase --include=python3,passwd \
+          bookworm "$root" "$DEBIAN_MIRROR" >"$TESTBED_LOG_DIR/debootstrap.log" 2>&1; then
+      tail -30 "$TESTBED_LOG_DIR/debootstrap.log" >&2
+      die "debootstrap failed"
+    fi
+    # Clean: apt lists and caches, logs that make the tar differ run to run.
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin \
+           "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/archives/partial/* \
+           "$root"/var/log/apt/* "$root"/var/log/dpkg.log "$root"/var/log/bootstrap.log \
+           "$root"/var/cache/debconf/*-old "$root"/var/lib/dpkg/*-old
+    mkdir -p "$root"/var/lib/apt/lists/partial
+    [ -e "$root/usr/bin/python" ] || ln -s python3 "$root/usr/bin/python"
+    : > "$root/etc/resolv.conf" || true
+    echo uv-testbed > "$root/etc/hostname"
+    tar --numeric-owner -C "$root" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$root"
+    log "cached rootfs tarball $tarball ($(du -h "$tarball" | cut -f1))"
+  else
+    log "using cached rootfs tarball $tarball"
+  fi
+
+  # Add the host's CA bundle (TLS-intercepting proxy CA) as a second layer of
+  # the tar stream: import only takes one tarball, so append it to a copy.
+  local work; work="$(mktemp -d)"; TMPDIRS+=("$work")
+  cp "$tarball" "$work/rootfs.tar"
+  mkdir -p "$work/ca/etc/ssl/certs"
+  cp "$HOST_CA" "$work/ca/etc/ssl/certs/ca-certificates.crt"
+  chmod 644 "$work/ca/etc/ssl/certs/ca-certificates.crt"
+  tar --numeric-owner --owner=0 --group=0 -C "$work/ca" -rf "$work/rootfs.tar" ./etc/ssl/certs/ca-certificates.crt
+
+  log "docker import -> $PYTHON_IMAGE"
+  "$DOCKER" import \
+    --change "ENV PATH=$IMAGE_PATH_ENV" \
+    --change "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" \
+    --change 'CMD ["python3"]' \
+    "$work/rootfs.tar" "$PYTHON_IMAGE" >/dev/null
+  log "python in image: $("$DOCKER" run --rm --network none "$PYTHON_IMAGE" python3 --version 2>&1)"
+  log "docker push $PYTHON_IMAGE"
+  "$DOCKER" push -q "$PYTHON_IMAGE" >/dev/null
+}
+
+# --- uv:$UV_VERSION -----------------------------------------------------------
+fetch_uv_wheel() {
+  # Prints the path of the cached manylinux x86_64 wheel of uv==$UV_VERSION.
+  local dir="$TESTBED_CACHE/wheels"
+  mkdir -p "$dir"
+  local existing
+  existing="$(ls "$dir"/uv-"$UV_VERSION"-*manylinux*x86_64*.whl 2>/dev/null | head -n1 || true)"
+  if [ -n "$existing" ]; then echo "$existing"; return; fi
+  log "looking up uv==$UV_VERSION on PyPI (simple API, PEP 691 JSON)"
+  local meta url sha name pick
+  meta="$(curl -fsSL --retry 3 -H 'Accept: application/vnd.pypi.simple.v1+json' \
+          "${PYPI_SIMPLE_URL:-https://pypi.org/simple}/uv/")" || die "PyPI lookup failed"
+  pick="$(python3 -c '
+import json, sys
+ver = sys.argv[1]
+d = json.loads(sys.stdin.read())
+for f in d["files"]:
+    n = f["filename"]
+    if n.startswith("uv-%s-" % ver) and n.endswith(".whl") and "manylinux" in n \
+            and "x86_64" in n and "musllinux" not in n and not f.get("yanked"):
+        print(n, f["url"], f["hashes"]["sha256"]); break
+else:
+    sys.exit("no manylinux x86_64 wheel for uv==%s" % ver)
+' "$UV_VERSION" <<<"$meta")" || die "no usable uv==$UV_VERSION wheel found"
+  read -r name url sha <<<"$pick"
+  log "downloading $name"
+  curl -fsSL --retry 3 -o "$dir/$name.part" "$url"
+  echo "$sha  $dir/$name.part" | sha256sum -c --quiet - >&2 || die "sha256 mismatch for $name"
+  mv "$dir/$name.part" "$dir/$name"
+  echo "$dir/$name"
+}
+
+build_uv() {
+  local repo tag
+  read -r repo tag < <(split_ref "$UV_IMAGE")
+  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
+    log "$UV_IMAGE already in the registry; skipping"
+    return
+  fi
+  local wheel; wheel="$(fetch_uv_wheel)"
+  local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
+  python3 - "$wheel" "$ctx" "$UV_VERSION" <<'EOF'
+import sys, zipfile, os
+whl, out, ver = sys.argv[1:]
+with zipfile.ZipFile(whl) as z:
+    for b in ("uv", "uvx"):
+        data = z.read(f"uv-{ver}.data/scripts/{b}")
+        p = os.path.join(out, b)
+        with open(p, "wb") as f:
+            f.write(data)
+        os.chmod(p, 0o755)
+EOF
+  "$ctx/uv" --version >&2
+  cat > "$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY uv uvx /
+ENTRYPOINT ["/uv"]
+EOF
+  log "docker buildx build --push -> $UV_IMAGE"
+  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$UV_IMAGE" "$ctx" >/dev/null
+}
+
+build_python
+build_uv
+log "base images ready: $PYTHON_IMAGE $UV_IMAGE"

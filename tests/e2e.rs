@@ -1,0 +1,370 @@
+//! End to end: `docker buildx build -f uv.build` through the frontend image on a real BuildKit,
+//! then `docker run`. Needs the test bed (`scripts/testbed-up`); CI starts it, and a missing
+//! daemon fails these tests rather than skipping them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Builds share one daemon and its cache; running them one at a time keeps logs attributable.
+static DAEMON: Mutex<()> = Mutex::new(());
+
+const BUILD_TIMEOUT_SECS: &str = "600";
+
+fn docker() -> String {
+    std::env::var("DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
+}
+
+fn frontend_image() -> String {
+    std::env::var("UV_FRONTEND_IMAGE").unwrap_or_else(|_| "127.0.0.1:5000/uv-frontend:dev".into())
+}
+
+fn require_daemon() {
+    let ok = Command::new(docker())
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "no Docker daemon answers at {}: run scripts/testbed-up first (scripts/test does)",
+        docker()
+    );
+}
+
+/// A fresh copy of an example in a temporary directory, with `uv.build` loading the frontend
+/// under test.
+struct Project {
+    dir: PathBuf,
+}
+
+impl Project {
+    fn copy_of(example: &str) -> Project {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        let dir = std::env::temp_dir().join(format!(
+            "uv-frontend-e2e-{example}-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(&src)
+            .arg(&dir)
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+        let project = Project { dir };
+        let spec = project.read("uv.build");
+        let spec = spec.replacen(
+            "# syntax=127.0.0.1:5000/uv-frontend:dev",
+            &format!("# syntax={}", frontend_image()),
+            1,
+        );
+        project.write("uv.build", &spec);
+        project
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join(path)).expect("readable")
+    }
+
+    fn write(&self, path: &str, content: &str) {
+        let path = self.dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("writable");
+    }
+
+    fn remove(&self, path: &str) {
+        std::fs::remove_file(self.dir.join(path)).expect("removable");
+    }
+
+    /// `docker buildx build -f uv.build -t <tag> --load .` with plain progress.
+    fn build(&self, tag: &str, extra: &[&str]) -> Build {
+        let mut cmd = Command::new("timeout");
+        cmd.arg(BUILD_TIMEOUT_SECS)
+            .arg(docker())
+            .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
+            .args(["-t", tag, "--load"])
+            .args(extra)
+            .arg(".")
+            .current_dir(&self.dir);
+        let output = cmd.output().expect("docker runs");
+        let build = Build { output };
+        assert_ne!(
+            build.output.status.code(),
+            Some(124),
+            "the build did not finish in {BUILD_TIMEOUT_SECS}s (frontend hung?):\n{}",
+            build.log()
+        );
+        build
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+struct Build {
+    output: Output,
+}
+
+impl Build {
+    fn log(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.output.stdout),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    fn succeeded(&self) -> bool {
+        self.output.status.success()
+    }
+
+    fn expect_success(&self) -> &Build {
+        assert!(self.succeeded(), "build failed:\n{}", self.log());
+        self
+    }
+
+    /// The plain-progress lines of the vertex whose name starts with `prefix`.
+    fn vertex_lines(&self, prefix: &str) -> Vec<String> {
+        let log = self.log();
+        let id = log
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix('#')?;
+                let (num, name) = rest.split_once(' ')?;
+                (name.starts_with(prefix) && num.chars().all(|c| c.is_ascii_digit()))
+                    .then(|| num.to_string())
+            })
+            .unwrap_or_else(|| panic!("no vertex named {prefix}* in:\n{log}"));
+        log.lines()
+            .filter(|l| l.starts_with(&format!("#{id} ")))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn cached(&self, prefix: &str) -> bool {
+        self.vertex_lines(prefix)
+            .iter()
+            .any(|l| l.ends_with(" CACHED"))
+    }
+
+    /// Packages uv installed in a sync step (`+ name==version` lines).
+    fn installed(&self, prefix: &str) -> Vec<String> {
+        self.vertex_lines(prefix)
+            .iter()
+            .filter_map(|l| {
+                let plus = l.find(" + ")?;
+                Some(l[plus + 3..].trim().to_string())
+            })
+            .collect()
+    }
+
+    /// The `Prepared N package(s)` count of a sync step: downloaded or built distributions.
+    fn prepared(&self, prefix: &str) -> usize {
+        self.vertex_lines(prefix)
+            .iter()
+            .find_map(|l| {
+                let rest = &l[l.find("Prepared ")? + 9..];
+                rest.split(' ').next()?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn run(image: &str, args: &[&str]) -> String {
+    let output = Command::new(docker())
+        .args(["run", "--rm"])
+        .args(args)
+        .arg(image)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker run {image} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn run_entry(image: &str, entrypoint: &str, args: &[&str]) -> Output {
+    Command::new(docker())
+        .args(["run", "--rm", "--entrypoint", entrypoint, image])
+        .args(args)
+        .output()
+        .expect("docker runs")
+}
+
+/// The runtime image runs as the non-root user and holds neither uv nor the uv cache.
+fn assert_lean_non_root(image: &str) {
+    assert_eq!(
+        run(image, &["--entrypoint", "id"]),
+        "uid=10001(app) gid=10001(app) groups=10001(app)"
+    );
+    let probe = run_entry(
+        image,
+        "/bin/sh",
+        &[
+            "-c",
+            "command -v uv; find / -xdev \\( -name uv -o -name uvx \\) -type f 2>/dev/null; \
+             ls -d /root/.cache/uv 2>/dev/null; \
+             find / -xdev -type d \\( -name 'archive-v*' -o -name 'wheels-v*' \\) 2>/dev/null; true",
+        ],
+    );
+    let found = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+    assert_eq!(found, "", "uv or its cache is in the runtime image");
+    let owner = run_entry(image, "stat", &["-c", "%U", "/app/.venv/bin/python"]);
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "app");
+}
+
+#[test]
+fn plain_project_builds_runs_and_is_lean() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let tag = "uv-frontend-e2e/plain:test";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+    assert_lean_non_root(tag);
+}
+
+#[test]
+fn workspace_builds_runs_and_is_lean() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("workspace");
+    let tag = "uv-frontend-e2e/workspace:test";
+    // --no-cache: phase 1 runs even when an earlier build cached it, so its output can be read.
+    let build = project.build(tag, &["--no-cache"]);
+    build.expect_success();
+    assert_eq!(
+        build.installed("[deps 2/2]"),
+        ["six==1.17.0"],
+        "phase 1 installs third-party packages only"
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "ws-app: Hello, workspace! (greeter 0.1.0, six 1.17.0)"
+    );
+    assert_lean_non_root(tag);
+}
+
+#[test]
+fn rebuilds_are_cached_and_source_edits_download_nothing() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let tag = "uv-frontend-e2e/plain:cache";
+    project.build(tag, &[]).expect_success();
+
+    let again = project.build(tag, &[]);
+    again.expect_success();
+    for step in [
+        "[deps 1/2]",
+        "[deps 2/2]",
+        "[project 1/2]",
+        "[project 2/2]",
+        "[runtime 1/2]",
+        "[runtime 2/2]",
+    ] {
+        assert!(
+            again.cached(step),
+            "{step} not cached on an identical rebuild:\n{}",
+            again.log()
+        );
+    }
+
+    let init = "src/hello_uv/__init__.py";
+    // A new text every run, so that no earlier run's layer cache can satisfy phase 2.
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let source = project
+        .read(init)
+        .replace("hello from", &format!("edited {nonce} hello from"));
+    project.write(init, &source);
+    let edited = project.build(tag, &[]);
+    edited.expect_success();
+    assert!(
+        edited.cached("[deps 2/2]"),
+        "phase 1 reran after a source edit:\n{}",
+        edited.log()
+    );
+    assert!(
+        !edited.cached("[project 2/2]"),
+        "phase 2 must rerun after a source edit"
+    );
+    assert_eq!(
+        edited.installed("[project 2/2]"),
+        ["hello-uv==0.1.0 (from file:///app)"],
+        "only the project is reinstalled"
+    );
+    assert_eq!(
+        edited.prepared("[project 2/2]"),
+        1,
+        "the project is built, nothing is downloaded:\n{}",
+        edited.log()
+    );
+    assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
+}
+
+#[test]
+fn spec_errors_fail_with_the_line_of_uv_build() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let cases = [
+        (
+            "\n[sync]\nextras = [\"pg\"]\n",
+            "uv.build:7: unknown key `extras` in [sync]",
+            ">>> extras = [\"pg\"]",
+        ),
+        (
+            "\n[sync]\ndev = \"yes\"\n",
+            "uv.build:7: [sync] dev has the wrong type",
+            ">>> dev = \"yes\"",
+        ),
+    ];
+    for (append, reason, excerpt) in cases {
+        let project = Project::copy_of("plain");
+        let spec = project.read("uv.build") + append;
+        project.write("uv.build", &spec);
+        let build = project.build("uv-frontend-e2e/bad:spec", &[]);
+        assert!(!build.succeeded(), "a bad spec must fail");
+        let log = build.log();
+        let error_line = log
+            .lines()
+            .find(|l| l.starts_with("ERROR: "))
+            .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"));
+        assert!(error_line.contains(reason), "{error_line}");
+        assert!(
+            log.contains(excerpt),
+            "buildx shows the offending line:\n{log}"
+        );
+    }
+
+    let project = Project::copy_of("plain");
+    project.remove("uv.lock");
+    let build = project.build("uv-frontend-e2e/bad:lock", &[]);
+    assert!(!build.succeeded());
+    let log = build.log();
+    assert!(
+        log.lines().any(|l| l.starts_with("ERROR: ")
+            && l.contains("uv.build:1: uv.lock is missing from the build context")),
+        "{log}"
+    );
+}
