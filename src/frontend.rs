@@ -2,6 +2,7 @@
 //! plan, lower, solve, and Return the result (or the error, located in the file at fault).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use crate::gateway::status::SourceLocation;
 use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
@@ -65,7 +66,23 @@ pub struct BuiltImage {
 /// Runs the whole build and Returns its result to BuildKit. Only a failure to talk to BuildKit
 /// is an `Err`; build failures are Returned as errors.
 pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
-    let result = match build(bridge, opts, now).await {
+    let outcome = {
+        // A bug must not leave BuildKit waiting: a panic is Returned as an error like any other.
+        let mut build = std::pin::pin!(build(bridge, opts, now));
+        std::future::poll_fn(|cx| {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build.as_mut().poll(cx)))
+            {
+                Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+                Ok(std::task::Poll::Ready(result)) => std::task::Poll::Ready(result),
+                Err(panic) => std::task::Poll::Ready(Err(BuildError::plain(format!(
+                    "uv-frontend hit an internal error ({}); please report it with your uv.build",
+                    panic_message(&panic)
+                )))),
+            }
+        })
+        .await
+    };
+    let result = match outcome {
         Ok(image) => FrontendResult::Image {
             reference: image.reference,
             config: image.config,
@@ -73,6 +90,14 @@ pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyho
         Err(error) => FrontendResult::Error(error.to_status()),
     };
     bridge.finish(result).await
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 /// Reads, resolves, plans, lowers and solves. Public for tests.

@@ -399,3 +399,18 @@ fn no_cache_marks_every_vertex_and_no_cache_filter_only_its_stages() {
         .values()
         .all(|m| !m.ignore_cache));
 }
+
+#[test]
+fn a_panic_is_returned_as_an_error_not_a_hang() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.panic_on_resolve = true;
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("an error was Returned");
+    assert!(
+        status
+            .message
+            .starts_with("uv-frontend hit an internal error (resolver exploded)"),
+        "{}",
+        status.message
+    );
+}

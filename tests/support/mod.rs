@@ -24,6 +24,8 @@ pub struct FakeBridge {
     pub solved: Vec<(pb::Definition, Vec<CacheImport>)>,
     pub warnings: Vec<String>,
     pub returned: Option<FrontendResult>,
+    /// Makes image resolution panic, standing in for a bug anywhere in the flow.
+    pub panic_on_resolve: bool,
 }
 
 pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/plain");
@@ -228,6 +230,7 @@ impl Bridge for FakeBridge {
         image: &str,
         _platform: &Platform,
     ) -> anyhow::Result<ResolvedImage> {
+        assert!(!self.panic_on_resolve, "resolver exploded");
         let config = self
             .images
             .get(image)
