@@ -11,7 +11,7 @@ use crate::llb::{self, pb, LocalOptions, Platform};
 use crate::lower::{lower, LowerInputs};
 use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project, PyProject};
-use crate::settings::Settings;
+use crate::settings::{BuildFacts, Settings};
 use crate::spec::{self, SpecError, SpecFile};
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
@@ -110,6 +110,12 @@ pub async fn build<B: Bridge>(
         .ping()
         .await
         .map_err(|e| BuildError::plain(e.to_string()))?;
+    // stderr goes to BuildKit's log, for operators; users see vertex names and Return errors.
+    eprintln!(
+        "uv-frontend: gateway caps [{}]; LLB caps [{}]",
+        caps.frontend.iter().cloned().collect::<Vec<_>>().join(" "),
+        caps.llb.iter().cloned().collect::<Vec<_>>().join(" ")
+    );
     caps.check_required().map_err(BuildError::plain)?;
     let platform = opts.platform();
     let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
@@ -162,7 +168,15 @@ pub async fn build<B: Bridge>(
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     let members = read_member(bridge, opts, &spec, &project, &platform).await?;
-    let settings = Settings::resolve(&spec_file, &spec, &project, &members)
+
+    // The base image is named in the spec (or defaulted from the project) and its account files
+    // decide the runtime user's ids, so they are read before settings are resolved.
+    let base_image = crate::settings::base_image(&spec, &project);
+    let facts = BuildFacts {
+        merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
+        ..read_accounts(bridge, &base_image, &platform).await?
+    };
+    let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
         .map_err(|e| BuildError::located(e, &sources))?;
     let plan = plan(&settings);
 
@@ -180,7 +194,6 @@ pub async fn build<B: Bridge>(
             platform: platform.clone(),
             session_id: opts.session_id.clone(),
             context_name: opts.context_local().to_string(),
-            files: &raw,
             builder_config: &builder_config,
             base_config: &base_config,
             proxy: proxy_env(&opts.build_args()),
@@ -260,6 +273,44 @@ async fn read_local_files<B: Bridge>(
         }
     }
     Ok(out)
+}
+
+/// The base image's `/etc/passwd` and `/etc/group`, read from the image itself.
+async fn read_accounts<B: Bridge>(
+    bridge: &mut B,
+    image: &str,
+    platform: &Platform,
+) -> Result<BuildFacts, BuildError> {
+    let state = llb::image(image, platform, &format!("[base] {image}"));
+    let reference = bridge
+        .solve(llb::marshal(&state).definition, &[])
+        .await
+        .map_err(|e| {
+            BuildError::plain(format!(
+                "the base image {image} could not be loaded for {platform}: {e:#} (fix: check [build] base, or [build] builder when base is not set)"
+            ))
+        })?;
+    // A base without /etc (scratch-like) has no accounts: the user is created from nothing.
+    let entries = bridge
+        .read_dir(&reference, "/etc")
+        .await
+        .unwrap_or_default();
+    let mut files = [None, None];
+    for (slot, name) in files.iter_mut().zip(["passwd", "group"]) {
+        if entries.iter().any(|e| e == name) {
+            let bytes = bridge
+                .read_file(&reference, &format!("/etc/{name}"))
+                .await
+                .map_err(|e| BuildError::plain(format!("reading /etc/{name} of {image}: {e}")))?;
+            *slot = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+    }
+    let [base_passwd, base_group] = files;
+    Ok(BuildFacts {
+        base_passwd,
+        base_group,
+        merge_diff: false,
+    })
 }
 
 /// The pyproject of the workspace member `[sync] package` names, if it is not the root.

@@ -15,3 +15,4 @@ pub mod plan;
 pub mod project;
 pub mod settings;
 pub mod spec;
+pub mod user;

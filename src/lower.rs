@@ -4,10 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
-use crate::plan::{Plan, StageBase, Step, UV_MOUNT};
-
-/// The build context's local name, as buildx sends it.
-pub const CONTEXT_LOCAL: &str = "context";
+use crate::plan::{DiffMethod, PathSource, Plan, StageBase, Step, UV_MOUNT};
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
 #[derive(Clone, Debug)]
@@ -17,8 +14,6 @@ pub struct LowerInputs<'a> {
     pub session_id: String,
     /// The local name of the build context (`context` unless overridden).
     pub context_name: String,
-    /// Content of the files `Step::WriteFiles` writes, by name.
-    pub files: &'a BTreeMap<String, Vec<u8>>,
     /// Image configs of the builder and base images, as ResolveImageConfig returns them.
     pub builder_config: &'a serde_json::Value,
     pub base_config: &'a serde_json::Value,
@@ -26,56 +21,197 @@ pub struct LowerInputs<'a> {
     pub proxy: Option<pb::ProxyEnv>,
 }
 
+/// The images every stage starts from.
+struct Images {
+    uv: State,
+    builder: State,
+    base: State,
+}
+
 /// The LLB of `plan`'s result stage.
 pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
     let platform = &inputs.platform;
-    let uv = llb::image(
-        &plan.images.uv,
-        platform,
-        &format!("[uv] {}", plan.images.uv),
-    );
-    let mut builder = llb::image(
-        &plan.images.builder,
-        platform,
-        &format!("[builder] {}", plan.images.builder),
-    )
-    .env_list(env_of(inputs.builder_config).iter().map(String::as_str));
+    let image = |role: &str, reference: &str| {
+        llb::image(reference, platform, &format!("[{role}] {reference}"))
+    };
+    let mut builder = image("builder", &plan.images.builder)
+        .env_list(env_of(inputs.builder_config).iter().map(String::as_str));
     for (key, value) in &plan.sync_env {
         builder = builder.env(key, value);
     }
-    let builder = builder.user("0");
-    let base = llb::image(
-        &plan.images.base,
-        platform,
-        &format!("[base] {}", plan.images.base),
-    )
-    .env_list(env_of(inputs.base_config).iter().map(String::as_str))
-    .user("0");
+    let images = Images {
+        uv: image("uv", &plan.images.uv),
+        builder: builder.user("0"),
+        base: image("base", &plan.images.base)
+            .env_list(env_of(inputs.base_config).iter().map(String::as_str))
+            .user("0"),
+    };
 
     let mut stages: BTreeMap<String, State> = BTreeMap::new();
     for stage in &plan.stages {
         let mut state = match &stage.from {
-            StageBase::Builder => builder.clone(),
-            StageBase::Base => base.clone(),
-            StageBase::Stage(name) => stages
-                .get(name)
-                .cloned()
-                .ok_or_else(|| format!("stage {} uses {name} before it is built", stage.name))?,
+            StageBase::Builder => images.builder.clone(),
+            StageBase::Base => images.base.clone(),
+            StageBase::Stage(name) => stage_state(&stages, name)?,
         };
+        // Layers made on their own, stacked onto the stage with one MergeOp.
+        let mut layers: Vec<State> = Vec::new();
         for step in &stage.steps {
-            state = lower_step(plan, inputs, &uv, &stages, state, step)?;
+            match step {
+                Step::CopyPath {
+                    separate_layer: true,
+                    name,
+                    from,
+                    path,
+                    uid,
+                    gid,
+                } => {
+                    let source = path_source(&stages, from, path, name)?;
+                    layers.push(copy_path(&llb::scratch(), &source, path, *uid, *gid, name));
+                }
+                _ => {
+                    state = flush_layers(state, &mut layers, &stage.name);
+                    state = lower_step(plan, inputs, &images, &stages, state, step)?;
+                }
+            }
         }
+        state = flush_layers(state, &mut layers, &stage.name);
         stages.insert(stage.name.clone(), state);
     }
+    stage_state(&stages, &plan.result)
+}
+
+fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, String> {
     stages
-        .remove(&plan.result)
-        .ok_or_else(|| format!("the plan has no stage {}", plan.result))
+        .get(name)
+        .cloned()
+        .ok_or_else(|| format!("the plan uses stage {name} before it is built"))
+}
+
+fn path_source(
+    stages: &BTreeMap<String, State>,
+    from: &PathSource,
+    path: &str,
+    name: &str,
+) -> Result<State, String> {
+    Ok(match from {
+        PathSource::Stage(stage) => stage_state(stages, stage)?,
+        PathSource::Diff {
+            lower,
+            upper,
+            method: DiffMethod::DiffOp,
+        } => llb::diff(
+            &stage_state(stages, lower)?,
+            &stage_state(stages, upper)?,
+            &format!("{name}: changes of {upper} over {lower}"),
+        ),
+        PathSource::Diff {
+            lower,
+            upper,
+            method: DiffMethod::Compare,
+        } => {
+            let python = format!("{path}/bin/python");
+            stage_state(stages, upper)?
+                .run(
+                    &[
+                        &python,
+                        "-c",
+                        CHANGES_SCRIPT,
+                        COMPARE_LOWER,
+                        path,
+                        COMPARE_OUT,
+                    ],
+                    &format!("{name}: compare {upper} with {lower}"),
+                )
+                .bind(&stage_state(stages, lower)?, "/", COMPARE_LOWER, true)
+                .bind(&llb::scratch(), "/", COMPARE_OUT, false)
+                .network(Network::None)
+                .mount_output(COMPARE_OUT)
+        }
+    })
+}
+
+/// Where the compare step sees the lower stage, and where it writes what differs.
+const COMPARE_LOWER: &str = "/uv-frontend/lower";
+const COMPARE_OUT: &str = "/uv-frontend/changes";
+
+/// Copies what differs under `path` from the same path under `lower` into `out`, keeping paths,
+/// modes, times and symlinks. `path` itself is always created in `out`.
+const CHANGES_SCRIPT: &str = r#"import os, shutil, stat, sys
+lower, root, out = sys.argv[1:4]
+
+def changed(new, old):
+    try:
+        o = os.lstat(old)
+    except FileNotFoundError:
+        return True
+    n = os.lstat(new)
+    if stat.S_IFMT(n.st_mode) != stat.S_IFMT(o.st_mode) or n.st_mode != o.st_mode:
+        return True
+    if stat.S_ISLNK(n.st_mode):
+        return os.readlink(new) != os.readlink(old)
+    if stat.S_ISREG(n.st_mode):
+        if n.st_size != o.st_size:
+            return True
+        if n.st_mtime_ns == o.st_mtime_ns:
+            return False
+        with open(new, "rb") as a, open(old, "rb") as b:
+            while True:
+                x, y = a.read(1 << 20), b.read(1 << 20)
+                if x != y:
+                    return True
+                if not x:
+                    return False
+    return False
+
+def target(p):
+    return os.path.join(out, os.path.relpath(p, "/"))
+
+def make_parents(p):
+    parent = os.path.dirname(p)
+    if parent != p and not os.path.isdir(target(parent)):
+        make_parents(parent)
+        os.mkdir(target(parent))
+        shutil.copystat(parent, target(parent))
+
+make_parents(os.path.join(root, "x"))
+for dirpath, dirnames, filenames in os.walk(root):
+    dirnames.sort()
+    for name in sorted(dirnames + filenames):
+        p = os.path.join(dirpath, name)
+        st = os.lstat(p)
+        if stat.S_ISDIR(st.st_mode):
+            if not os.path.lexists(os.path.join(lower, os.path.relpath(p, "/"))):
+                make_parents(os.path.join(p, "x"))
+            continue
+        if not changed(p, os.path.join(lower, os.path.relpath(p, "/"))):
+            continue
+        make_parents(p)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(p), target(p))
+        else:
+            shutil.copy2(p, target(p), follow_symlinks=False)
+"#;
+
+fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
+    if layers.is_empty() {
+        return state;
+    }
+    let mut all = vec![state];
+    all.append(layers);
+    llb::merge(&all, &format!("[{stage}] stack layers"))
+}
+
+fn copy_path(onto: &State, from: &State, path: &str, uid: u32, gid: u32, name: &str) -> State {
+    onto.file()
+        .copy(from, path, path, &copy_options(Some(Chown::Ids(uid, gid))))
+        .done(name)
 }
 
 fn lower_step(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
-    uv: &State,
+    images: &Images,
     stages: &BTreeMap<String, State>,
     state: State,
     step: &Step,
@@ -84,11 +220,12 @@ fn lower_step(
         Step::WriteFiles { name, dir, files } => {
             let mut op = state.file().mkdir(dir, 0o755, None);
             for file in files {
-                let data = inputs
-                    .files
-                    .get(file)
-                    .ok_or_else(|| format!("{file} was not read from the build context"))?;
-                op = op.mkfile(&format!("{dir}/{file}"), 0o644, data, None);
+                op = op.mkfile(
+                    &format!("{dir}/{}", file.path),
+                    0o644,
+                    file.content.as_bytes(),
+                    None,
+                );
             }
             op.done(name).cwd(dir)
         }
@@ -110,41 +247,53 @@ fn lower_step(
                 .done(name)
                 .cwd(dir)
         }
-        Step::Sync { name, args } => {
+        Step::Sync { name, args, env } => {
             let mut argv = vec![format!("{UV_MOUNT}/uv")];
             argv.extend(args.iter().cloned());
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-            state
-                .run(&argv, name)
-                .bind(uv, "/", UV_MOUNT, true)
+            let mut on = state.clone();
+            for (key, value) in env {
+                on = on.env(key, value);
+            }
+            on.run(&argv, name)
+                .bind(&images.uv, "/", UV_MOUNT, true)
                 .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
                 .proxy(inputs.proxy.clone())
                 .root()
+                // The next steps run with the stage's own environment again.
+                .with_env_of(&state)
         }
-        Step::EnsureUser { name, user, uid } => {
-            let uid = uid.to_string();
+        Step::CompileBytecode { name, venv } => {
+            let python = format!("{venv}/bin/python");
+            let lib = format!("{venv}/lib");
             state
-                .run(
-                    &["/bin/sh", "-c", ENSURE_USER, "ensure-user", user, &uid],
-                    name,
-                )
+                .run(&[&python, "-m", "compileall", "-q", "-j", "0", &lib], name)
                 .network(Network::None)
                 .root()
         }
-        Step::CopyFromStage {
+        Step::AddUser {
             name,
-            stage,
+            passwd,
+            group,
+            home,
+            uid,
+            gid,
+        } => state
+            .file()
+            .mkfile("/etc/passwd", 0o644, passwd.as_bytes(), None)
+            .mkfile("/etc/group", 0o644, group.as_bytes(), None)
+            .mkdir(home, 0o755, Some(Chown::Ids(*uid, *gid)))
+            .done(name),
+        Step::CopyPath {
+            name,
+            from,
             path,
-            owner,
+            uid,
+            gid,
+            ..
         } => {
-            let from = stages
-                .get(stage)
-                .ok_or_else(|| format!("{name}: no stage {stage}"))?;
-            let owner = owner.as_ref().map(|u| Chown::Names(u.clone(), u.clone()));
-            state
-                .file()
-                .copy(from, path, path, &copy_options(owner))
-                .done(name)
+            let source = path_source(stages, from, path, name)?;
+            copy_path(&state, &source, path, *uid, *gid, name)
         }
     })
 }
@@ -161,17 +310,3 @@ fn copy_options(owner: Option<Chown>) -> CopyOptions {
         ..Default::default()
     }
 }
-
-/// Creates user `$1` with uid and gid `$2` unless it exists: with useradd (Debian, Ubuntu,
-/// RHEL), adduser (Alpine, BusyBox), or by appending to /etc/passwd and /etc/group.
-const ENSURE_USER: &str = r#"set -eu
-if id -u "$1" >/dev/null 2>&1; then exit 0; fi
-if command -v useradd >/dev/null 2>&1; then
-  useradd --uid "$2" --user-group --no-log-init --create-home --shell /usr/sbin/nologin "$1"
-elif command -v adduser >/dev/null 2>&1; then
-  addgroup -g "$2" "$1" && adduser -D -u "$2" -G "$1" -s /sbin/nologin "$1"
-else
-  echo "$1:x:$2:$2::/nonexistent:/sbin/nologin" >> /etc/passwd
-  echo "$1:x:$2:" >> /etc/group
-fi
-"#;

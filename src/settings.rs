@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::llb::CacheSharing;
-use crate::project::{self, Project, PyProject};
+use crate::project::normalize::{dependency_lock, dependency_pyproject};
+use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::spec::{LockMode, Spec, SpecError, SpecFile};
+use crate::user::{runtime_user, RuntimeUser};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.
 pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.13.9";
@@ -33,8 +35,12 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub cache: CacheSettings,
     pub run: RunSettings,
-    /// Context files the dependency phase is keyed on (their content is written into the LLB).
-    pub dependency_files: Vec<String>,
+    /// The files the dependency phase sees, with their content: `pyproject.toml` and `uv.lock`
+    /// normalized to what decides the dependencies, `.python-version` and `uv.toml` as they are.
+    pub dependency_files: Vec<DependencyFile>,
+    /// Whether the runtime image gets the dependencies and the project as separate layers
+    /// (MergeOp and DiffOp), or the venv as one layer where BuildKit lacks them.
+    pub layered: bool,
     /// Patterns excluded from the build context: `.dockerignore` and always any `.venv`.
     pub context_excludes: Vec<String>,
 }
@@ -73,9 +79,24 @@ pub struct CacheSettings {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct DependencyFile {
+    pub path: String,
+    pub content: String,
+}
+
+/// What the gateway found out before settings are resolved.
+#[derive(Clone, Debug, Default)]
+pub struct BuildFacts {
+    /// The base image's `/etc/passwd` and `/etc/group`, when it has them.
+    pub base_passwd: Option<String>,
+    pub base_group: Option<String>,
+    /// BuildKit has MergeOp and DiffOp.
+    pub merge_diff: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct RunSettings {
-    pub user: String,
-    pub uid: u32,
+    pub user: RuntimeUser,
     /// `None` keeps the base image's command.
     pub command: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,
@@ -88,25 +109,14 @@ impl Settings {
     pub fn resolve(
         spec_file: &SpecFile,
         spec: &Spec,
+        files: &ContextFiles,
         project: &Project,
         members: &BTreeMap<String, PyProject>,
+        facts: &BuildFacts,
     ) -> Result<Settings, SpecError> {
         let s = |v: &Option<toml::Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
-        let python = project
-            .python_version
-            .as_deref()
-            .and_then(major_minor)
-            .or_else(|| {
-                project
-                    .pyproject
-                    .requires_python
-                    .as_deref()
-                    .and_then(lower_bound)
-            })
-            .unwrap_or_else(|| DEFAULT_PYTHON.to_string());
-        let builder =
-            s(&spec.build.builder).unwrap_or_else(|| format!("python:{python}-slim-bookworm"));
-        let base = s(&spec.build.base).unwrap_or_else(|| builder.clone());
+        let builder = builder_image(spec, project);
+        let base = base_image(spec, project);
         let workdir = s(&spec.build.workdir)
             .map(|w| w.trim_end_matches('/').to_string())
             .unwrap_or_else(|| DEFAULT_WORKDIR.into());
@@ -140,13 +150,30 @@ impl Settings {
             }
         };
 
-        let mut dependency_files = vec![project::PYPROJECT.to_string(), project::UV_LOCK.into()];
-        if project.has_python_version {
-            dependency_files.push(project::PYTHON_VERSION.into());
-        }
-        if project.has_uv_toml {
-            dependency_files.push(project::UV_TOML.into());
-        }
+        let normalized = |text: &Option<String>, f: fn(&str) -> Option<String>| {
+            text.as_deref()
+                .map(|t| f(t).unwrap_or_else(|| t.to_string()))
+        };
+        let dependency_files = [
+            (
+                project::PYPROJECT,
+                normalized(&files.pyproject, dependency_pyproject),
+            ),
+            (
+                project::UV_LOCK,
+                normalized(&files.uv_lock, dependency_lock),
+            ),
+            (project::PYTHON_VERSION, files.python_version.clone()),
+            (project::UV_TOML, files.uv_toml.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(path, content)| {
+            Some(DependencyFile {
+                path: path.into(),
+                content: content?,
+            })
+        })
+        .collect();
         let mut context_excludes = project.dockerignore.clone();
         for always in [".venv", "**/.venv"] {
             if !context_excludes.iter().any(|p| p == always) {
@@ -200,8 +227,12 @@ impl Settings {
                 sharing: spec.cache.sharing.unwrap_or(CacheSharing::Shared),
             },
             run: RunSettings {
-                user: s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
-                uid: DEFAULT_UID,
+                user: runtime_user(
+                    &s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
+                    DEFAULT_UID,
+                    facts.base_passwd.as_deref(),
+                    facts.base_group.as_deref(),
+                ),
                 command,
                 env: spec
                     .run
@@ -217,9 +248,40 @@ impl Settings {
                     .collect(),
             },
             dependency_files,
+            layered: facts.merge_diff,
             context_excludes,
         })
     }
+}
+
+/// The builder image: the spec's, or the official Python image of the project's Python version
+/// (`.python-version`, else `requires-python`'s lower bound, else [`DEFAULT_PYTHON`]).
+pub fn builder_image(spec: &Spec, project: &Project) -> String {
+    if let Some(image) = &spec.build.builder {
+        return image.get_ref().clone();
+    }
+    let python = project
+        .python_version
+        .as_deref()
+        .and_then(major_minor)
+        .or_else(|| {
+            project
+                .pyproject
+                .requires_python
+                .as_deref()
+                .and_then(lower_bound)
+        })
+        .unwrap_or_else(|| DEFAULT_PYTHON.to_string());
+    format!("python:{python}-slim-bookworm")
+}
+
+/// The runtime base image: the spec's, or the builder image.
+pub fn base_image(spec: &Spec, project: &Project) -> String {
+    spec.build
+        .base
+        .as_ref()
+        .map(|b| b.get_ref().clone())
+        .unwrap_or_else(|| builder_image(spec, project))
 }
 
 /// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.

@@ -154,6 +154,23 @@ impl Build {
             .collect()
     }
 
+    /// Names of the frontend's own steps (`[deps 1/2] ...`, ...), in log order.
+    fn step_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for line in self.log().lines() {
+            let Some((_, name)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
+                continue;
+            };
+            let ours = ["[deps ", "[project ", "[runtime "]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if ours && !names.iter().any(|n| n == name) && !name.ends_with("DONE") {
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
     fn cached(&self, prefix: &str) -> bool {
         self.vertex_lines(prefix)
             .iter()
@@ -181,6 +198,52 @@ impl Build {
             })
             .unwrap_or(0)
     }
+}
+
+/// The image's layers, bottom first: (diff id, uncompressed bytes), from `docker save`.
+fn layers(image: &str) -> Vec<(String, u64)> {
+    let out = std::env::temp_dir().join(format!(
+        "uv-frontend-e2e-save-{}-{}.tar",
+        std::process::id(),
+        unique()
+    ));
+    let status = Command::new(docker())
+        .args(["save", "-o"])
+        .arg(&out)
+        .arg(image)
+        .status()
+        .expect("docker save runs");
+    assert!(status.success());
+    let manifest = Command::new("tar")
+        .arg("-xOf")
+        .arg(&out)
+        .arg("manifest.json")
+        .output()
+        .expect("tar");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.stdout).expect("manifest.json");
+    let listing = Command::new("tar")
+        .arg("-tvf")
+        .arg(&out)
+        .output()
+        .expect("tar");
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let _ = std::fs::remove_file(&out);
+    manifest[0]["Layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            let path = l.as_str().expect("a path");
+            let size = listing
+                .lines()
+                .find(|line| line.ends_with(&format!(" {path}")))
+                .and_then(|line| line.split_whitespace().nth(2))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("{path} not in the archive"));
+            (path.to_string(), size)
+        })
+        .collect()
 }
 
 fn run(image: &str, args: &[&str]) -> String {
@@ -271,22 +334,23 @@ fn rebuilds_are_cached_and_source_edits_download_nothing() {
     let tag = "uv-frontend-e2e/plain:cache";
     project.build(tag, &[]).expect_success();
 
+    let first_layers = layers(tag);
     let again = project.build(tag, &[]);
     again.expect_success();
-    for step in [
-        "[deps 1/2]",
-        "[deps 2/2]",
-        "[project 1/2]",
-        "[project 2/2]",
-        "[runtime 1/2]",
-        "[runtime 2/2]",
-    ] {
+    let steps = again.step_names();
+    assert!(steps.len() >= 7, "{steps:?}");
+    for step in &steps {
         assert!(
             again.cached(step),
             "{step} not cached on an identical rebuild:\n{}",
             again.log()
         );
     }
+    assert_eq!(
+        layers(tag),
+        first_layers,
+        "an identical rebuild gives identical layers"
+    );
 
     let init = "src/hello_uv/__init__.py";
     // A new text every run, so that no earlier run's layer cache can satisfy phase 2.
@@ -306,21 +370,38 @@ fn rebuilds_are_cached_and_source_edits_download_nothing() {
         edited.log()
     );
     assert!(
-        !edited.cached("[project 2/2]"),
+        !edited.cached("[project 2/3]"),
         "phase 2 must rerun after a source edit"
     );
     assert_eq!(
-        edited.installed("[project 2/2]"),
+        edited.installed("[project 2/3]"),
         ["hello-uv==0.1.0 (from file:///app)"],
         "only the project is reinstalled"
     );
     assert_eq!(
-        edited.prepared("[project 2/2]"),
+        edited.prepared("[project 2/3]"),
         1,
         "the project is built, nothing is downloaded:\n{}",
         edited.log()
     );
     assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
+
+    // Layers: only the last (the project's own files) changed, and it is small.
+    let edited_layers = layers(tag);
+    assert_eq!(edited_layers.len(), first_layers.len());
+    let n = first_layers.len();
+    assert_eq!(
+        edited_layers[..n - 1],
+        first_layers[..n - 1],
+        "the base and dependency layers are reused"
+    );
+    assert_ne!(edited_layers[n - 1], first_layers[n - 1]);
+    let (deps_bytes, project_bytes) = (edited_layers[n - 2].1, edited_layers[n - 1].1);
+    assert!(
+        project_bytes * 20 <= deps_bytes + project_bytes,
+        "the changed layer ({project_bytes} B) is at most 5% of the venv ({} B)",
+        deps_bytes + project_bytes
+    );
 }
 
 #[test]

@@ -31,10 +31,11 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
         [
             "/opt/uv-frontend/uv",
             "sync",
-            "--locked",
+            "--frozen",
             "--no-install-project",
             "--no-dev"
-        ]
+        ],
+        "phase 1 sees normalized files, so it cannot check the lock: --frozen"
     );
     assert_eq!(
         meta.user, "0",
@@ -42,15 +43,31 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     );
     assert_eq!(meta.cwd, "/app");
 
-    let (_, project) = vertex(def, "[project 2/2] uv sync");
+    let (_, project) = vertex(def, "[project 2/3] uv sync");
+    let meta = exec(&project).meta.clone().expect("meta");
     assert_eq!(
-        exec(&project).meta.as_ref().expect("meta").args,
+        meta.args,
         [
             "/opt/uv-frontend/uv",
             "sync",
             "--locked",
             "--no-editable",
             "--no-dev"
+        ],
+        "phase 2 checks the real lock"
+    );
+    assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
+    let (_, compile) = vertex(def, "[project 3/3] compile bytecode");
+    assert_eq!(
+        exec(&compile).meta.as_ref().expect("meta").args,
+        [
+            "/app/.venv/bin/python",
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "/app/.venv/lib"
         ]
     );
 }
@@ -85,7 +102,7 @@ fn every_sync_step_uses_the_spec_cache_mount_and_uv_cache_dir() {
             "{env:?}"
         );
         assert!(env.contains(&"UV_LINK_MODE=copy".to_string()));
-        assert!(env.contains(&"UV_COMPILE_BYTECODE=1".to_string()));
+        assert!(env.iter().any(|e| e.starts_with("UV_COMPILE_BYTECODE=")));
         assert!(env.contains(&"UV_PYTHON_DOWNLOADS=never".to_string()));
         // The builder image's own environment is kept.
         assert!(env.contains(&"LANG=C.UTF-8".to_string()));
@@ -112,7 +129,7 @@ fn workspace_phase_one_is_frozen_and_skips_every_member() {
             "--no-dev"
         ]
     );
-    let (_, project) = vertex(def, "[project 2/2] uv sync");
+    let (_, project) = vertex(def, "[project 2/3] uv sync");
     assert_eq!(
         exec(&project).meta.as_ref().expect("meta").args[2],
         "--locked",
@@ -182,43 +199,143 @@ fn runtime_image_config_puts_the_venv_first_and_runs_as_the_app_user() {
     assert_eq!(config["history"][0]["created_by"], "debootstrap");
 }
 
+fn file_copy(op: &pb::Op) -> &pb::FileActionCopy {
+    let Some(pb::op::Op::File(file)) = &op.op else {
+        panic!("not a file op: {op:?}")
+    };
+    let Some(pb::file_action::Action::Copy(copy)) = &file.actions[0].action else {
+        panic!("not a copy")
+    };
+    copy
+}
+
+fn owner_ids(copy: &pb::FileActionCopy) -> (u32, u32) {
+    let owner = copy.owner.as_ref().expect("an owner");
+    let id = |u: &Option<pb::UserOpt>| match u.as_ref().and_then(|u| u.user.as_ref()) {
+        Some(pb::user_opt::User::ById(id)) => *id,
+        other => panic!("not a numeric owner: {other:?}"),
+    };
+    (id(&owner.user), id(&owner.group))
+}
+
 #[test]
-fn runtime_stage_holds_the_venv_but_neither_uv_nor_its_cache() {
+fn runtime_stacks_base_dependency_and_project_layers() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let def = bridge.result_definition();
-    // Walk back from the result: the runtime chain is base image -> ensure user -> copy venv.
-    let (copy_digest, copy) = vertex(def, "[runtime 2/2]");
-    let Some(pb::op::Op::File(file)) = &copy.op else {
-        panic!("copy is a file op")
+    let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
+    let marshalled_result = {
+        use prost::Message;
+        let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
+        terminal.inputs[0].digest.clone()
     };
-    let Some(pb::file_action::Action::Copy(c)) = &file.actions[0].action else {
-        panic!("a copy")
+    let merge = &all[&marshalled_result];
+    let Some(pb::op::Op::Merge(m)) = &merge.op else {
+        panic!("the runtime is a MergeOp: {merge:?}")
     };
+    assert_eq!(m.inputs.len(), 3);
+    let input = |i: usize| &all[&merge.inputs[i].digest];
+
+    // 1: the base image with the user added to its account files.
+    let (user_digest, _) = vertex(def, "[runtime 1/3] add user app (10001:10001)");
+    assert_eq!(merge.inputs[0].digest, user_digest);
+    let Some(pb::op::Op::File(add_user)) = &input(0).op else {
+        panic!("account files are a file op")
+    };
+    let Some(pb::file_action::Action::Mkfile(passwd)) = &add_user.actions[0].action else {
+        panic!("passwd is written")
+    };
+    assert_eq!(passwd.path, "/etc/passwd");
+    assert!(String::from_utf8_lossy(&passwd.data)
+        .ends_with("app:x:10001:10001::/home/app:/usr/sbin/nologin\n"));
+
+    // 2: the dependency venv, copied from phase 1 alone.
+    let deps_copy = file_copy(input(1));
     assert_eq!(
-        (c.src.as_str(), c.dest.as_str()),
+        (deps_copy.src.as_str(), deps_copy.dest.as_str()),
         ("/app/.venv", "/app/.venv")
     );
-    let owner = c.owner.as_ref().expect("owned by the runtime user");
-    assert!(matches!(
-        owner.user.as_ref().and_then(|u| u.user.as_ref()),
-        Some(pb::user_opt::User::ByName(n)) if n.name == "app"
-    ));
-    // The runtime's own chain (the copy's destination input) never runs uv.
-    let mut digest = copy.inputs[0].digest.clone();
+    assert_eq!(owner_ids(deps_copy), (10001, 10001));
+    let (deps_sync, _) = vertex(def, "[deps 2/2] uv sync");
+    assert_eq!(input(1).inputs.len(), 1, "copied onto scratch");
+    assert_eq!(input(1).inputs[0].digest, deps_sync);
+
+    // 3: the project's files: what phase 2 changed over phase 1 (a DiffOp).
+    assert_eq!(owner_ids(file_copy(input(2))), (10001, 10001));
+    let diff = &all[&input(2).inputs[0].digest];
+    let Some(pb::op::Op::Diff(_)) = &diff.op else {
+        panic!("the project layer comes from a DiffOp: {diff:?}")
+    };
+    let (compiled, _) = vertex(def, "[project 3/3] compile bytecode");
+    assert_eq!(diff.inputs[0].digest, deps_sync, "lower: phase 1");
+    assert_eq!(
+        diff.inputs[1].digest, compiled,
+        "upper: phase 2 with bytecode"
+    );
+}
+
+#[test]
+fn without_mergeop_the_layers_are_copied_in_turn_and_the_project_diff_is_compared() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.llb_caps.clear();
+    run(&mut bridge, &opts());
+    assert!(bridge.returned_error().is_none());
+    let def = bridge.result_definition();
     let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
+    assert!(all.values().all(|op| !matches!(
+        op.op,
+        Some(pb::op::Op::Merge(_)) | Some(pb::op::Op::Diff(_))
+    )));
+    let (user, _) = vertex(def, "[runtime 1/3] add user");
+    let (deps_copy, deps) = vertex(def, "[runtime 2/3] copy /app/.venv dependencies from deps");
+    let (_, project) = vertex(
+        def,
+        "[runtime 3/3] copy /app/.venv project files from project",
+    );
+    assert_eq!(
+        deps.inputs[0].digest, user,
+        "dependencies are copied onto the base"
+    );
+    assert_eq!(
+        project.inputs[0].digest, deps_copy,
+        "then the project's files"
+    );
+    assert_eq!(owner_ids(file_copy(&project)), (10001, 10001));
+
+    // The project's files come from a compare step's own output mount, not from its rootfs.
+    let compare_input = &project.inputs[1];
+    let compare = &all[&compare_input.digest];
+    assert!(name_of(def, &compare_input.digest).contains("compare project with deps"));
+    let exec = exec(compare);
+    let out = exec
+        .mounts
+        .iter()
+        .find(|m| m.dest == "/uv-frontend/changes")
+        .expect("an output mount");
+    assert_eq!(compare_input.index, out.output);
+    assert_eq!(out.input, -1, "it starts empty");
+    let lower = exec
+        .mounts
+        .iter()
+        .find(|m| m.dest == "/uv-frontend/lower")
+        .expect("the lower stage");
+    assert!(lower.readonly);
+    let (deps_sync, _) = vertex(def, "[deps 2/2] uv sync");
+    assert_eq!(compare.inputs[lower.input as usize].digest, deps_sync);
+}
+
+#[test]
+fn the_runtime_chain_never_runs_uv_nor_mounts_its_cache() {
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let def = bridge.result_definition();
+    let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
+    let (user_digest, _) = vertex(def, "[runtime 1/3] add user");
+    let mut digest = user_digest;
     loop {
         let op = &all[&digest];
-        if let Some(pb::op::Op::Exec(e)) = &op.op {
-            let args = &e.meta.as_ref().expect("meta").args;
-            assert!(
-                !args.iter().any(|a| a.contains("uv")),
-                "uv ran in the runtime: {args:?}"
-            );
-            assert!(e
-                .mounts
-                .iter()
-                .all(|m| m.mount_type != pb::MountType::Cache as i32));
-        }
+        assert!(
+            !matches!(op.op, Some(pb::op::Op::Exec(_))),
+            "nothing runs in the runtime image"
+        );
         match op.inputs.first() {
             Some(input) => digest = input.digest.clone(),
             None => break,
@@ -231,7 +348,70 @@ fn runtime_stage_holds_the_venv_but_neither_uv_nor_its_cache() {
         base.identifier,
         "docker-image://127.0.0.1:5000/python:3.11-bookworm"
     );
-    assert!(!copy_digest.is_empty());
+}
+
+#[test]
+fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\nuser = \"nobody\"\n");
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let def = bridge.result_definition();
+    assert!(ops(def)
+        .iter()
+        .all(|(d, _)| !name_of(def, d).contains("add user")));
+    let (_, copy) = vertex(def, "[runtime 1/2] copy /app/.venv dependencies");
+    assert_eq!(owner_ids(file_copy(&copy)), (65534, 65534));
+    assert_eq!(
+        bridge.returned_config().expect("config")["config"]["User"],
+        "nobody"
+    );
+}
+
+#[test]
+fn dependency_phase_ignores_tool_tables_descriptions_and_version_bumps() {
+    let deps_digest = |bridge: &FakeBridge| vertex(bridge.result_definition(), "[deps 2/2]").0;
+    let base = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject =
+        String::from_utf8(base.locals["context"]["pyproject.toml"].clone()).expect("utf-8");
+    let lock = String::from_utf8(base.locals["context"]["uv.lock"].clone()).expect("utf-8");
+    let with = |pyproject: String, lock: String| {
+        let mut b = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+        b.set_context_file("pyproject.toml", &pyproject);
+        b.set_context_file("uv.lock", &lock);
+        run(&mut b, &opts());
+        assert!(b.returned_error().is_none(), "{:?}", b.returned_error());
+        deps_digest(&b)
+    };
+    let bumped_lock = lock.replacen(
+        "name = \"hello-uv\"\nversion = \"0.1.0\"",
+        "name = \"hello-uv\"\nversion = \"0.2.0\"",
+        1,
+    );
+    assert_ne!(bumped_lock, lock, "the lock records the project's version");
+    for (what, p, l) in [
+        (
+            "[tool.ruff]",
+            format!("{pyproject}\n[tool.ruff]\nline-length = 88\n"),
+            lock.clone(),
+        ),
+        (
+            "description",
+            pyproject.replace(
+                "Minimal uv-managed example project",
+                "A rewritten description of the example",
+            ),
+            lock.clone(),
+        ),
+        (
+            "version bump",
+            pyproject.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+            bumped_lock,
+        ),
+    ] {
+        assert_eq!(with(p, l), deps_digest(&base), "{what} reran phase 1");
+    }
+    let new_dependency = pyproject.replace("\"idna>=3.7\"", "\"idna>=3.7\", \"six\"");
+    assert_ne!(new_dependency, pyproject);
+    assert_ne!(with(new_dependency, lock), deps_digest(&base));
 }
 
 #[test]
@@ -345,7 +525,7 @@ fn unknown_image_fails_naming_the_role_and_image() {
     assert!(
         status
             .message
-            .starts_with("the builder image 127.0.0.1:5000/python:9.9 could not be resolved"),
+            .starts_with("the base image 127.0.0.1:5000/python:9.9 could not be loaded"),
         "{}",
         status.message
     );

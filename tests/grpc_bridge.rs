@@ -299,13 +299,13 @@ fn spec_errors_travel_as_a_status_with_the_source_detail() {
 #[test]
 fn files_larger_than_grpc_default_limit_are_read() {
     let mut fake = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let lock = String::from_utf8(fake.locals["context"]["uv.lock"].clone()).expect("utf-8");
-    // 6 MiB: over tonic's 4 MiB default, under BuildKit's 16 MiB.
-    let big = format!("{lock}\n# {}\n", "x".repeat(6 << 20));
-    fake.set_context_file("uv.lock", &big);
+    // 6 MiB: over tonic's 4 MiB default, under BuildKit's 16 MiB. `.python-version` is written
+    // into phase 1 as it is, so its bytes also travel in the definition.
+    let big = format!("3.11\n# {}\n", "x".repeat(6 << 20));
+    fake.set_context_file(".python-version", &big);
     let (fake, returned) = run_over_grpc(fake);
     assert!(returned.error.is_none(), "{:?}", returned.error);
-    // The lock's bytes are in the definition (phase 1 is keyed on them).
+    // The file's bytes are in the definition (phase 1 is keyed on them).
     let def = fake.result_definition();
     assert!(def.def.iter().any(|op| op.len() > 6 << 20));
 }

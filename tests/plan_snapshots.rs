@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use uv_frontend::plan::plan;
 use uv_frontend::project::{ContextFiles, Project};
-use uv_frontend::settings::Settings;
+use uv_frontend::settings::{BuildFacts, Settings};
 use uv_frontend::spec::{parse, SpecFile};
 
 fn read(dir: &str, name: &str) -> Option<String> {
@@ -29,7 +29,24 @@ fn settings(dir: &str, spec_text: &str) -> Settings {
     };
     let spec = parse(&spec_file).expect("valid spec");
     let project = Project::from_files(&files, "uv.build").expect("valid project");
-    Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect("resolves")
+    Settings::resolve(
+        &spec_file,
+        &spec,
+        &files,
+        &project,
+        &BTreeMap::new(),
+        &facts(),
+    )
+    .expect("resolves")
+}
+
+/// A Debian-like base image on a BuildKit with MergeOp and DiffOp.
+fn facts() -> BuildFacts {
+    BuildFacts {
+        base_passwd: Some("root:x:0:0:root:/root:/bin/bash\n".into()),
+        base_group: Some("root:x:0:\n".into()),
+        merge_diff: true,
+    }
 }
 
 #[test]
@@ -47,13 +64,16 @@ fn defaults_come_from_the_project() {
         (s.cache.id.as_str(), s.cache.dir.as_str()),
         ("uv", "/root/.cache/uv")
     );
-    assert_eq!(s.run.user, "app");
+    assert_eq!(s.run.user.name, "app");
+    assert_eq!((s.run.user.uid, s.run.user.gid), (10001, 10001));
     assert_eq!(s.run.command, Some(vec!["hello".to_string()]));
     assert!(!s.sync.dev);
     assert!(!s.project.workspace);
-    assert_eq!(
-        s.dependency_files,
-        ["pyproject.toml", "uv.lock", ".python-version"]
+    let paths: Vec<&str> = s.dependency_files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["pyproject.toml", "uv.lock", ".python-version"]);
+    assert!(
+        !s.dependency_files[0].content.contains("description"),
+        "pyproject.toml is reduced to its dependency parts"
     );
 }
 
@@ -72,7 +92,15 @@ fn requires_python_picks_the_builder_without_python_version() {
     };
     let spec = parse(&spec_file).expect("valid");
     let project = Project::from_files(&files, "uv.build").expect("valid");
-    let s = Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect("resolves");
+    let s = Settings::resolve(
+        &spec_file,
+        &spec,
+        &files,
+        &project,
+        &BTreeMap::new(),
+        &facts(),
+    )
+    .expect("resolves");
     assert_eq!(s.images.builder, "python:3.13-slim-bookworm");
     assert_eq!(
         s.run.command, None,
@@ -93,8 +121,15 @@ fn unknown_package_is_an_error_at_its_line() {
         ..Default::default()
     };
     let project = Project::from_files(&files, "uv.build").expect("valid");
-    let error =
-        Settings::resolve(&spec_file, &spec, &project, &BTreeMap::new()).expect_err("not a member");
+    let error = Settings::resolve(
+        &spec_file,
+        &spec,
+        &files,
+        &project,
+        &BTreeMap::new(),
+        &facts(),
+    )
+    .expect_err("not a member");
     assert_eq!(
         error.to_string(),
         "uv.build:3: [sync] package \"nope\" is not a package of this project (fix: use one of: greeter, ws-app)"
@@ -144,4 +179,21 @@ env = { APP_ENV = "production" }
 expose = [8000, 9090]
 "#;
     insta::assert_json_snapshot!(plan(&settings("workspace", spec)));
+}
+
+#[test]
+fn plan_without_mergeop_copies_dependencies_then_project_files() {
+    let mut s = settings("plain", "");
+    s.layered = false;
+    let plan = plan(&s);
+    let runtime = plan.stages.last().expect("a runtime stage");
+    let names: Vec<&str> = runtime.steps.iter().map(|s| s.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "[runtime 1/3] add user app (10001:10001)",
+            "[runtime 2/3] copy /app/.venv dependencies from deps",
+            "[runtime 3/3] copy /app/.venv project files from project"
+        ]
+    );
 }

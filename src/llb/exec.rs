@@ -1,5 +1,7 @@
 //! Exec ops: a command run on a state, with extra mounts.
 
+use std::collections::BTreeMap;
+
 use super::pb;
 use super::state::State;
 use super::vertex::{Output, Vertex};
@@ -127,6 +129,31 @@ impl Exec {
         let base = self.base.clone();
         let vertex = self.into_vertex();
         base.with_output(vertex.output(0))
+    }
+
+    /// What the command left in the writable bind mount at `target`, as a state of its own.
+    /// Panics if no writable bind mount has that target (a bug in the caller).
+    pub fn mount_output(self, target: &str) -> State {
+        let index = self
+            .mounts
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m.kind,
+                    MountKind::Bind {
+                        readonly: false,
+                        ..
+                    }
+                )
+            })
+            .position(|m| m.target == target)
+            .expect("a writable bind mount at the target") as i64
+            + 1;
+        let platform = self.base.platform.clone();
+        let vertex = self.into_vertex();
+        let mut state = State::from_output(Some(vertex.output(index)), platform);
+        state.env = BTreeMap::new();
+        state
     }
 
     fn into_vertex(self) -> Vertex {

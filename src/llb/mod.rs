@@ -8,6 +8,7 @@
 
 mod exec;
 mod file;
+mod layers;
 mod marshal;
 pub(crate) mod source;
 mod state;
@@ -16,6 +17,7 @@ mod vertex;
 pub use bollard_buildkit_proto::pb;
 pub use exec::{CacheSharing, Exec, Network};
 pub use file::{Chown, CopyOptions, FileOp};
+pub use layers::{diff, merge};
 pub use marshal::{digest_of, marshal, marshal_ignoring_cache, Marshalled};
 pub use source::{image, local, scratch, LocalOptions};
 pub use state::{Platform, State};

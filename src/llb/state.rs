@@ -129,3 +129,11 @@ impl State {
         self.platform.as_ref().map(Platform::to_pb)
     }
 }
+
+impl State {
+    /// This filesystem with `other`'s environment (used after a step that ran with extra env).
+    pub fn with_env_of(mut self, other: &State) -> State {
+        self.env = other.env.clone();
+        self
+    }
+}

@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{CacheMount, ImageConfig, Plan, PlanImages, Stage, StageBase, Step};
+use super::{
+    CacheMount, DiffMethod, ImageConfig, PathSource, Plan, PlanImages, PlannedFile, Stage,
+    StageBase, Step,
+};
 use crate::settings::Settings;
 
 pub const DEPS_STAGE: &str = "deps";
@@ -13,18 +16,15 @@ pub const RUNTIME_STAGE: &str = "runtime";
 pub fn plan(s: &Settings) -> Plan {
     let selection = selection_args(s);
 
-    // Phase 1: only the dependency files; the project itself (or, in a workspace, every member)
-    // is not installed, so no source file can invalidate this step.
-    let mut deps_args = vec!["sync".to_string()];
-    if s.project.workspace {
-        // --locked would need every member's pyproject.toml; --frozen needs only the root's.
-        deps_args.extend(["--frozen".into(), "--no-install-workspace".into()]);
+    // Phase 1: the normalized dependency files only, and never the project itself (or, in a
+    // workspace, any member), so no source edit, version bump or [tool.*] edit can invalidate it.
+    // --frozen: the normalized files are not what `uv lock` checks; phase 2 checks the real ones.
+    let mut deps_args = vec!["sync".to_string(), "--frozen".to_string()];
+    deps_args.push(if s.project.workspace {
+        "--no-install-workspace".into()
     } else {
-        deps_args.extend([
-            s.sync.lock.flag().to_string(),
-            "--no-install-project".into(),
-        ]);
-    }
+        "--no-install-project".into()
+    });
     deps_args.extend(selection.iter().cloned());
 
     let mut project_args = vec![
@@ -34,54 +34,92 @@ pub fn plan(s: &Settings) -> Plan {
     ];
     project_args.extend(selection.iter().cloned());
 
-    let deps = Stage {
-        name: DEPS_STAGE.into(),
-        from: StageBase::Builder,
-        steps: vec![
-            Step::WriteFiles {
-                name: format!("[{DEPS_STAGE} 1/2] add {}", s.dependency_files.join(" ")),
-                dir: s.workdir.clone(),
-                files: s.dependency_files.clone(),
-            },
-            Step::Sync {
-                name: format!("[{DEPS_STAGE} 2/2] uv {}", deps_args.join(" ")),
-                args: deps_args,
-            },
-        ],
-    };
-    let project = Stage {
-        name: PROJECT_STAGE.into(),
-        from: StageBase::Stage(DEPS_STAGE.into()),
-        steps: vec![
-            Step::CopyContext {
-                name: format!("[{PROJECT_STAGE} 1/2] copy build context to {}", s.workdir),
-                dir: s.workdir.clone(),
-                exclude: s.context_excludes.clone(),
-            },
-            Step::Sync {
-                name: format!("[{PROJECT_STAGE} 2/2] uv {}", project_args.join(" ")),
-                args: project_args,
-            },
-        ],
-    };
+    let mut deps_steps = vec![
+        Step::WriteFiles {
+            name: String::new(),
+            dir: s.workdir.clone(),
+            files: s
+                .dependency_files
+                .iter()
+                .map(|f| PlannedFile {
+                    path: f.path.clone(),
+                    content: f.content.clone(),
+                })
+                .collect(),
+        },
+        Step::Sync {
+            name: format!("uv {}", deps_args.join(" ")),
+            args: deps_args,
+            env: BTreeMap::new(),
+        },
+    ];
+    if let Step::WriteFiles { name, files, .. } = &mut deps_steps[0] {
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        *name = format!("add {} (dependency parts)", paths.join(" "));
+    }
+
+    // Phase 2 installs the project without compiling: the compile step after it writes bytecode
+    // only for files that lack it, so phase 2 changes nothing of phase 1's venv and the project
+    // layer (a DiffOp of the two) holds the project's files alone.
+    let mut project_steps = vec![
+        Step::CopyContext {
+            name: format!("copy build context to {}", s.workdir),
+            dir: s.workdir.clone(),
+            exclude: s.context_excludes.clone(),
+        },
+        Step::Sync {
+            name: format!("uv {}", project_args.join(" ")),
+            args: project_args,
+            env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
+        },
+    ];
+    if s.sync.compile_bytecode {
+        project_steps.push(Step::CompileBytecode {
+            name: format!("compile bytecode of the project in {}", s.venv),
+            venv: s.venv.clone(),
+        });
+    }
+
     let user = &s.run.user;
-    let runtime = Stage {
-        name: RUNTIME_STAGE.into(),
-        from: StageBase::Base,
-        steps: vec![
-            Step::EnsureUser {
-                name: format!("[{RUNTIME_STAGE} 1/2] ensure user {user}"),
-                user: user.clone(),
-                uid: s.run.uid,
-            },
-            Step::CopyFromStage {
-                name: format!("[{RUNTIME_STAGE} 2/2] copy {} from {PROJECT_STAGE}", s.venv),
-                stage: PROJECT_STAGE.into(),
-                path: s.venv.clone(),
-                owner: Some(user.clone()),
-            },
-        ],
+    let mut runtime_steps = Vec::new();
+    if let Some(add) = &user.add {
+        runtime_steps.push(Step::AddUser {
+            name: format!("add user {} ({}:{})", user.name, user.uid, user.gid),
+            passwd: add.passwd.clone(),
+            group: add.group.clone(),
+            home: user.home.clone(),
+            uid: user.uid,
+            gid: user.gid,
+        });
+    }
+    // Dependencies and the project's own files in separate layers: a source edit changes only
+    // the second. With MergeOp and DiffOp the layers are made apart and stacked, so even a new
+    // base image keeps the dependency layer; elsewhere they are copied one after the other.
+    let diff_method = if s.layered {
+        DiffMethod::DiffOp
+    } else {
+        DiffMethod::Compare
     };
+    runtime_steps.push(Step::CopyPath {
+        name: format!("copy {} dependencies from {DEPS_STAGE}", s.venv),
+        from: PathSource::Stage(DEPS_STAGE.into()),
+        path: s.venv.clone(),
+        uid: user.uid,
+        gid: user.gid,
+        separate_layer: s.layered,
+    });
+    runtime_steps.push(Step::CopyPath {
+        name: format!("copy {} project files from {PROJECT_STAGE}", s.venv),
+        from: PathSource::Diff {
+            lower: DEPS_STAGE.into(),
+            upper: PROJECT_STAGE.into(),
+            method: diff_method,
+        },
+        path: s.venv.clone(),
+        uid: user.uid,
+        gid: user.gid,
+        separate_layer: s.layered,
+    });
 
     let mut sync_env = BTreeMap::new();
     sync_env.insert("UV_CACHE_DIR".to_string(), s.cache.dir.clone());
@@ -109,17 +147,39 @@ pub fn plan(s: &Settings) -> Plan {
             sharing: s.cache.sharing,
         },
         sync_env,
-        stages: vec![deps, project, runtime],
+        stages: vec![
+            numbered(DEPS_STAGE, StageBase::Builder, deps_steps),
+            numbered(
+                PROJECT_STAGE,
+                StageBase::Stage(DEPS_STAGE.into()),
+                project_steps,
+            ),
+            numbered(RUNTIME_STAGE, StageBase::Base, runtime_steps),
+        ],
         result: RUNTIME_STAGE.into(),
         image: ImageConfig {
             path_prepend: format!("{}/bin", s.venv),
             env,
             working_dir: s.workdir.clone(),
-            user: user.clone(),
+            user: user.name.clone(),
             cmd: s.run.command.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
             labels: BTreeMap::new(),
         },
+    }
+}
+
+/// A stage whose step names are prefixed `[<stage> i/n]`, as progress output shows them.
+fn numbered(name: &str, from: StageBase, mut steps: Vec<Step>) -> Stage {
+    let n = steps.len();
+    for (i, step) in steps.iter_mut().enumerate() {
+        let label = step.name_mut();
+        *label = format!("[{} {}/{n}] {label}", name, i + 1);
+    }
+    Stage {
+        name: name.into(),
+        from,
+        steps,
     }
 }
 

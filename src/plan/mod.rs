@@ -64,12 +64,12 @@ pub enum StageBase {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Step {
-    /// Files whose content the frontend read, written into `dir`: the dependency phase is keyed
-    /// on exactly these bytes.
+    /// Files written from content the frontend holds: the dependency phase is keyed on exactly
+    /// these bytes.
     WriteFiles {
         name: String,
         dir: String,
-        files: Vec<String>,
+        files: Vec<PlannedFile>,
     },
     /// The build context, minus `exclude`, copied into `dir`.
     CopyContext {
@@ -77,31 +77,104 @@ pub enum Step {
         dir: String,
         exclude: Vec<String>,
     },
-    /// `uv sync` with the uv image and the cache mounted.
-    Sync { name: String, args: Vec<String> },
-    /// Makes sure the runtime user exists (created with `uid` when the base image lacks it).
-    EnsureUser {
+    /// `uv sync` with the uv image and the cache mounted; `env` is added to the sync environment.
+    Sync {
         name: String,
-        user: String,
-        uid: u32,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
     },
-    /// `path` of an earlier stage, copied to the same path, owned by `owner`.
-    CopyFromStage {
+    /// Compiles what the venv lacks bytecode for (files already compiled are left untouched).
+    CompileBytecode { name: String, venv: String },
+    /// Writes the account files that add the runtime user, and its home directory.
+    AddUser {
         name: String,
-        stage: String,
+        passwd: String,
+        group: String,
+        home: String,
+        uid: u32,
+        gid: u32,
+    },
+    /// `path` of `from`, copied to the same path, owned by `uid:gid`. A `separate_layer` copy
+    /// is made on its own and stacked with MergeOp, so its layer is reused as long as its
+    /// source is unchanged.
+    CopyPath {
+        name: String,
+        from: PathSource,
         path: String,
-        owner: Option<String>,
+        uid: u32,
+        gid: u32,
+        separate_layer: bool,
     },
 }
 
+/// Where a copied path comes from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathSource {
+    /// The result of a stage.
+    Stage(String),
+    /// What stage `upper` changed on top of stage `lower`.
+    Diff {
+        lower: String,
+        upper: String,
+        method: DiffMethod,
+    },
+}
+
+/// How the changes of one stage over another are taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiffMethod {
+    /// BuildKit's DiffOp (BuildKit with the `diffop` cap).
+    DiffOp,
+    /// Every BuildKit: a step in the builder compares the two trees and copies what differs
+    /// (new or changed files; a file `upper` deleted stays, which phase 2 never does).
+    Compare,
+}
+
+/// A file with its content; plans show the content's digest and size, not the bytes.
+#[derive(Clone, Debug)]
+pub struct PlannedFile {
+    pub path: String,
+    pub content: String,
+}
+
+impl Serialize for PlannedFile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        use sha2::Digest;
+        let mut st = serializer.serialize_struct("PlannedFile", 3)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("bytes", &self.content.len())?;
+        st.serialize_field(
+            "sha256",
+            &hex::encode(sha2::Sha256::digest(self.content.as_bytes())),
+        )?;
+        st.end()
+    }
+}
+
 impl Step {
+    /// The step's progress name.
     pub fn name(&self) -> &str {
         match self {
             Step::WriteFiles { name, .. }
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
-            | Step::EnsureUser { name, .. }
-            | Step::CopyFromStage { name, .. } => name,
+            | Step::CompileBytecode { name, .. }
+            | Step::AddUser { name, .. }
+            | Step::CopyPath { name, .. } => name,
+        }
+    }
+
+    pub(crate) fn name_mut(&mut self) -> &mut String {
+        match self {
+            Step::WriteFiles { name, .. }
+            | Step::CopyContext { name, .. }
+            | Step::Sync { name, .. }
+            | Step::CompileBytecode { name, .. }
+            | Step::AddUser { name, .. }
+            | Step::CopyPath { name, .. } => name,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod dockerignore;
 mod lock;
+pub mod normalize;
 mod pyproject;
 
 use std::collections::BTreeMap;

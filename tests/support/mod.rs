@@ -17,7 +17,10 @@ use prost::Message;
 pub struct FakeBridge {
     pub locals: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     pub images: BTreeMap<String, serde_json::Value>,
+    /// Files of images, for reads of solved image references.
+    pub image_files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     pub caps: Vec<String>,
+    pub llb_caps: Vec<String>,
     /// Solved references: for local reads, the files they hold.
     refs: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Every definition solved that was not a plain local read, with its cache imports.
@@ -27,6 +30,10 @@ pub struct FakeBridge {
     /// Makes image resolution panic, standing in for a bug anywhere in the flow.
     pub panic_on_resolve: bool,
 }
+
+pub const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+pub const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 
 pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/plain");
 pub const WORKSPACE_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/workspace");
@@ -40,6 +47,7 @@ impl FakeBridge {
                 .map(|c| c.to_string())
                 .chain(["proto.refarray".to_string(), "gateway.warnings".to_string()])
                 .collect(),
+            llb_caps: vec!["mergeop".into(), "diffop".into()],
             ..Default::default()
         };
         bridge
@@ -65,6 +73,14 @@ impl FakeBridge {
             "python:3.12-slim-bookworm",
         ] {
             bridge.images.insert(image.into(), python.clone());
+            bridge.image_files.insert(
+                image.into(),
+                [
+                    ("etc/passwd".to_string(), PASSWD.as_bytes().to_vec()),
+                    ("etc/group".to_string(), GROUP.as_bytes().to_vec()),
+                ]
+                .into(),
+            );
         }
         bridge
     }
@@ -168,7 +184,7 @@ impl Bridge for FakeBridge {
     async fn ping(&mut self) -> anyhow::Result<Capabilities> {
         Ok(Capabilities {
             frontend: self.caps.iter().cloned().collect(),
-            llb: Default::default(),
+            llb: self.llb_caps.iter().cloned().collect(),
         })
     }
 
@@ -198,6 +214,17 @@ impl Bridge for FakeBridge {
                     self.refs.insert(id.clone(), files);
                     return Ok(id);
                 }
+                if let Some(image) = source.identifier.strip_prefix("docker-image://") {
+                    let short = image.trim_start_matches("docker.io/library/");
+                    let files = self
+                        .image_files
+                        .get(short)
+                        .cloned()
+                        .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?;
+                    let id = format!("ref-{}", self.refs.len());
+                    self.refs.insert(id.clone(), files);
+                    return Ok(id);
+                }
             }
         }
         self.solved.push((definition, cache_imports.to_vec()));
@@ -215,11 +242,15 @@ impl Bridge for FakeBridge {
     }
 
     async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>> {
-        assert_eq!(dir, "/", "the frontend lists only the root");
         let files = self.refs.get(reference).cloned().unwrap_or_default();
+        let prefix = match dir.trim_matches('/') {
+            "" => String::new(),
+            d => format!("{d}/"),
+        };
         let mut names: Vec<String> = files
             .keys()
-            .map(|p| p.split('/').next().expect("a part").to_string())
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().expect("a part").to_string())
             .collect();
         names.dedup();
         Ok(names)
