@@ -174,6 +174,7 @@ pub async fn build<B: Bridge>(
     let base_image = crate::settings::base_image(&spec, &project);
     let facts = BuildFacts {
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
+        platform: platform.clone(),
         ..read_accounts(bridge, &base_image, &platform).await?
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
@@ -310,6 +311,7 @@ async fn read_accounts<B: Bridge>(
         base_passwd,
         base_group,
         merge_diff: false,
+        platform: platform.clone(),
     })
 }
 

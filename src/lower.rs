@@ -66,7 +66,7 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
                     uid,
                     gid,
                 } => {
-                    let source = path_source(&stages, from, path, name)?;
+                    let source = path_source(&stages, from, path)?;
                     layers.push(copy_path(&llb::scratch(), &source, path, *uid, *gid, name));
                 }
                 _ => {
@@ -92,7 +92,6 @@ fn path_source(
     stages: &BTreeMap<String, State>,
     from: &PathSource,
     path: &str,
-    name: &str,
 ) -> Result<State, String> {
     Ok(match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
@@ -103,7 +102,7 @@ fn path_source(
         } => llb::diff(
             &stage_state(stages, lower)?,
             &stage_state(stages, upper)?,
-            &format!("{name}: changes of {upper} over {lower}"),
+            &format!("[{upper}] changes over {lower}"),
         ),
         PathSource::Diff {
             lower,
@@ -121,7 +120,7 @@ fn path_source(
                         path,
                         COMPARE_OUT,
                     ],
-                    &format!("{name}: compare {upper} with {lower}"),
+                    &format!("[{upper}] changes over {lower}: compare {path}"),
                 )
                 .bind(&stage_state(stages, lower)?, "/", COMPARE_LOWER, true)
                 .bind(&llb::scratch(), "/", COMPARE_OUT, false)
@@ -130,6 +129,78 @@ fn path_source(
         }
     })
 }
+
+/// Phase 1 with a kept venv: restore it from its cache mount, sync (installing only what
+/// changed), compile only what lacks bytecode, and mirror the result back (copying only what
+/// changed). Without a kept venv (the first build) uv compiles everything itself, in parallel.
+/// `$1` is the kept venv's mount, `$2` the mirror script, the rest the uv command.
+const KEPT_VENV_SYNC: &str = r#"set -eu
+venv="$UV_PROJECT_ENVIRONMENT"
+kept="$1"
+mirror="$2"
+shift 2
+if [ -f "$kept/pyvenv.cfg" ]; then
+  mkdir -p "$venv"
+  cp -a "$kept/." "$venv/"
+  if [ "${UV_COMPILE_BYTECODE:-0}" = 1 ]; then
+    UV_COMPILE_BYTECODE=0 "$@"
+    "$venv/bin/python" -m compileall -q "$venv/lib"
+  else
+    "$@"
+  fi
+else
+  "$@"
+fi
+"$venv/bin/python" -c "$mirror" "$venv" "$kept"
+"#;
+
+/// Makes `dst` a copy of `src`: copies what is new or differs (type, mode, size, time, link
+/// target) and removes what `src` lacks. Unchanged files cost a stat.
+const MIRROR_SCRIPT: &str = r#"import os, shutil, stat, sys
+src, dst = sys.argv[1:3]
+
+def same(a, b):
+    try:
+        y = os.lstat(b)
+    except FileNotFoundError:
+        return False
+    x = os.lstat(a)
+    if x.st_mode != y.st_mode:
+        return False
+    if stat.S_ISLNK(x.st_mode):
+        return os.readlink(a) == os.readlink(b)
+    if stat.S_ISREG(x.st_mode):
+        return x.st_size == y.st_size and x.st_mtime_ns == y.st_mtime_ns
+    return True
+
+def remove(p):
+    if os.path.isdir(p) and not os.path.islink(p):
+        shutil.rmtree(p)
+    elif os.path.lexists(p):
+        os.remove(p)
+
+for dirpath, dirnames, filenames in os.walk(src):
+    rel = os.path.relpath(dirpath, src)
+    out = os.path.normpath(os.path.join(dst, rel))
+    for name in dirnames + filenames:
+        a, b = os.path.join(dirpath, name), os.path.join(out, name)
+        if stat.S_ISDIR(os.lstat(a).st_mode):
+            if not (os.path.isdir(b) and not os.path.islink(b)):
+                remove(b)
+                os.mkdir(b)
+            shutil.copystat(a, b, follow_symlinks=False)
+        elif not same(a, b):
+            remove(b)
+            if os.path.islink(a):
+                os.symlink(os.readlink(a), b)
+            else:
+                shutil.copy2(a, b)
+for dirpath, dirnames, filenames in os.walk(dst, topdown=False):
+    rel = os.path.relpath(dirpath, dst)
+    for name in dirnames + filenames:
+        if not os.path.lexists(os.path.join(src, rel, name)):
+            remove(os.path.join(dirpath, name))
+"#;
 
 /// Where the compare step sees the lower stage, and where it writes what differs.
 const COMPARE_LOWER: &str = "/uv-frontend/lower";
@@ -247,27 +318,47 @@ fn lower_step(
                 .done(name)
                 .cwd(dir)
         }
-        Step::Sync { name, args, env } => {
-            let mut argv = vec![format!("{UV_MOUNT}/uv")];
-            argv.extend(args.iter().cloned());
-            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        Step::Sync {
+            name,
+            args,
+            env,
+            venv_cache,
+        } => {
+            let uv = format!("{UV_MOUNT}/uv");
+            let mut argv: Vec<&str> = Vec::new();
+            if let Some(kept) = venv_cache {
+                argv.extend([
+                    "/bin/sh",
+                    "-c",
+                    KEPT_VENV_SYNC,
+                    "kept-venv-sync",
+                    &kept.target,
+                    MIRROR_SCRIPT,
+                ]);
+            }
+            argv.push(&uv);
+            argv.extend(args.iter().map(String::as_str));
             let mut on = state.clone();
             for (key, value) in env {
                 on = on.env(key, value);
             }
-            on.run(&argv, name)
+            let mut exec = on
+                .run(&argv, name)
                 .bind(&images.uv, "/", UV_MOUNT, true)
                 .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
-                .proxy(inputs.proxy.clone())
-                .root()
-                // The next steps run with the stage's own environment again.
-                .with_env_of(&state)
+                .proxy(inputs.proxy.clone());
+            if let Some(kept) = venv_cache {
+                exec = exec.cache(&kept.id, &kept.target, kept.sharing);
+            }
+            // The next steps run with the stage's own environment again.
+            exec.root().with_env_of(&state)
         }
         Step::CompileBytecode { name, venv } => {
             let python = format!("{venv}/bin/python");
             let lib = format!("{venv}/lib");
+            // One process: skipping up-to-date files is cheaper than a worker pool's start-up.
             state
-                .run(&[&python, "-m", "compileall", "-q", "-j", "0", &lib], name)
+                .run(&[&python, "-m", "compileall", "-q", &lib], name)
                 .network(Network::None)
                 .root()
         }
@@ -292,7 +383,7 @@ fn lower_step(
             gid,
             ..
         } => {
-            let source = path_source(stages, from, path, name)?;
+            let source = path_source(stages, from, path)?;
             copy_path(&state, &source, path, *uid, *gid, name)
         }
     })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::llb::CacheSharing;
+use crate::llb::{CacheSharing, Platform};
 use crate::project::normalize::{dependency_lock, dependency_pyproject};
 use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::spec::{LockMode, Spec, SpecError, SpecFile};
@@ -27,6 +27,8 @@ pub const DEFAULT_UID: u32 = 10001;
 pub struct Settings {
     /// Name of the spec file, for messages.
     pub spec_file: String,
+    /// The platform the image is built for.
+    pub platform: Platform,
     pub images: Images,
     pub workdir: String,
     /// `<workdir>/.venv`, the same path in the builder and the runtime image.
@@ -85,13 +87,14 @@ pub struct DependencyFile {
 }
 
 /// What the gateway found out before settings are resolved.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct BuildFacts {
     /// The base image's `/etc/passwd` and `/etc/group`, when it has them.
     pub base_passwd: Option<String>,
     pub base_group: Option<String>,
     /// BuildKit has MergeOp and DiffOp.
     pub merge_diff: bool,
+    pub platform: Platform,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -183,6 +186,7 @@ impl Settings {
 
         Ok(Settings {
             spec_file: spec_file.name.clone(),
+            platform: facts.platform.clone(),
             images: Images {
                 uv: s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into()),
                 builder,

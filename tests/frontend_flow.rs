@@ -7,6 +7,17 @@ use support::*;
 use uv_frontend::gateway::status::SOURCE_DETAIL_TYPE;
 use uv_frontend::llb::pb;
 
+/// The uv command of a sync step: its args from the uv binary on (phase 1 wraps it in a script
+/// that restores and saves the kept venv).
+fn uv_command(op: &pb::Op) -> Vec<String> {
+    let args = &exec(op).meta.as_ref().expect("meta").args;
+    let start = args
+        .iter()
+        .position(|a| a == "/opt/uv-frontend/uv")
+        .expect("uv runs");
+    args[start..].to_vec()
+}
+
 fn build(project: &str, spec: &str) -> FakeBridge {
     let mut bridge = FakeBridge::with_project(project, spec);
     run(&mut bridge, &opts());
@@ -23,11 +34,11 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     );
     let def = bridge.result_definition();
 
-    let (_, deps) = vertex(def, "[deps 2/2] uv sync");
-    let deps = exec(&deps);
+    let (_, deps_op) = vertex(def, "[deps 2/2] uv sync");
+    let deps = exec(&deps_op);
     let meta = deps.meta.as_ref().expect("meta");
     assert_eq!(
-        meta.args,
+        uv_command(&deps_op),
         [
             "/opt/uv-frontend/uv",
             "sync",
@@ -65,8 +76,6 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
             "-m",
             "compileall",
             "-q",
-            "-j",
-            "0",
             "/app/.venv/lib"
         ]
     );
@@ -91,7 +100,11 @@ fn every_sync_step_uses_the_spec_cache_mount_and_uv_cache_dir() {
             .iter()
             .filter(|m| m.mount_type == pb::MountType::Cache as i32)
             .collect();
-        assert_eq!(caches.len(), 1);
+        let caches: Vec<&pb::Mount> = caches
+            .into_iter()
+            .filter(|m| m.dest != "/uv-frontend/venv-cache")
+            .collect();
+        assert_eq!(caches.len(), 1, "one uv cache");
         assert_eq!(caches[0].dest, "/var/cache/uv");
         let opt = caches[0].cache_opt.as_ref().expect("cache opt");
         assert_eq!(opt.id, "team-uv");
@@ -120,7 +133,7 @@ fn workspace_phase_one_is_frozen_and_skips_every_member() {
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
     assert_eq!(
-        exec(&deps).meta.as_ref().expect("meta").args,
+        uv_command(&deps),
         [
             "/opt/uv-frontend/uv",
             "sync",
@@ -304,7 +317,10 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_the_project_diff_is_compare
     // The project's files come from a compare step's own output mount, not from its rootfs.
     let compare_input = &project.inputs[1];
     let compare = &all[&compare_input.digest];
-    assert!(name_of(def, &compare_input.digest).contains("compare project with deps"));
+    assert_eq!(
+        name_of(def, &compare_input.digest),
+        "[project] changes over deps: compare /app/.venv"
+    );
     let exec = exec(compare);
     let out = exec
         .mounts
@@ -593,4 +609,40 @@ fn a_panic_is_returned_as_an_error_not_a_hang() {
         "{}",
         status.message
     );
+}
+
+#[test]
+fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let def = bridge.result_definition();
+    let (_, deps) = vertex(def, "[deps 2/2] uv sync");
+    let kept: Vec<&pb::Mount> = exec(&deps)
+        .mounts
+        .iter()
+        .filter(|m| m.dest == "/uv-frontend/venv-cache")
+        .collect();
+    assert_eq!(kept.len(), 1);
+    let opt = kept[0].cache_opt.as_ref().expect("a cache");
+    assert!(opt.id.starts_with("uv-venv-"), "{}", opt.id);
+    assert_eq!(opt.sharing, pb::CacheSharingOpt::Locked as i32);
+    let args = &exec(&deps).meta.as_ref().expect("meta").args;
+    assert_eq!(args[..2], ["/bin/sh", "-c"]);
+    assert_eq!(args[4], "/uv-frontend/venv-cache");
+    assert!(args[5].contains("import os, shutil"), "the mirror script");
+
+    // Another platform never restores this venv.
+    let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("platform".into(), "linux/arm64".into());
+    run(&mut other, &o);
+    let (_, other_deps) = vertex(other.result_definition(), "[deps 2/2] uv sync");
+    let other_id = exec(&other_deps)
+        .mounts
+        .iter()
+        .find(|m| m.dest == "/uv-frontend/venv-cache")
+        .and_then(|m| m.cache_opt.as_ref())
+        .expect("a kept venv")
+        .id
+        .clone();
+    assert_ne!(other_id, opt.id);
 }

@@ -6,6 +6,7 @@ use super::{
     CacheMount, DiffMethod, ImageConfig, PathSource, Plan, PlanImages, PlannedFile, Stage,
     StageBase, Step,
 };
+use crate::llb::CacheSharing;
 use crate::settings::Settings;
 
 pub const DEPS_STAGE: &str = "deps";
@@ -49,6 +50,12 @@ pub fn plan(s: &Settings) -> Plan {
         },
         Step::Sync {
             name: format!("uv {}", deps_args.join(" ")),
+            venv_cache: Some(CacheMount {
+                id: venv_cache_id(s, &deps_args),
+                target: VENV_CACHE_MOUNT.into(),
+                // One build at a time per venv: two syncs into one directory would mix.
+                sharing: CacheSharing::Locked,
+            }),
             args: deps_args,
             env: BTreeMap::new(),
         },
@@ -71,6 +78,7 @@ pub fn plan(s: &Settings) -> Plan {
             name: format!("uv {}", project_args.join(" ")),
             args: project_args,
             env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
+            venv_cache: None,
         },
     ];
     if s.sync.compile_bytecode {
@@ -167,6 +175,24 @@ pub fn plan(s: &Settings) -> Plan {
             labels: BTreeMap::new(),
         },
     }
+}
+
+/// Where the kept venv is mounted during phase 1.
+pub const VENV_CACHE_MOUNT: &str = "/uv-frontend/venv-cache";
+
+/// The kept venv's cache id: one per uv cache, builder image, platform, project and selection,
+/// so that no build ever restores a venv made for another interpreter, platform or package set.
+fn venv_cache_id(s: &Settings, args: &[String]) -> String {
+    use sha2::Digest;
+    let key = serde_json::json!([
+        s.images.builder,
+        s.platform.to_string(),
+        s.workdir,
+        s.project.name,
+        args,
+    ]);
+    let digest = hex::encode(sha2::Sha256::digest(key.to_string().as_bytes()));
+    format!("{}-venv-{}", s.cache.id, &digest[..16])
 }
 
 /// A stage whose step names are prefixed `[<stage> i/n]`, as progress output shows them.

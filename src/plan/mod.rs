@@ -82,6 +82,9 @@ pub enum Step {
         name: String,
         args: Vec<String>,
         env: BTreeMap<String, String>,
+        /// A cache mount that keeps this venv between builds: restored before the sync and saved
+        /// after it, so a changed lock installs and compiles only what changed.
+        venv_cache: Option<CacheMount>,
     },
     /// Compiles what the venv lacks bytecode for (files already compiled are left untouched).
     CompileBytecode { name: String, venv: String },
