@@ -449,3 +449,144 @@ fn spec_errors_fail_with_the_line_of_uv_build() {
         "{log}"
     );
 }
+
+/// A cache id no earlier build used, so that download counts start from an empty uv cache.
+fn fresh_cache_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    format!("e2e-{nanos}")
+}
+
+impl Project {
+    /// Appends `[cache] id = ...` (and optionally another builder) to the spec, and makes phase 1
+    /// new to the layer cache: a cache mount's id is not part of BuildKit's cache key, so the id
+    /// is also written into `.python-version` (a comment), which phase 1 is keyed on.
+    fn use_cache(&self, id: &str, builder: Option<&str>) {
+        self.write(".python-version", &format!("3.11\n# {id}\n"));
+        let mut spec = self.read("uv.build");
+        if let Some(builder) = builder {
+            spec = spec.replace(
+                "builder = \"127.0.0.1:5000/python:3.11-bookworm\"",
+                &format!("builder = \"{builder}\"\nbase = \"127.0.0.1:5000/python:3.11-bookworm\""),
+            );
+        }
+        spec.push_str(&format!("[cache]\nid = \"{id}\"\n"));
+        self.write("uv.build", &spec);
+    }
+
+    /// Replaces pyproject.toml and uv.lock with a fixture's (a dependency added with `uv add`).
+    fn use_fixture(&self, fixture: &str) {
+        for file in ["pyproject.toml", "uv.lock"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(fixture)
+                .join(file);
+            self.write(file, &std::fs::read_to_string(path).expect("fixture"));
+        }
+    }
+}
+
+/// Drops every build-cache record but the cache mounts: a fresh builder whose uv cache survives.
+/// (buildx 0.13 takes one `type=` per prune.)
+fn prune_all_but_cache_mounts() {
+    for kind in [
+        "regular",
+        "source.local",
+        "source.git.checkout",
+        "frontend",
+        "internal",
+    ] {
+        let status = Command::new(docker())
+            .args(["buildx", "prune", "--all", "--force", "--filter"])
+            .arg(format!("type={kind}"))
+            .output()
+            .expect("docker runs");
+        assert!(status.status.success());
+    }
+}
+
+#[test]
+fn downloads_are_at_the_limit_in_every_scenario() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let cache = fresh_cache_id();
+    let deps = "[deps 2/2]";
+    let plain = Project::copy_of("plain");
+    plain.use_cache(&cache, None);
+    let tag = "uv-frontend-e2e/plain:downloads";
+
+    // Cold: the one third-party package is downloaded once.
+    let cold = plain.build(tag, &[]);
+    cold.expect_success();
+    assert_eq!(cold.prepared(deps), 1, "cold:\n{}", cold.log());
+    assert_eq!(cold.installed(deps), ["idna==3.20"]);
+
+    // Nothing changed: nothing runs.
+    let again = plain.build(tag, &[]);
+    again.expect_success();
+    assert!(again.cached(deps));
+
+    // Source edit: phase 1 cached, phase 2 builds the project and downloads nothing.
+    let init = "src/hello_uv/__init__.py";
+    plain.write(init, &format!("{}\n# {cache}\n", plain.read(init)));
+    let edited = plain.build(tag, &[]);
+    edited.expect_success();
+    assert!(edited.cached(deps));
+    assert_eq!(
+        edited.prepared("[project 2/3]"),
+        1,
+        "only the project is built"
+    );
+
+    // One dependency added: exactly it is downloaded, and exactly it is installed.
+    plain.use_fixture("plain-with-six");
+    let added = plain.build(tag, &[]);
+    added.expect_success();
+    assert_eq!(
+        added.prepared(deps),
+        1,
+        "dependency added:\n{}",
+        added.log()
+    );
+    assert_eq!(
+        added.installed(deps),
+        ["six==1.17.0"],
+        "the kept venv had idna already"
+    );
+
+    // Another project on the same builder shares the uv cache: six is not downloaded again.
+    let workspace = Project::copy_of("workspace");
+    workspace.use_cache(&cache, None);
+    let ws = workspace.build("uv-frontend-e2e/workspace:downloads", &[]);
+    ws.expect_success();
+    assert!(!ws.cached(deps), "a new project runs its phase 1");
+    assert_eq!(ws.prepared(deps), 0, "shared cache:\n{}", ws.log());
+    assert_eq!(ws.installed(deps), ["six==1.17.0"]);
+
+    // A fresh builder whose cache mount survived: phase 1 runs again and downloads nothing.
+    prune_all_but_cache_mounts();
+    let fresh = plain.build(tag, &[]);
+    fresh.expect_success();
+    assert!(!fresh.cached(deps), "the layer cache was pruned");
+    assert_eq!(fresh.prepared(deps), 0, "fresh builder:\n{}", fresh.log());
+    let fresh_ws = workspace.build("uv-frontend-e2e/workspace:downloads", &[]);
+    fresh_ws.expect_success();
+    assert!(!fresh_ws.cached(deps));
+    assert_eq!(fresh_ws.prepared(deps), 0, "fresh builder, workspace");
+
+    // A builder image whose USER is not root uses the very same cache.
+    let nonroot = Project::copy_of("plain");
+    nonroot.use_cache(&cache, Some("127.0.0.1:5000/python:3.11-bookworm-nonroot"));
+    nonroot.use_fixture("plain-with-six");
+    let nr = nonroot.build("uv-frontend-e2e/plain:nonroot", &[]);
+    nr.expect_success();
+    assert!(!nr.cached(deps), "another builder image runs phase 1");
+    assert_eq!(nr.installed(deps).len(), 2, "idna and six installed from the cache");
+    assert_eq!(nr.prepared(deps), 0, "non-root builder:\n{}", nr.log());
+    assert_eq!(
+        run("uv-frontend-e2e/plain:nonroot", &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+}

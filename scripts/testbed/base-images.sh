@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build and push the base images the tests use, into the local registry:
 #   127.0.0.1:5000/python:3.11-bookworm  debootstrap'ed Debian 12 + python3
+#   127.0.0.1:5000/python:3.11-bookworm-nonroot  the same with USER builder (uid 1000)
 #   127.0.0.1:5000/uv:$UV_VERSION         FROM scratch, /uv and /uvx from the PyPI wheel
 # Each is skipped when the registry already has its tag (FORCE=1 rebuilds).
 set -euo pipefail
@@ -145,6 +146,28 @@ EOF
   "$DOCKER" buildx build --builder default --progress=quiet --push -t "$UV_IMAGE" "$ctx" >/dev/null
 }
 
+# --- python:3.11-bookworm-nonroot ----------------------------------------------
+# The same Python with a non-root default USER and HOME: a builder image on which a naive
+# Dockerfile's uv cache lands in /home/builder/.cache, not in the cache mount.
+build_nonroot() {
+  local repo tag
+  read -r repo tag < <(split_ref "$NONROOT_PYTHON_IMAGE")
+  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
+    log "$NONROOT_PYTHON_IMAGE already in the registry; skipping"
+    return
+  fi
+  local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
+  cat > "$ctx/Dockerfile" <<EOF
+FROM $PYTHON_IMAGE
+RUN useradd --uid 1000 --create-home builder
+USER builder
+ENV HOME=/home/builder
+EOF
+  log "docker buildx build --push -> $NONROOT_PYTHON_IMAGE"
+  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$NONROOT_PYTHON_IMAGE" "$ctx" >/dev/null
+}
+
 build_python
 build_uv
-log "base images ready: $PYTHON_IMAGE $UV_IMAGE"
+build_nonroot
+log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE"

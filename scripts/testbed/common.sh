@@ -12,6 +12,7 @@ REGISTRY="${REGISTRY:-127.0.0.1:5000}"
 UV_VERSION="${UV_VERSION:-0.13.9}"
 PYTHON_IMAGE="${PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm}"
 UV_IMAGE="${UV_IMAGE:-$REGISTRY/uv:$UV_VERSION}"
+NONROOT_PYTHON_IMAGE="${NONROOT_PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm-nonroot}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-$REGISTRY/uv-frontend:dev}"
 
 # Repository root (scripts/testbed/..).
