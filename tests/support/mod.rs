@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod e2e;
+
 use std::collections::BTreeMap;
 
 use uv_frontend::gateway::{

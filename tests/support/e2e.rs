@@ -1,0 +1,347 @@
+//! End-to-end helpers: projects copied from examples/, `docker buildx build` through the frontend
+//! on the test bed's BuildKit, and what its plain progress output and the image say.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+pub static DAEMON: Mutex<()> = Mutex::new(());
+
+pub const BUILD_TIMEOUT_SECS: &str = "600";
+
+pub fn docker() -> String {
+    std::env::var("DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
+}
+
+pub fn frontend_image() -> String {
+    std::env::var("UV_FRONTEND_IMAGE").unwrap_or_else(|_| "127.0.0.1:5000/uv-frontend:dev".into())
+}
+
+pub fn require_daemon() {
+    let ok = Command::new(docker())
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "no Docker daemon answers at {}: run scripts/testbed-up first (scripts/test does)",
+        docker()
+    );
+}
+
+/// A fresh copy of an example in a temporary directory, with `uv.build` loading the frontend
+/// under test.
+pub struct Project {
+    pub dir: PathBuf,
+}
+
+impl Project {
+    pub fn copy_of(example: &str) -> Project {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(example);
+        let dir = std::env::temp_dir().join(format!(
+            "uv-frontend-e2e-{example}-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(&src)
+            .arg(&dir)
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+        let project = Project { dir };
+        let spec = project.read("uv.build");
+        let spec = spec.replacen(
+            "# syntax=127.0.0.1:5000/uv-frontend:dev",
+            &format!("# syntax={}", frontend_image()),
+            1,
+        );
+        project.write("uv.build", &spec);
+        project
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join(path)).expect("readable")
+    }
+
+    pub fn write(&self, path: &str, content: &str) {
+        let path = self.dir.join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("writable");
+    }
+
+    pub fn remove(&self, path: &str) {
+        std::fs::remove_file(self.dir.join(path)).expect("removable");
+    }
+
+    /// `docker buildx build -f uv.build -t <tag> --load .` with plain progress.
+    pub fn build(&self, tag: &str, extra: &[&str]) -> Build {
+        let mut cmd = Command::new("timeout");
+        cmd.arg(BUILD_TIMEOUT_SECS)
+            .arg(docker())
+            .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
+            .args(["-t", tag, "--load"])
+            .args(extra)
+            .arg(".")
+            .current_dir(&self.dir);
+        let output = cmd.output().expect("docker runs");
+        let build = Build { output };
+        assert_ne!(
+            build.output.status.code(),
+            Some(124),
+            "the build did not finish in {BUILD_TIMEOUT_SECS}s (frontend hung?):\n{}",
+            build.log()
+        );
+        build
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+pub struct Build {
+    pub output: Output,
+}
+
+impl Build {
+    pub fn log(&self) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&self.output.stdout),
+            String::from_utf8_lossy(&self.output.stderr)
+        )
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.output.status.success()
+    }
+
+    pub fn expect_success(&self) -> &Build {
+        assert!(self.succeeded(), "build failed:\n{}", self.log());
+        self
+    }
+
+    /// The plain-progress lines of the vertex whose name starts with `prefix`.
+    pub fn vertex_lines(&self, prefix: &str) -> Vec<String> {
+        let log = self.log();
+        let id = log
+            .lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix('#')?;
+                let (num, name) = rest.split_once(' ')?;
+                (name.starts_with(prefix) && num.chars().all(|c| c.is_ascii_digit()))
+                    .then(|| num.to_string())
+            })
+            .unwrap_or_else(|| panic!("no vertex named {prefix}* in:\n{log}"));
+        log.lines()
+            .filter(|l| l.starts_with(&format!("#{id} ")))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Names of the frontend's own steps (`[deps 1/2] ...`, ...), in log order.
+    pub fn step_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for line in self.log().lines() {
+            let Some((_, name)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
+                continue;
+            };
+            let ours = ["[deps ", "[project ", "[runtime "]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if ours && !names.iter().any(|n| n == name) && !name.ends_with("DONE") {
+                names.push(name.to_string());
+            }
+        }
+        names
+    }
+
+    pub fn cached(&self, prefix: &str) -> bool {
+        self.vertex_lines(prefix)
+            .iter()
+            .any(|l| l.ends_with(" CACHED"))
+    }
+
+    /// Packages uv installed in a sync step (`+ name==version` lines).
+    pub fn installed(&self, prefix: &str) -> Vec<String> {
+        self.vertex_lines(prefix)
+            .iter()
+            .filter_map(|l| {
+                let plus = l.find(" + ")?;
+                Some(l[plus + 3..].trim().to_string())
+            })
+            .collect()
+    }
+
+    /// The `Prepared N package(s)` count of a sync step: downloaded or built distributions.
+    pub fn prepared(&self, prefix: &str) -> usize {
+        self.vertex_lines(prefix)
+            .iter()
+            .find_map(|l| {
+                let rest = &l[l.find("Prepared ")? + 9..];
+                rest.split(' ').next()?.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// The image's layers, bottom first: (diff id, uncompressed bytes), from `docker save`.
+pub fn layers(image: &str) -> Vec<(String, u64)> {
+    let out = std::env::temp_dir().join(format!(
+        "uv-frontend-e2e-save-{}-{}.tar",
+        std::process::id(),
+        unique()
+    ));
+    let status = Command::new(docker())
+        .args(["save", "-o"])
+        .arg(&out)
+        .arg(image)
+        .status()
+        .expect("docker save runs");
+    assert!(status.success());
+    let manifest = Command::new("tar")
+        .arg("-xOf")
+        .arg(&out)
+        .arg("manifest.json")
+        .output()
+        .expect("tar");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.stdout).expect("manifest.json");
+    let listing = Command::new("tar")
+        .arg("-tvf")
+        .arg(&out)
+        .output()
+        .expect("tar");
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    let _ = std::fs::remove_file(&out);
+    manifest[0]["Layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| {
+            let path = l.as_str().expect("a path");
+            let size = listing
+                .lines()
+                .find(|line| line.ends_with(&format!(" {path}")))
+                .and_then(|line| line.split_whitespace().nth(2))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("{path} not in the archive"));
+            (path.to_string(), size)
+        })
+        .collect()
+}
+
+pub fn run(image: &str, args: &[&str]) -> String {
+    let output = Command::new(docker())
+        .args(["run", "--rm"])
+        .args(args)
+        .arg(image)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker run {image} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+pub fn run_entry(image: &str, entrypoint: &str, args: &[&str]) -> Output {
+    Command::new(docker())
+        .args(["run", "--rm", "--entrypoint", entrypoint, image])
+        .args(args)
+        .output()
+        .expect("docker runs")
+}
+
+/// The runtime image runs as the non-root user and holds neither uv nor the uv cache.
+pub fn assert_lean_non_root(image: &str) {
+    assert_eq!(
+        run(image, &["--entrypoint", "id"]),
+        "uid=10001(app) gid=10001(app) groups=10001(app)"
+    );
+    let probe = run_entry(
+        image,
+        "/bin/sh",
+        &[
+            "-c",
+            "command -v uv; find / -xdev \\( -name uv -o -name uvx \\) -type f 2>/dev/null; \
+             ls -d /root/.cache/uv 2>/dev/null; \
+             find / -xdev -type d \\( -name 'archive-v*' -o -name 'wheels-v*' \\) 2>/dev/null; true",
+        ],
+    );
+    let found = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+    assert_eq!(found, "", "uv or its cache is in the runtime image");
+    let owner = run_entry(image, "stat", &["-c", "%U", "/app/.venv/bin/python"]);
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "app");
+}
+
+/// A cache id no earlier build used, so that download counts start from an empty uv cache.
+pub fn fresh_cache_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    format!("e2e-{nanos}")
+}
+
+impl Project {
+    /// Appends `[cache] id = ...` (and optionally another builder) to the spec, and makes phase 1
+    /// new to the layer cache: a cache mount's id is not part of BuildKit's cache key, so the id
+    /// is also written into `.python-version` (a comment), which phase 1 is keyed on.
+    pub fn use_cache(&self, id: &str, builder: Option<&str>) {
+        self.write(".python-version", &format!("3.11\n# {id}\n"));
+        let mut spec = self.read("uv.build");
+        if let Some(builder) = builder {
+            spec = spec.replace(
+                "builder = \"127.0.0.1:5000/python:3.11-bookworm\"",
+                &format!("builder = \"{builder}\"\nbase = \"127.0.0.1:5000/python:3.11-bookworm\""),
+            );
+        }
+        spec.push_str(&format!("[cache]\nid = \"{id}\"\n"));
+        self.write("uv.build", &spec);
+    }
+
+    /// Replaces pyproject.toml and uv.lock with a fixture's (a dependency added with `uv add`).
+    pub fn use_fixture(&self, fixture: &str) {
+        for file in ["pyproject.toml", "uv.lock"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(fixture)
+                .join(file);
+            self.write(file, &std::fs::read_to_string(path).expect("fixture"));
+        }
+    }
+}
+
+/// Drops every build-cache record but the cache mounts: a fresh builder whose uv cache survives.
+/// (buildx 0.13 takes one `type=` per prune.)
+pub fn prune_all_but_cache_mounts() {
+    for kind in [
+        "regular",
+        "source.local",
+        "source.git.checkout",
+        "frontend",
+        "internal",
+    ] {
+        let status = Command::new(docker())
+            .args(["buildx", "prune", "--all", "--force", "--filter"])
+            .arg(format!("type={kind}"))
+            .output()
+            .expect("docker runs");
+        assert!(status.status.success());
+    }
+}
