@@ -7,9 +7,11 @@ use std::future::Future;
 use crate::gateway::status::SourceLocation;
 use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
 use crate::image::runtime_config;
+use crate::interpreter_check;
 use crate::llb::{self, pb, LocalOptions, Platform};
-use crate::lower::{lower, LowerInputs};
+use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::plan;
+use crate::plan::CheckKind;
 use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::settings::{BuildFacts, Settings};
 use crate::spec::{self, SpecError, SpecFile};
@@ -175,6 +177,7 @@ pub async fn build<B: Bridge>(
     let facts = BuildFacts {
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
         platform: platform.clone(),
+        build_args: opts.build_args(),
         ..read_accounts(bridge, &base_image, &platform).await?
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
@@ -215,6 +218,52 @@ pub async fn build<B: Bridge>(
         .solve(definition, &cache_imports)
         .await
         .map_err(|e| BuildError::plain(e.to_string()))?;
+
+    // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
+    // Python version, and starts there; then the spec's smoke test.
+    let images_line = spec
+        .build
+        .base
+        .as_ref()
+        .or(spec.build.builder.as_ref())
+        .map(|v| v.span().start)
+        .unwrap_or(0);
+    if let Err(mismatch) = interpreter_check::check(bridge, &reference, &settings.venv).await {
+        let message =
+            interpreter_check::explain(&mismatch, &plan.images.builder, &plan.images.base);
+        return Err(BuildError::located(
+            SpecError::at(&spec_file, images_line, message, ""),
+            &sources,
+        ));
+    }
+    for (check, check_state) in lower_checks(&plan, &state, &base_config) {
+        let definition = llb::marshal(&check_state).definition;
+        if let Err(e) = bridge.solve(definition, &cache_imports).await {
+            let message = match check.kind {
+                CheckKind::Interpreter => format!(
+                    "interpreter check: {}/bin/python does not start in the runtime image {}: {e}",
+                    settings.venv, plan.images.base
+                ),
+                CheckKind::SmokeTest => format!(
+                    "smoke test `{}` failed in the runtime image: {e} (its output is in the step's log above; skip it with --build-arg UVF_TEST_SKIP=1)",
+                    check.args.join(" ")
+                ),
+            };
+            let line = match check.kind {
+                CheckKind::Interpreter => images_line,
+                CheckKind::SmokeTest => spec
+                    .test
+                    .command
+                    .as_ref()
+                    .map(|c| c.span().start)
+                    .unwrap_or(0),
+            };
+            return Err(BuildError::located(
+                SpecError::at(&spec_file, line, message, ""),
+                &sources,
+            ));
+        }
+    }
 
     let created = opts
         .build_args()
@@ -265,7 +314,7 @@ async fn read_local_files<B: Bridge>(
         .map_err(|e| BuildError::plain(format!("listing {local}: {e}")))?;
     let mut out = BTreeMap::new();
     for name in names {
-        if present.iter().any(|p| p == name) {
+        if present.iter().any(|p| p.name == *name) {
             let data = bridge
                 .read_file(&reference, name)
                 .await
@@ -298,7 +347,7 @@ async fn read_accounts<B: Bridge>(
         .unwrap_or_default();
     let mut files = [None, None];
     for (slot, name) in files.iter_mut().zip(["passwd", "group"]) {
-        if entries.iter().any(|e| e == name) {
+        if entries.iter().any(|e| e.name == name) {
             let bytes = bridge
                 .read_file(&reference, &format!("/etc/{name}"))
                 .await
@@ -312,6 +361,7 @@ async fn read_accounts<B: Bridge>(
         base_group,
         merge_diff: false,
         platform: platform.clone(),
+        build_args: BTreeMap::new(),
     })
 }
 

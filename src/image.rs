@@ -21,6 +21,33 @@ pub fn env_of(config: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The runtime image's environment, `KEY=VALUE` in the base image's order: the base's, with the
+/// venv's bin first on PATH and the plan's variables set.
+pub fn runtime_env(base: &Value, plan: &ImageConfig) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = env_of(base)
+        .into_iter()
+        .map(|e| match e.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (e, String::new()),
+        })
+        .collect();
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| DEFAULT_PATH.into());
+    let path = if path.split(':').next() == Some(plan.path_prepend.as_str()) {
+        path
+    } else {
+        format!("{}:{path}", plan.path_prepend)
+    };
+    set_env(&mut env, "PATH", &path);
+    for (k, v) in &plan.env {
+        set_env(&mut env, k, v);
+    }
+    env
+}
+
 /// The runtime image's config. `created` is an RFC 3339 time.
 pub fn runtime_config(
     base: &Value,
@@ -47,27 +74,7 @@ pub fn runtime_config(
         .cloned()
         .unwrap_or_default();
 
-    let mut env: Vec<(String, String)> = env_of(base)
-        .into_iter()
-        .map(|e| match e.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (e, String::new()),
-        })
-        .collect();
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_else(|| DEFAULT_PATH.into());
-    let path = if path.split(':').next() == Some(plan.path_prepend.as_str()) {
-        path
-    } else {
-        format!("{}:{path}", plan.path_prepend)
-    };
-    set_env(&mut env, "PATH", &path);
-    for (k, v) in &plan.env {
-        set_env(&mut env, k, v);
-    }
+    let env = runtime_env(base, plan);
     config.insert(
         "Env".into(),
         json!(env

@@ -9,6 +9,7 @@
 pub mod frontend;
 pub mod gateway;
 pub mod image;
+pub mod interpreter_check;
 pub mod llb;
 pub mod lower;
 pub mod plan;

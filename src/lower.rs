@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
-use crate::plan::{DiffMethod, PathSource, Plan, StageBase, Step, UV_MOUNT};
+use crate::plan::{Check, DiffMethod, PathSource, Plan, StageBase, Step, UV_MOUNT};
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
 #[derive(Clone, Debug)]
@@ -79,6 +79,32 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
         stages.insert(stage.name.clone(), state);
     }
     stage_state(&stages, &plan.result)
+}
+
+/// The plan's checks, each as a state that runs its command on `image` (the result) with the
+/// image's environment, working directory and user. Nothing of them ends up in the image.
+pub fn lower_checks(
+    plan: &Plan,
+    image: &State,
+    base_config: &serde_json::Value,
+) -> Vec<(Check, State)> {
+    let mut on = image.clone().cwd(&plan.image.working_dir);
+    for (key, value) in crate::image::runtime_env(base_config, &plan.image) {
+        on = on.env(&key, &value);
+    }
+    plan.checks
+        .iter()
+        .map(|check| {
+            let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
+            let state = on
+                .clone()
+                .user(&check.user)
+                .run(&args, &check.name)
+                .network(Network::None)
+                .root();
+            (check.clone(), state)
+        })
+        .collect()
 }
 
 fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, String> {

@@ -37,6 +37,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub cache: CacheSettings,
     pub run: RunSettings,
+    /// The smoke test command, unless there is none or it is skipped.
+    pub test: Option<Vec<String>>,
     /// The files the dependency phase sees, with their content: `pyproject.toml` and `uv.lock`
     /// normalized to what decides the dependencies, `.python-version` and `uv.toml` as they are.
     pub dependency_files: Vec<DependencyFile>,
@@ -95,6 +97,8 @@ pub struct BuildFacts {
     /// BuildKit has MergeOp and DiffOp.
     pub merge_diff: bool,
     pub platform: Platform,
+    /// `--build-arg` values.
+    pub build_args: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -184,8 +188,44 @@ impl Settings {
             }
         }
 
+        let id = |v: &Option<toml::Spanned<i64>>| v.as_ref().map(|v| *v.get_ref() as u32);
+        let user = runtime_user(
+            &s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
+            (id(&spec.run.uid).unwrap_or(DEFAULT_UID), id(&spec.run.gid)),
+            facts.base_passwd.as_deref(),
+            facts.base_group.as_deref(),
+        );
+        for (key, wanted, actual) in [
+            (&spec.run.uid, id(&spec.run.uid), user.uid),
+            (&spec.run.gid, id(&spec.run.gid), user.gid),
+        ] {
+            if let (Some(v), Some(wanted)) = (key, wanted) {
+                if user.add.is_none() && wanted != actual {
+                    return Err(SpecError::at(
+                        spec_file,
+                        v.span().start,
+                        format!(
+                            "[run] user {} already exists in the base image {base} with id {actual}, not {wanted}",
+                            user.name
+                        ),
+                        "remove uid/gid to use the base image's user, or name a new user",
+                    ));
+                }
+            }
+        }
+        let skip_test = spec.test.skip.unwrap_or(false)
+            || facts
+                .build_args
+                .get("UVF_TEST_SKIP")
+                .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        let test = match (&spec.test.command, skip_test) {
+            (Some(command), false) => Some(command.get_ref().clone()),
+            _ => None,
+        };
+
         Ok(Settings {
             spec_file: spec_file.name.clone(),
+            test,
             platform: facts.platform.clone(),
             images: Images {
                 uv: s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into()),
@@ -231,12 +271,7 @@ impl Settings {
                 sharing: spec.cache.sharing.unwrap_or(CacheSharing::Shared),
             },
             run: RunSettings {
-                user: runtime_user(
-                    &s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
-                    DEFAULT_UID,
-                    facts.base_passwd.as_deref(),
-                    facts.base_group.as_deref(),
-                ),
+                user,
                 command,
                 env: spec
                     .run

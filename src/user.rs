@@ -53,14 +53,15 @@ fn with_line(text: Option<&str>, default: &str, line: &str) -> String {
     out
 }
 
-/// `name` as the base image has it, or a new account with the first free uid (and gid) from
-/// `preferred_id` on.
+/// `name` as the base image has it, or a new account with the first free uid from `uid` on
+/// (and gid from `gid`, default the uid).
 pub fn runtime_user(
     name: &str,
-    preferred_id: u32,
+    (uid, gid): (u32, Option<u32>),
     passwd: Option<&str>,
     group: Option<&str>,
 ) -> RuntimeUser {
+    let preferred_id = uid;
     let users = passwd.map(entries).unwrap_or_default();
     if let Some(user) = users.iter().find(|u| u.name == name) {
         let gid = user
@@ -87,11 +88,12 @@ pub fn runtime_user(
         |taken: &dyn Fn(u32) -> bool| (preferred_id..).find(|id| !taken(*id)).expect("a free id");
     let uid = free(&|id| users.iter().any(|u| u.id == id));
     let existing_group = groups.iter().find(|g| g.name == name).map(|g| g.id);
+    let preferred_gid = gid.unwrap_or(uid);
     let gid = existing_group.unwrap_or_else(|| {
-        if groups.iter().any(|g| g.id == uid) {
+        if groups.iter().any(|g| g.id == preferred_gid) {
             free(&|id| groups.iter().any(|g| g.id == id))
         } else {
-            uid
+            preferred_gid
         }
     });
     let home = format!("/home/{name}");
@@ -122,7 +124,7 @@ mod tests {
 
     #[test]
     fn an_existing_user_keeps_its_ids_and_home() {
-        let u = runtime_user("nobody", 10001, Some(PASSWD), Some(GROUP));
+        let u = runtime_user("nobody", (10001, None), Some(PASSWD), Some(GROUP));
         assert_eq!(
             (u.uid, u.gid, u.home.as_str()),
             (65534, 65534, "/nonexistent")
@@ -132,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_missing_user_is_appended_with_the_preferred_ids() {
-        let u = runtime_user("app", 10001, Some(PASSWD), Some(GROUP));
+        let u = runtime_user("app", (10001, None), Some(PASSWD), Some(GROUP));
         assert_eq!((u.uid, u.gid), (10001, 10001));
         let add = u.add.expect("added");
         assert_eq!(
@@ -146,18 +148,35 @@ mod tests {
     fn taken_ids_are_skipped() {
         let passwd = format!("{PASSWD}other:x:10001:10001::/:/bin/sh\n");
         let group = format!("{GROUP}other:x:10001:\n");
-        let u = runtime_user("app", 10001, Some(&passwd), Some(&group));
+        let u = runtime_user("app", (10001, None), Some(&passwd), Some(&group));
         assert_eq!((u.uid, u.gid), (10002, 10002));
     }
 
     #[test]
     fn a_base_without_account_files_gets_root_and_the_user() {
-        let u = runtime_user("app", 10001, None, None);
+        let u = runtime_user("app", (10001, None), None, None);
         let add = u.add.expect("added");
         assert_eq!(
             add.passwd,
             "root:x:0:0:root:/root:/bin/sh\napp:x:10001:10001::/home/app:/usr/sbin/nologin\n"
         );
         assert_eq!(add.group, "root:x:0:\napp:x:10001:\n");
+    }
+}
+
+#[cfg(test)]
+mod preferred_ids {
+    use super::runtime_user;
+
+    #[test]
+    fn a_new_user_takes_the_spec_ids() {
+        let u = runtime_user(
+            "svc",
+            (2000, Some(3000)),
+            Some("root:x:0:0::/:/bin/sh\n"),
+            None,
+        );
+        assert_eq!((u.uid, u.gid), (2000, 3000));
+        assert!(u.add.expect("added").group.ends_with("svc:x:3000:\n"));
     }
 }

@@ -646,3 +646,162 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
         .clone();
     assert_ne!(other_id, opt.id);
 }
+
+const WITH_BASE: &str = r#"# syntax=127.0.0.1:5000/uv-frontend:dev
+[build]
+uv = "127.0.0.1:5000/uv:0.13.9"
+builder = "127.0.0.1:5000/python:3.11-bookworm"
+base = "python:3.12-slim-bookworm"
+"#;
+
+#[test]
+fn interpreter_check_fails_on_a_base_without_the_venvs_python() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, WITH_BASE);
+    for path in [
+        "usr/bin/python3.11",
+        "usr/bin/python3",
+        "usr/lib/python3.11/os.py",
+    ] {
+        bridge.result_files.remove(path);
+    }
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("the check fails");
+    assert_eq!(
+        status.message,
+        "uv.build:5: interpreter check: the runtime image python:3.12-slim-bookworm has no /usr/bin/python3.11, which the venv's bin/python leads to (/usr/bin/python3.11); the venv was made with Python 3.11.2 of the builder image 127.0.0.1:5000/python:3.11-bookworm (fix: use a base image with the same Python at the same path: remove [build] base to use the builder image, or pick the builder's -slim variant)"
+    );
+    assert_eq!(source_detail(&bridge)["ranges"][0]["start"]["line"], 5);
+}
+
+#[test]
+fn interpreter_check_fails_on_another_minor_version() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, WITH_BASE);
+    // The venv links to /usr/local/bin/python3, which in this base is Python 3.12.
+    bridge.result_files = debian_python_venv();
+    bridge.result_files.insert(
+        "app/.venv/bin/python".into(),
+        link("/usr/local/bin/python3"),
+    );
+    bridge
+        .result_files
+        .insert("usr/local/bin/python3".into(), link("python3.12"));
+    bridge
+        .result_files
+        .insert("usr/local/bin/python3.12".into(), b"ELF".to_vec());
+    bridge
+        .result_files
+        .insert("usr/local/lib/python3.12/os.py".into(), b"#".to_vec());
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("the check fails");
+    assert!(
+        status.message.starts_with(
+            "uv.build:5: interpreter check: the runtime image python:3.12-slim-bookworm has /usr/local/bin/python3.12 with Python 3.12 but the venv was made with Python 3.11.2"
+        ),
+        "{}",
+        status.message
+    );
+}
+
+#[test]
+fn interpreter_check_passes_and_the_interpreter_is_started_as_the_runtime_user() {
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    assert_eq!(
+        bridge.check_names(),
+        ["[check] /app/.venv/bin/python starts in the runtime image"]
+    );
+    let (_, check) = ops(&bridge.solved[1].0).pop().expect("the check");
+    let meta = exec(&check).meta.clone().expect("meta");
+    assert_eq!(meta.user, "10001:10001");
+    assert_eq!(meta.cwd, "/app");
+    assert!(meta
+        .env
+        .contains(&"PATH=/app/.venv/bin:/usr/local/bin:/usr/bin:/bin".to_string()));
+}
+
+#[test]
+fn a_venv_that_does_not_start_fails_the_build() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.failing_checks.insert(
+        "/app/.venv/bin/python".into(),
+        "process did not complete successfully: exit code: 127".into(),
+    );
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("fails");
+    assert!(
+        status.message.starts_with(
+            "uv.build:4: interpreter check: /app/.venv/bin/python does not start in the runtime image 127.0.0.1:5000/python:3.11-bookworm: process did not complete"
+        ),
+        "{}",
+        status.message
+    );
+}
+
+#[test]
+fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() {
+    let spec = format!("{EXAMPLE_SPEC}[test]\ncommand = [\"hello\"]\n");
+    let passing = build(PLAIN_EXAMPLE, &spec);
+    assert!(passing.returned_error().is_none());
+    assert_eq!(
+        passing.check_names(),
+        [
+            "[check] /app/.venv/bin/python starts in the runtime image",
+            "[test] hello"
+        ]
+    );
+
+    let mut failing = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    failing
+        .failing_checks
+        .insert("hello".into(), "exit code: 1".into());
+    run(&mut failing, &opts());
+    let status = failing.returned_error().expect("fails");
+    assert!(
+        status.message.starts_with(
+            "uv.build:7: smoke test `hello` failed in the runtime image: exit code: 1"
+        ),
+        "{}",
+        status.message
+    );
+
+    let mut skipped = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    let mut o = opts();
+    o.opts.insert("build-arg:UVF_TEST_SKIP".into(), "1".into());
+    run(&mut skipped, &o);
+    assert_eq!(skipped.check_names().len(), 1, "only the interpreter check");
+
+    let skip_in_spec = format!("{spec}skip = true\n");
+    let bridge = build(PLAIN_EXAMPLE, &skip_in_spec);
+    assert_eq!(bridge.check_names().len(), 1);
+}
+
+#[test]
+fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 2000\ngid = 3000\n");
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+    let (_, copy) = vertex(def, "[runtime 2/3] copy /app/.venv dependencies");
+    assert_eq!(owner_ids(file_copy(&copy)), (2000, 3000));
+
+    let clash = format!("{EXAMPLE_SPEC}[run]\nuser = \"nobody\"\nuid = 2000\n");
+    let bridge = build(PLAIN_EXAMPLE, &clash);
+    let status = bridge
+        .returned_error()
+        .expect("an existing user keeps its id");
+    assert!(
+        status.message.starts_with(
+            "uv.build:7: [run] user nobody already exists in the base image 127.0.0.1:5000/python:3.11-bookworm with id 65534, not 2000"
+        ),
+        "{}",
+        status.message
+    );
+}

@@ -117,8 +117,10 @@ impl LlbBridge for Server {
         Ok(Response::new(gw::ReadDirResponse {
             entries: names
                 .into_iter()
-                .map(|path| bollard_buildkit_proto::fsutil::types::Stat {
-                    path,
+                .map(|e| bollard_buildkit_proto::fsutil::types::Stat {
+                    path: e.name,
+                    mode: e.mode,
+                    linkname: e.linkname,
                     ..Default::default()
                 })
                 .collect(),

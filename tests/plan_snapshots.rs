@@ -47,6 +47,7 @@ fn facts() -> BuildFacts {
         base_group: Some("root:x:0:\n".into()),
         merge_diff: true,
         platform: uv_frontend::llb::Platform::new("linux", "amd64", ""),
+        build_args: Default::default(),
     }
 }
 

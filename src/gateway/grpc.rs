@@ -7,7 +7,9 @@ use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
 use tonic::transport::Channel;
 
 use super::stdio::MAX_MESSAGE_SIZE;
-use super::{return_request, Bridge, CacheImport, Capabilities, FrontendResult, ResolvedImage};
+use super::{
+    return_request, Bridge, CacheImport, Capabilities, DirEntry, FrontendResult, ResolvedImage,
+};
 use crate::llb::{pb, Platform};
 
 pub struct GrpcBridge {
@@ -98,7 +100,7 @@ impl Bridge for GrpcBridge {
         Ok(response.into_inner().data)
     }
 
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
         let response = self
             .client
             .read_dir(gw::ReadDirRequest {
@@ -112,7 +114,11 @@ impl Bridge for GrpcBridge {
             .into_inner()
             .entries
             .into_iter()
-            .map(|e| e.path)
+            .map(|e| DirEntry {
+                name: e.path,
+                mode: e.mode,
+                linkname: e.linkname,
+            })
             .collect())
     }
 

@@ -24,6 +24,52 @@ pub struct ResolvedImage {
     pub config: Vec<u8>,
 }
 
+/// An entry of a directory listing (BuildKit's fsutil Stat: Go `os.FileMode` bits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub mode: u32,
+    /// Target of a symlink.
+    pub linkname: String,
+}
+
+impl DirEntry {
+    const MODE_DIR: u32 = 1 << 31;
+    const MODE_SYMLINK: u32 = 1 << 27;
+
+    pub fn file(name: &str) -> DirEntry {
+        DirEntry {
+            name: name.into(),
+            mode: 0o644,
+            linkname: String::new(),
+        }
+    }
+
+    pub fn dir(name: &str) -> DirEntry {
+        DirEntry {
+            name: name.into(),
+            mode: Self::MODE_DIR | 0o755,
+            linkname: String::new(),
+        }
+    }
+
+    pub fn symlink(name: &str, target: &str) -> DirEntry {
+        DirEntry {
+            name: name.into(),
+            mode: Self::MODE_SYMLINK | 0o777,
+            linkname: target.into(),
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.mode & Self::MODE_DIR != 0
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.mode & Self::MODE_SYMLINK != 0
+    }
+}
+
 /// What the frontend hands back to BuildKit.
 #[derive(Clone, Debug)]
 pub enum FrontendResult {
@@ -45,8 +91,8 @@ pub trait Bridge {
     ) -> anyhow::Result<String>;
     /// The bytes of `path` in a solved reference.
     async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;
-    /// Paths of the entries of `dir` in a solved reference.
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>>;
+    /// The entries of `dir` in a solved reference.
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>>;
     async fn resolve_image_config(
         &mut self,
         image: &str,

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CacheMount, DiffMethod, ImageConfig, PathSource, Plan, PlanImages, PlannedFile, Stage,
-    StageBase, Step,
+    CacheMount, Check, CheckKind, DiffMethod, ImageConfig, PathSource, Plan, PlanImages,
+    PlannedFile, Stage, StageBase, Step,
 };
 use crate::llb::CacheSharing;
 use crate::settings::Settings;
@@ -143,6 +143,26 @@ pub fn plan(s: &Settings) -> Plan {
     let mut env = s.run.env.clone();
     env.insert("VIRTUAL_ENV".into(), s.venv.clone());
 
+    let as_user = format!("{}:{}", user.uid, user.gid);
+    let mut checks = vec![Check {
+        name: format!("[check] {}/bin/python starts in the runtime image", s.venv),
+        kind: CheckKind::Interpreter,
+        args: vec![
+            format!("{}/bin/python", s.venv),
+            "-c".into(),
+            "import encodings, site, sys; print(sys.executable, sys.version)".into(),
+        ],
+        user: as_user.clone(),
+    }];
+    if let Some(command) = &s.test {
+        checks.push(Check {
+            name: format!("[test] {}", command.join(" ")),
+            kind: CheckKind::SmokeTest,
+            args: command.clone(),
+            user: as_user,
+        });
+    }
+
     Plan {
         images: PlanImages {
             uv: s.images.uv.clone(),
@@ -174,6 +194,7 @@ pub fn plan(s: &Settings) -> Plan {
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
             labels: BTreeMap::new(),
         },
+        checks,
     }
 }
 

@@ -27,6 +27,26 @@ pub struct Plan {
     /// The stage whose result is the image.
     pub result: String,
     pub image: ImageConfig,
+    /// Commands run in the finished image, as its user, before it is returned; not part of it.
+    pub checks: Vec<Check>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub kind: CheckKind,
+    pub args: Vec<String>,
+    /// `uid:gid` the command runs as.
+    pub user: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    /// The venv's interpreter starts in the runtime image.
+    Interpreter,
+    /// The spec's `[test] command`.
+    SmokeTest,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -28,6 +28,8 @@ pub struct Spec {
     pub cache: CacheTable,
     #[serde(default)]
     pub run: RunTable,
+    #[serde(default)]
+    pub test: TestTable,
 }
 
 /// `[build]`: which images the build uses and where the project lives.
@@ -93,12 +95,25 @@ pub struct CacheTable {
     pub sharing: Option<CacheSharing>,
 }
 
+/// `[test]`: a smoke test run in the runtime image as part of the build.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TestTable {
+    /// Run as the runtime user, in the runtime image; a failure fails the build.
+    pub command: Option<Spanned<Vec<String>>>,
+    /// Skip the smoke test (also `--build-arg UVF_TEST_SKIP=1`).
+    pub skip: Option<bool>,
+}
+
 /// `[run]`: the runtime image's configuration.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RunTable {
     /// Non-root user the image runs as; created when the base image lacks it.
     pub user: Option<Spanned<String>>,
+    /// uid and gid of the user when it is created (default 10001).
+    pub uid: Option<Spanned<i64>>,
+    pub gid: Option<Spanned<i64>>,
     pub command: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<String>>,

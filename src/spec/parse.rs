@@ -5,7 +5,7 @@ use toml::Spanned;
 use super::error::{line_of, SpecError, SpecFile};
 use super::Spec;
 
-const TABLES: &[&str] = &["build", "sync", "cache", "run"];
+const TABLES: &[&str] = &["build", "sync", "cache", "run", "test"];
 
 /// Parses and checks the spec file.
 pub fn parse(file: &SpecFile) -> Result<Spec, SpecError> {
@@ -94,6 +94,24 @@ impl Checker<'_> {
                     value,
                     format!("[run] env: {key:?} is not a valid environment variable name"),
                     "use letters, digits and underscores, not starting with a digit",
+                ));
+            }
+        }
+        for id in [&spec.run.uid, &spec.run.gid].into_iter().flatten() {
+            if !(1..=2_147_483_647).contains(id.get_ref()) {
+                return Err(self.error(
+                    id,
+                    format!("[run] {} is not a non-root id", id.get_ref()),
+                    "use a number from 1 to 2147483647, e.g. 10001",
+                ));
+            }
+        }
+        if let Some(command) = &spec.test.command {
+            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
+                return Err(self.error(
+                    command,
+                    "[test] command is empty".into(),
+                    "give the program and its arguments, e.g. command = [\"python\", \"-c\", \"import app\"]",
                 ));
             }
         }
@@ -220,7 +238,9 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         if table.is_none() && !is_header && !TABLES.contains(&key.as_str()) {
             let fix = match table_of_key(&key) {
                 Some(t) => format!("put it under [{t}]"),
-                None => "keys go in one of the tables [build], [sync], [cache] and [run]".into(),
+                None => {
+                    "keys go in one of the tables [build], [sync], [cache], [run] and [test]".into()
+                }
             };
             (format!("unknown key `{key}` at the top level"), fix)
         } else if table.is_none()
@@ -228,8 +248,8 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
             || expected.iter().any(|k| k == "build")
         {
             let fix = match closest(&key, TABLES) {
-                Some(near) => format!("did you mean [{near}]? uv.build has the tables [build], [sync], [cache] and [run]"),
-                None => "uv.build has the tables [build], [sync], [cache] and [run]".to_string(),
+                Some(near) => format!("did you mean [{near}]? uv.build has the tables [build], [sync], [cache], [run] and [test]"),
+                None => "uv.build has the tables [build], [sync], [cache], [run] and [test]".to_string(),
             };
             (format!("unknown table [{key}]"), fix)
         } else {
@@ -288,7 +308,8 @@ fn table_of_key(key: &str) -> Option<&'static str> {
             "sync"
         }
         "id" | "dir" | "sharing" => "cache",
-        "user" | "command" | "env" | "expose" => "run",
+        "user" | "uid" | "gid" | "command" | "env" | "expose" => "run",
+        "skip" => "test",
         _ => return None,
     })
 }

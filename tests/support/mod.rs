@@ -8,7 +8,8 @@ pub mod e2e;
 use std::collections::BTreeMap;
 
 use uv_frontend::gateway::{
-    Bridge, BuildOpts, CacheImport, Capabilities, FrontendResult, ResolvedImage, REQUIRED_CAPS,
+    Bridge, BuildOpts, CacheImport, Capabilities, DirEntry, FrontendResult, ResolvedImage,
+    REQUIRED_CAPS,
 };
 use uv_frontend::llb::{digest_of, pb, Platform};
 
@@ -31,6 +32,39 @@ pub struct FakeBridge {
     pub returned: Option<FrontendResult>,
     /// Makes image resolution panic, standing in for a bug anywhere in the flow.
     pub panic_on_resolve: bool,
+    /// The files (and symlinks, as [`link`] values) of every built image: what the interpreter
+    /// check reads. By default a venv on a Debian-like Python 3.11.
+    pub result_files: BTreeMap<String, Vec<u8>>,
+    /// Check commands (by their first argument) whose solve fails, with the error.
+    pub failing_checks: BTreeMap<String, String>,
+}
+
+/// A symlink's content in the fake's file maps.
+pub fn link(target: &str) -> Vec<u8> {
+    format!("\0link:{target}").into_bytes()
+}
+
+fn as_link(bytes: &[u8]) -> Option<String> {
+    bytes
+        .strip_prefix(b"\0link:")
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+}
+
+/// A venv made by uv 0.13.9 with Debian's Python 3.11 at /usr/bin.
+pub fn debian_python_venv() -> BTreeMap<String, Vec<u8>> {
+    [
+        (
+            "app/.venv/pyvenv.cfg",
+            b"home = /usr/bin\nimplementation = CPython\nuv = 0.13.9\nversion_info = 3.11.2\ninclude-system-site-packages = false\n".to_vec(),
+        ),
+        ("app/.venv/bin/python", link("/usr/bin/python3.11")),
+        ("usr/bin/python3.11", b"ELF".to_vec()),
+        ("usr/bin/python3", link("python3.11")),
+        ("usr/lib/python3.11/os.py", b"# os".to_vec()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 pub const PASSWD: &str =
@@ -50,6 +84,7 @@ impl FakeBridge {
                 .chain(["proto.refarray".to_string(), "gateway.warnings".to_string()])
                 .collect(),
             llb_caps: vec!["mergeop".into(), "diffop".into()],
+            result_files: debian_python_venv(),
             ..Default::default()
         };
         bridge
@@ -101,9 +136,21 @@ impl FakeBridge {
             .remove(path);
     }
 
-    /// The definition of the build's result (the last solve).
+    /// The definition of the build's result (the first solve after the reads; the checks of
+    /// the finished image come after it).
     pub fn result_definition(&self) -> &pb::Definition {
-        &self.solved.last().expect("the build solved something").0
+        &self.solved.first().expect("the build solved something").0
+    }
+
+    /// The definitions of the checks run on the finished image, by name.
+    pub fn check_names(&self) -> Vec<String> {
+        self.solved[1..]
+            .iter()
+            .map(|(def, _)| {
+                let (digest, _) = ops(def).pop().expect("an op");
+                name_of(def, &digest).to_string()
+            })
+            .collect()
     }
 
     pub fn returned_error(&self) -> Option<&bollard_buildkit_proto::google::rpc::Status> {
@@ -229,9 +276,17 @@ impl Bridge for FakeBridge {
                 }
             }
         }
+        // A check: an exec whose first argument names it.
+        let last = decoded.last().map(|(_, op)| op.clone());
+        if let Some(pb::op::Op::Exec(exec)) = last.as_ref().and_then(|op| op.op.as_ref()) {
+            let first = exec.meta.as_ref().and_then(|m| m.args.first()).cloned();
+            if let Some(error) = first.and_then(|a| self.failing_checks.get(&a)) {
+                return Err(anyhow::anyhow!("{error}"));
+            }
+        }
         self.solved.push((definition, cache_imports.to_vec()));
         let id = format!("ref-{}", self.refs.len());
-        self.refs.insert(id.clone(), BTreeMap::new());
+        self.refs.insert(id.clone(), self.result_files.clone());
         Ok(id)
     }
 
@@ -239,23 +294,39 @@ impl Bridge for FakeBridge {
         self.refs
             .get(reference)
             .and_then(|files| files.get(path.trim_start_matches('/')))
+            .filter(|bytes| as_link(bytes).is_none())
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("open {path}: no such file or directory"))
     }
 
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
         let files = self.refs.get(reference).cloned().unwrap_or_default();
         let prefix = match dir.trim_matches('/') {
             "" => String::new(),
             d => format!("{d}/"),
         };
-        let mut names: Vec<String> = files
-            .keys()
-            .filter_map(|p| p.strip_prefix(&prefix))
-            .map(|rest| rest.split('/').next().expect("a part").to_string())
-            .collect();
-        names.dedup();
-        Ok(names)
+        let mut entries: Vec<DirEntry> = Vec::new();
+        for (path, bytes) in &files {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            let (name, deeper) = match rest.split_once('/') {
+                Some((name, _)) => (name, true),
+                None => (rest, false),
+            };
+            if entries.iter().any(|e| e.name == name) {
+                continue;
+            }
+            entries.push(match (deeper, as_link(bytes)) {
+                (true, _) => DirEntry::dir(name),
+                (false, Some(target)) => DirEntry::symlink(name, &target),
+                (false, None) => DirEntry::file(name),
+            });
+        }
+        if entries.is_empty() && !prefix.is_empty() {
+            anyhow::bail!("{dir}: no such file or directory");
+        }
+        Ok(entries)
     }
 
     async fn resolve_image_config(
