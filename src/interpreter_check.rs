@@ -151,7 +151,7 @@ pub async fn check<B: Bridge>(
         .filter(|e| e.is_dir() && e.name.starts_with("python3"))
         .map(|e| e.name)
         .collect();
-    if !versions.iter().any(|v| *v == wanted) {
+    if !versions.contains(&wanted) {
         return Err(Mismatch::OtherVersion {
             venv_version: cfg.version.clone(),
             interpreter: path,

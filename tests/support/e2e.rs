@@ -3,9 +3,34 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 pub static DAEMON: Mutex<()> = Mutex::new(());
+
+/// The daemon the helpers talk to: the test process's DOCKER_HOST (or the client's default),
+/// unless a suite aims its whole test binary at another one with `use_docker_host`.
+static DOCKER_HOST: OnceLock<String> = OnceLock::new();
+
+/// Aims every helper of this test binary at `host` (e.g. `unix:///run/uvf-containerd.sock`).
+pub fn use_docker_host(host: &str) {
+    let set = DOCKER_HOST.get_or_init(|| host.to_string());
+    assert_eq!(set, host, "one daemon per test binary");
+}
+
+/// `cmd` with DOCKER_HOST set to the helpers' daemon, if a suite chose one.
+pub fn aim(cmd: &mut Command) -> &mut Command {
+    if let Some(host) = DOCKER_HOST.get() {
+        cmd.env("DOCKER_HOST", host);
+    }
+    cmd
+}
+
+/// The docker client, aimed at the helpers' daemon.
+pub fn docker_command() -> Command {
+    let mut cmd = Command::new(docker());
+    aim(&mut cmd);
+    cmd
+}
 
 pub const BUILD_TIMEOUT_SECS: &str = "600";
 
@@ -18,7 +43,7 @@ pub fn frontend_image() -> String {
 }
 
 pub fn require_daemon() {
-    let ok = Command::new(docker())
+    let ok = docker_command()
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
         .map(|o| o.status.success())
@@ -81,7 +106,8 @@ impl Project {
     /// `docker buildx build -f uv.build -t <tag> --load .` with plain progress.
     pub fn build(&self, tag: &str, extra: &[&str]) -> Build {
         let mut cmd = Command::new("timeout");
-        cmd.arg(BUILD_TIMEOUT_SECS)
+        aim(&mut cmd)
+            .arg(BUILD_TIMEOUT_SECS)
             .arg(docker())
             .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
             .args(["-t", tag, "--load"])
@@ -205,7 +231,7 @@ pub fn layers(image: &str) -> Vec<(String, u64)> {
         std::process::id(),
         unique()
     ));
-    let status = Command::new(docker())
+    let status = docker_command()
         .args(["save", "-o"])
         .arg(&out)
         .arg(image)
@@ -245,7 +271,7 @@ pub fn layers(image: &str) -> Vec<(String, u64)> {
 }
 
 pub fn run(image: &str, args: &[&str]) -> String {
-    let output = Command::new(docker())
+    let output = docker_command()
         .args(["run", "--rm"])
         .args(args)
         .arg(image)
@@ -260,7 +286,7 @@ pub fn run(image: &str, args: &[&str]) -> String {
 }
 
 pub fn run_entry(image: &str, entrypoint: &str, args: &[&str]) -> Output {
-    Command::new(docker())
+    docker_command()
         .args(["run", "--rm", "--entrypoint", entrypoint, image])
         .args(args)
         .output()
@@ -337,7 +363,7 @@ pub fn prune_all_but_cache_mounts() {
         "frontend",
         "internal",
     ] {
-        let status = Command::new(docker())
+        let status = docker_command()
             .args(["buildx", "prune", "--all", "--force", "--filter"])
             .arg(format!("type={kind}"))
             .output()
