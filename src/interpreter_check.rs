@@ -50,6 +50,8 @@ pub enum Mismatch {
         link: String,
         missing: String,
         venv_version: String,
+        /// Other `python3.N` interpreters in the missing one's directory.
+        others: Vec<String>,
     },
     /// The interpreter is there, but its standard library is of other versions.
     OtherVersion {
@@ -130,11 +132,23 @@ pub async fn check<B: Bridge>(
     for _ in 0..16 {
         match entry(bridge, reference, &path).await {
             None => {
+                let others = bridge
+                    .read_dir(reference, parent(&path))
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| e.name)
+                    .filter(|n| {
+                        n.strip_prefix("python3.")
+                            .is_some_and(|minor| minor.chars().all(|c| c.is_ascii_digit()))
+                    })
+                    .collect();
                 return Err(Mismatch::Missing {
                     link: first,
                     missing: path,
                     venv_version: cfg.version.clone(),
-                })
+                    others,
+                });
             }
             Some(e) if e.is_symlink() => path = join(parent(&path), &e.linkname),
             Some(_) => break,
@@ -177,8 +191,14 @@ pub fn explain(mismatch: &Mismatch, builder: &str, base: &str) -> String {
             link,
             missing,
             venv_version,
+            others,
         } => format!(
-            "interpreter check: the runtime image {base} has no {missing}, which the venv's bin/python leads to ({link}); {} (fix: use a base image with the same Python at the same path: remove [build] base to use the builder image, or pick the builder's -slim variant)",
+            "interpreter check: the runtime image {base} has no {missing}{}, which the venv's bin/python leads to ({link}); {} (fix: use a base image with the same Python at the same path: remove [build] base to use the builder image, or pick the builder's -slim variant)",
+            if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (it has {} there)", others.join(", "))
+            },
             made(venv_version)
         ),
         Mismatch::OtherVersion {

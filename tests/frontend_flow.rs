@@ -762,7 +762,7 @@ fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() 
     let status = failing.returned_error().expect("fails");
     assert!(
         status.message.starts_with(
-            "uv.build:7: smoke test `hello` failed in the runtime image: exit code: 1"
+            "uv.build:6: smoke test `hello` failed in the runtime image: exit code: 1"
         ),
         "{}",
         status.message

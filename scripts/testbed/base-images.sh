@@ -2,6 +2,8 @@
 # Build and push the base images the tests use, into the local registry:
 #   127.0.0.1:5000/python:3.11-bookworm  debootstrap'ed Debian 12 + python3
 #   127.0.0.1:5000/python:3.11-bookworm-nonroot  the same with USER builder (uid 1000)
+#   127.0.0.1:5000/debian:bookworm-nopython      the same without Python
+#   127.0.0.1:5000/python:3.13-trixie            debootstrap'ed Debian 13 + python3 (3.13)
 #   127.0.0.1:5000/uv:$UV_VERSION         FROM scratch, /uv and /uvx from the PyPI wheel
 # Each is skipped when the registry already has its tag (FORCE=1 rebuilds).
 set -euo pipefail
@@ -26,8 +28,11 @@ trap cleanup EXIT
 # repo:tag -> "repo" "tag" without the registry prefix
 split_ref() { local r="${1#"$REGISTRY"/}"; echo "${r%%:*}" "${r##*:}"; }
 
-# --- python:3.11-bookworm -------------------------------------------------------
+# --- python:3.11-bookworm (and python:3.13-trixie) --------------------------------
+# build_python [SUITE IMAGE]: Debian SUITE's minbase with its python3, as IMAGE.
 build_python() {
+  local suite="${1:-bookworm}" image="${2:-$PYTHON_IMAGE}"
+  local PYTHON_IMAGE="$image"
   local repo tag
   read -r repo tag < <(split_ref "$PYTHON_IMAGE")
   if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
@@ -35,15 +40,15 @@ build_python() {
     return
   fi
   local rootfs_dir="$TESTBED_CACHE/rootfs"
-  local tarball="$rootfs_dir/bookworm-minbase-python3.tar"
+  local tarball="$rootfs_dir/$suite-minbase-python3.tar"
   mkdir -p "$rootfs_dir"
   if [ ! -s "$tarball" ]; then
-    local root="$rootfs_dir/bookworm.tmp"
+    local root="$rootfs_dir/$suite.tmp"
     rm -rf "$root"
-    log "debootstrap --variant=minbase bookworm + python3 (takes a minute or two; log $TESTBED_LOG_DIR/debootstrap.log)"
+    log "debootstrap --variant=minbase $suite + python3 (takes a minute or two; log $TESTBED_LOG_DIR/debootstrap.log)"
     mkdir -p "$TESTBED_LOG_DIR"
     if ! debootstrap --variant=minbase --include=python3,passwd \
-          bookworm "$root" "$DEBIAN_MIRROR" >"$TESTBED_LOG_DIR/debootstrap.log" 2>&1; then
+          "$suite" "$root" "$DEBIAN_MIRROR" >"$TESTBED_LOG_DIR/debootstrap.log" 2>&1; then
       tail -30 "$TESTBED_LOG_DIR/debootstrap.log" >&2
       die "debootstrap failed"
     fi
@@ -167,7 +172,28 @@ EOF
   "$DOCKER" buildx build --builder default --progress=quiet --push -t "$NONROOT_PYTHON_IMAGE" "$ctx" >/dev/null
 }
 
+# --- debian:bookworm-nopython ---------------------------------------------------
+# The bookworm image without any Python: a runtime base the interpreter check must refuse.
+build_nopython() {
+  local repo tag
+  read -r repo tag < <(split_ref "$NOPYTHON_IMAGE")
+  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
+    log "$NOPYTHON_IMAGE already in the registry; skipping"
+    return
+  fi
+  local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
+  cat > "$ctx/Dockerfile" <<EOF
+FROM $PYTHON_IMAGE
+RUN rm -rf /usr/bin/python* /usr/lib/python3* /usr/local/lib/python3*
+CMD ["/bin/sh"]
+EOF
+  log "docker buildx build --push -> $NOPYTHON_IMAGE"
+  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$NOPYTHON_IMAGE" "$ctx" >/dev/null
+}
+
 build_python
 build_uv
 build_nonroot
-log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE"
+build_nopython
+build_python trixie "$TRIXIE_PYTHON_IMAGE"
+log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE $NOPYTHON_IMAGE $TRIXIE_PYTHON_IMAGE"

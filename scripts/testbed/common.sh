@@ -13,6 +13,8 @@ UV_VERSION="${UV_VERSION:-0.13.9}"
 PYTHON_IMAGE="${PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm}"
 UV_IMAGE="${UV_IMAGE:-$REGISTRY/uv:$UV_VERSION}"
 NONROOT_PYTHON_IMAGE="${NONROOT_PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm-nonroot}"
+NOPYTHON_IMAGE="${NOPYTHON_IMAGE:-$REGISTRY/debian:bookworm-nopython}"
+TRIXIE_PYTHON_IMAGE="${TRIXIE_PYTHON_IMAGE:-$REGISTRY/python:3.13-trixie}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-$REGISTRY/uv-frontend:dev}"
 
 # Repository root (scripts/testbed/..).
