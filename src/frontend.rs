@@ -215,7 +215,7 @@ pub async fn build<B: Bridge>(
         }
     };
     let reference = bridge
-        .solve(definition, &cache_imports)
+        .solve(definition, &cache_imports, false)
         .await
         .map_err(|e| BuildError::plain(e.to_string()))?;
 
@@ -238,7 +238,7 @@ pub async fn build<B: Bridge>(
     }
     for (check, check_state) in lower_checks(&plan, &state, &base_config) {
         let definition = llb::marshal(&check_state).definition;
-        if let Err(e) = bridge.solve(definition, &cache_imports).await {
+        if let Err(e) = bridge.solve(definition, &cache_imports, true).await {
             let message = match check.kind {
                 CheckKind::Interpreter => format!(
                     "interpreter check: {}/bin/python does not start in the runtime image {}: {e}",
@@ -305,7 +305,7 @@ async fn read_local_files<B: Bridge>(
     );
     let definition: pb::Definition = llb::marshal(&state).definition;
     let reference = bridge
-        .solve(definition, &[])
+        .solve(definition, &[], false)
         .await
         .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
     let present = bridge
@@ -333,7 +333,7 @@ async fn read_accounts<B: Bridge>(
 ) -> Result<BuildFacts, BuildError> {
     let state = llb::image(image, platform, &format!("[base] {image}"));
     let reference = bridge
-        .solve(llb::marshal(&state).definition, &[])
+        .solve(llb::marshal(&state).definition, &[], false)
         .await
         .map_err(|e| {
             BuildError::plain(format!(

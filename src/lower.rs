@@ -177,6 +177,7 @@ if [ -f "$kept/pyvenv.cfg" ]; then
 else
   "$@"
 fi
+find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
 "$venv/bin/python" -c "$mirror" "$venv" "$kept"
 "#;
 
@@ -383,8 +384,12 @@ fn lower_step(
             let python = format!("{venv}/bin/python");
             let lib = format!("{venv}/lib");
             // One process: skipping up-to-date files is cheaper than a worker pool's start-up.
+            // Then no file stays world-writable (uv's own .lock is), touching only those.
+            let script = format!(
+                "{python} -m compileall -q {lib} && find {venv} -perm -o+w ! -type l -exec chmod o-w {{}} +"
+            );
             state
-                .run(&[&python, "-m", "compileall", "-q", &lib], name)
+                .run(&["/bin/sh", "-c", &script], name)
                 .network(Network::None)
                 .root()
         }

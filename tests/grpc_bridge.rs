@@ -72,7 +72,7 @@ impl LlbBridge for Server {
             .fake
             .lock()
             .await
-            .solve(r.definition.expect("a definition"), &imports)
+            .solve(r.definition.expect("a definition"), &imports, r.evaluate)
             .await
             .map_err(internal)?;
         let result = if r.allow_result_array_ref {

@@ -59,8 +59,11 @@ impl Bridge for GrpcBridge {
         &mut self,
         definition: pb::Definition,
         cache_imports: &[CacheImport],
+        evaluate: bool,
     ) -> anyhow::Result<String> {
+        let native_evaluate = evaluate && self.caps.has("gateway.solve.evaluate");
         let request = gw::SolveRequest {
+            evaluate: native_evaluate,
             definition: Some(definition),
             allow_result_return: true,
             allow_result_array_ref: self.caps.has("proto.refarray"),
@@ -79,12 +82,17 @@ impl Bridge for GrpcBridge {
             .await
             .map_err(|s| anyhow!("{}", s.message()))?
             .into_inner();
-        match response.result.and_then(|r| r.result) {
-            Some(gw::result::Result::Ref(r)) => Ok(r.id),
-            Some(gw::result::Result::RefDeprecated(id)) => Ok(id),
-            _ if !response.r#ref.is_empty() => Ok(response.r#ref),
-            _ => Err(anyhow!("BuildKit's solve returned no reference")),
+        let reference = match response.result.and_then(|r| r.result) {
+            Some(gw::result::Result::Ref(r)) => r.id,
+            Some(gw::result::Result::RefDeprecated(id)) => id,
+            _ if !response.r#ref.is_empty() => response.r#ref,
+            _ => return Err(anyhow!("BuildKit's solve returned no reference")),
+        };
+        if evaluate && !native_evaluate {
+            // Older BuildKit: reading the result builds it.
+            self.read_dir(&reference, "/").await?;
         }
+        Ok(reference)
     }
 
     async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {

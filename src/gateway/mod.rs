@@ -83,11 +83,13 @@ pub enum FrontendResult {
 #[allow(async_fn_in_trait)]
 pub trait Bridge {
     async fn ping(&mut self) -> anyhow::Result<Capabilities>;
-    /// Solves `definition` and returns a reference to its result.
+    /// Solves `definition` and returns a reference to its result. BuildKit solves lazily: with
+    /// `evaluate` the result is built now, so that its errors are this call's.
     async fn solve(
         &mut self,
         definition: pb::Definition,
         cache_imports: &[CacheImport],
+        evaluate: bool,
     ) -> anyhow::Result<String>;
     /// The bytes of `path` in a solved reference.
     async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;

@@ -1,0 +1,140 @@
+//! End to end: the runtime image is checked before it ships (interpreter, smoke test) and runs
+//! as its non-root user with nothing world-writable. Needs the test bed (`scripts/testbed-up`).
+
+mod support;
+
+use support::e2e::*;
+
+fn with_base(project: &Project, base: &str) {
+    let spec = project.read("uv.build") + &format!("base = \"{base}\"\n");
+    project.write("uv.build", &spec);
+}
+
+fn error_line(build: &Build) -> String {
+    let log = build.log();
+    log.lines()
+        .find(|l| l.starts_with("ERROR: "))
+        .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"))
+        .to_string()
+}
+
+#[test]
+fn interpreter_check_refuses_a_base_without_python() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    with_base(&project, "127.0.0.1:5000/debian:bookworm-nopython");
+    let build = project.build("uv-frontend-e2e/plain:nopython", &[]);
+    assert!(!build.succeeded(), "a base without Python must fail");
+    let error = error_line(&build);
+    assert!(
+        error.contains(
+            "uv.build:5: interpreter check: the runtime image 127.0.0.1:5000/debian:bookworm-nopython has no /usr/bin/python3.11"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("Python 3.11.2 of the builder image 127.0.0.1:5000/python:3.11-bookworm")
+    );
+    assert!(error.contains("(fix: "));
+    assert!(build
+        .log()
+        .contains(">>> base = \"127.0.0.1:5000/debian:bookworm-nopython\""));
+}
+
+#[test]
+fn interpreter_check_refuses_another_minor_version() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    with_base(&project, "127.0.0.1:5000/python:3.13-trixie");
+    let build = project.build("uv-frontend-e2e/plain:py313", &[]);
+    assert!(!build.succeeded(), "Python 3.13 cannot run a 3.11 venv");
+    let error = error_line(&build);
+    assert!(
+        error.contains(
+            "interpreter check: the runtime image 127.0.0.1:5000/python:3.13-trixie has no /usr/bin/python3.11 (it has python3.13 there)"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn smoke_test_passes_fails_with_its_output_and_can_be_skipped() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let spec = project.read("uv.build");
+    project.write(
+        "uv.build",
+        &format!("{spec}[test]\ncommand = [\"python\", \"-c\", \"import hello_uv, idna; print('smoke ok')\"]\n"),
+    );
+    let passing = project.build(
+        "uv-frontend-e2e/plain:smoke",
+        &["--no-cache-filter", "runtime"],
+    );
+    passing.expect_success();
+    assert!(
+        passing
+            .vertex_lines("[test] python")
+            .iter()
+            .any(|l| l.ends_with("smoke ok")),
+        "{}",
+        passing.log()
+    );
+
+    project.write(
+        "uv.build",
+        &format!("{spec}[test]\ncommand = [\"python\", \"-c\", \"import iniconfig\"]\n"),
+    );
+    let failing = project.build("uv-frontend-e2e/plain:smoke", &[]);
+    assert!(
+        !failing.succeeded(),
+        "importing a dev dependency must fail in the runtime"
+    );
+    let error = error_line(&failing);
+    assert!(
+        error.contains("uv.build:6: smoke test `python -c import iniconfig` failed"),
+        "{error}"
+    );
+    assert!(
+        failing
+            .log()
+            .contains("ModuleNotFoundError: No module named 'iniconfig'"),
+        "the test's output is shown"
+    );
+
+    let skipped = project.build(
+        "uv-frontend-e2e/plain:smoke",
+        &["--build-arg", "UVF_TEST_SKIP=1"],
+    );
+    skipped.expect_success();
+}
+
+#[test]
+fn runtime_files_belong_to_the_user_and_nothing_is_world_writable() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let spec = project.read("uv.build");
+    project.write(
+        "uv.build",
+        &format!("{spec}[run]\nuser = \"svc\"\nuid = 2000\ngid = 3000\n"),
+    );
+    let tag = "uv-frontend-e2e/plain:svc";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(
+        run(tag, &["--entrypoint", "id"]),
+        "uid=2000(svc) gid=3000(svc) groups=3000(svc)"
+    );
+    let owners = run_entry(
+        tag,
+        "/bin/sh",
+        &["-c", "find /app/.venv ! -user 2000 | head -5; find /app /home/svc -xdev -perm -o+w ! -type l | head -5"],
+    );
+    assert_eq!(String::from_utf8_lossy(&owners.stdout).trim(), "");
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+}
