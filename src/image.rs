@@ -100,6 +100,12 @@ pub fn runtime_config(
                 .insert(port.clone(), json!({}));
         }
     }
+    if let Some(signal) = &plan.stop_signal {
+        config.insert("StopSignal".into(), json!(signal));
+    }
+    if let Some(test) = &plan.healthcheck {
+        config.insert("Healthcheck".into(), json!({ "Test": test }));
+    }
     if !plan.labels.is_empty() {
         let labels = config.entry("Labels").or_insert_with(|| json!({}));
         if !labels.is_object() {

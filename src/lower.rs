@@ -67,7 +67,13 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
                     gid,
                 } => {
                     let source = path_source(&stages, from, path)?;
-                    layers.push(copy_path(&llb::scratch(), &source, path, *uid, *gid, name));
+                    layers.push(copy_path(
+                        &llb::scratch(),
+                        &source,
+                        (path, *uid, *gid),
+                        plan.source_date_epoch,
+                        name,
+                    ));
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
@@ -300,8 +306,15 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
     llb::merge(&all, &format!("[{stage}] stack layers"))
 }
 
-fn copy_path(onto: &State, from: &State, path: &str, uid: u32, gid: u32, name: &str) -> State {
+fn copy_path(
+    onto: &State,
+    from: &State,
+    (path, uid, gid): (&str, u32, u32),
+    created: Option<i64>,
+    name: &str,
+) -> State {
     onto.file()
+        .created_at(created)
         .copy(from, path, path, &copy_options(Some(Chown::Ids(uid, gid))))
         .done(name)
 }
@@ -316,7 +329,10 @@ fn lower_step(
 ) -> Result<State, String> {
     Ok(match step {
         Step::WriteFiles { name, dir, files } => {
-            let mut op = state.file().mkdir(dir, 0o755, None);
+            let mut op = state
+                .file()
+                .created_at(plan.source_date_epoch)
+                .mkdir(dir, 0o755, None);
             for file in files {
                 op = op.mkfile(
                     &format!("{dir}/{}", file.path),
@@ -402,6 +418,7 @@ fn lower_step(
             gid,
         } => state
             .file()
+            .created_at(plan.source_date_epoch)
             .mkfile("/etc/passwd", 0o644, passwd.as_bytes(), None)
             .mkfile("/etc/group", 0o644, group.as_bytes(), None)
             .mkdir(home, 0o755, Some(Chown::Ids(*uid, *gid)))
@@ -415,7 +432,13 @@ fn lower_step(
             ..
         } => {
             let source = path_source(stages, from, path)?;
-            copy_path(&state, &source, path, *uid, *gid, name)
+            copy_path(
+                &state,
+                &source,
+                (path, *uid, *gid),
+                plan.source_date_epoch,
+                name,
+            )
         }
     })
 }

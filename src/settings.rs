@@ -37,6 +37,8 @@ pub struct Settings {
     pub sync: SyncSettings,
     pub cache: CacheSettings,
     pub run: RunSettings,
+    /// `--build-arg SOURCE_DATE_EPOCH`: builds are made reproducible (image times and bytecode).
+    pub source_date_epoch: Option<i64>,
     /// The smoke test command, unless there is none or it is skipped.
     pub test: Option<Vec<String>>,
     /// The files the dependency phase sees, with their content: `pyproject.toml` and `uv.lock`
@@ -108,6 +110,10 @@ pub struct RunSettings {
     pub command: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,
     pub expose: Vec<u16>,
+    /// OCI labels from pyproject.toml, then the spec's own.
+    pub labels: BTreeMap<String, String>,
+    pub stop_signal: Option<String>,
+    pub healthcheck: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -225,6 +231,10 @@ impl Settings {
 
         Ok(Settings {
             spec_file: spec_file.name.clone(),
+            source_date_epoch: facts
+                .build_args
+                .get("SOURCE_DATE_EPOCH")
+                .and_then(|v| v.trim().parse().ok()),
             test,
             platform: facts.platform.clone(),
             images: Images {
@@ -285,12 +295,42 @@ impl Settings {
                     .iter()
                     .map(|p| *p.get_ref() as u16)
                     .collect(),
+                labels: labels(&project.pyproject, &spec.run.labels),
+                stop_signal: s(&spec.run.stop_signal),
+                healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
             },
             dependency_files,
             layered: facts.merge_diff,
             context_excludes,
         })
     }
+}
+
+/// OCI annotations of the image from `[project]`, overridden by the spec's `[run] labels`.
+fn labels(p: &PyProject, spec: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let mut put = |key: &str, value: Option<&String>| {
+        if let Some(v) = value {
+            labels.insert(format!("org.opencontainers.image.{key}"), v.clone());
+        }
+    };
+    put("title", p.name.as_ref());
+    put("version", p.version.as_ref());
+    put("description", p.description.as_ref());
+    put("licenses", p.license.as_ref());
+    let source = [
+        "Source",
+        "Repository",
+        "source",
+        "repository",
+        "Homepage",
+        "homepage",
+    ]
+    .iter()
+    .find_map(|k| p.urls.get(*k));
+    put("source", source);
+    labels.extend(spec.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels
 }
 
 /// The builder image: the spec's, or the official Python image of the project's Python version

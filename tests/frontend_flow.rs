@@ -803,3 +803,46 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
         status.message
     );
 }
+
+#[test]
+fn image_config_carries_oci_labels_stop_signal_and_healthcheck() {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = {{ \"org.example.team\" = \"data\" }}\nexpose = [8000]\nenv = {{ APP_ENV = \"production\" }}\n"
+    );
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let config = bridge.returned_config().expect("a config");
+    let c = &config["config"];
+    assert_eq!(c["StopSignal"], "SIGINT");
+    assert_eq!(
+        c["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "hello"])
+    );
+    assert_eq!(c["ExposedPorts"], serde_json::json!({"8000/tcp": {}}));
+    assert!(c["Env"]
+        .as_array()
+        .expect("env")
+        .contains(&serde_json::json!("APP_ENV=production")));
+    let labels = &c["Labels"];
+    assert_eq!(labels["org.opencontainers.image.title"], "hello-uv");
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(
+        labels["org.opencontainers.image.description"],
+        "Minimal uv-managed example project for uv-frontend"
+    );
+    assert_eq!(labels["org.example.team"], "data");
+}
+
+#[test]
+fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
+    let spec = format!("{EXAMPLE_SPEC}[sync]\ndev = false\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge.build_error = Some(
+        "process \"/bin/sh -c set -eu\\nvenv=...\\n kept-venv-sync /uv-frontend/venv-cache import os /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 2".into(),
+    );
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("fails");
+    assert_eq!(
+        status.message,
+        "uv.build:5: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 2 (its output is shown above)"
+    );
+}

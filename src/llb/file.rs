@@ -44,6 +44,8 @@ struct Action {
 pub struct FileOp {
     base: State,
     actions: Vec<Action>,
+    /// Modification time (Unix nanoseconds) of everything the actions create; -1: now.
+    timestamp: i64,
 }
 
 impl State {
@@ -52,6 +54,7 @@ impl State {
         FileOp {
             base: self.clone(),
             actions: vec![],
+            timestamp: -1,
         }
     }
 }
@@ -77,6 +80,13 @@ fn chown_to_pb(owner: &Option<Chown>, base_input: i64) -> Option<pb::ChownOpt> {
 }
 
 impl FileOp {
+    /// Gives everything these actions create the time `unix_seconds` (reproducible builds);
+    /// `None` keeps BuildKit's default (the time of the build).
+    pub fn created_at(mut self, unix_seconds: Option<i64>) -> FileOp {
+        self.timestamp = unix_seconds.map_or(-1, |s| s.saturating_mul(1_000_000_000));
+        self
+    }
+
     /// Copies `src` of `from` to `dest`.
     pub fn copy(mut self, from: &State, src: &str, dest: &str, options: &CopyOptions) -> FileOp {
         let copy = pb::FileActionCopy {
@@ -181,6 +191,7 @@ impl FileOp {
                     input_count + i as i64 - 1
                 };
                 let mut act = action.action;
+                set_timestamp(&mut act, self.timestamp);
                 // Names are looked up in the action's own input (its destination).
                 set_name_lookup_input(&mut act, input);
                 if let pb::file_action::Action::Copy(copy) = &act {
@@ -199,6 +210,16 @@ impl FileOp {
         let op = pb::op::Op::File(pb::FileOp { actions });
         let vertex = Vertex::new(op, inputs, self.base.pb_platform(), name, caps);
         self.base.with_output(vertex.output(0))
+    }
+}
+
+fn set_timestamp(action: &mut pb::file_action::Action, timestamp: i64) {
+    match action {
+        pb::file_action::Action::Copy(c) => c.timestamp = timestamp,
+        pb::file_action::Action::Mkdir(m) => m.timestamp = timestamp,
+        pb::file_action::Action::Mkfile(m) => m.timestamp = timestamp,
+        pb::file_action::Action::Symlink(l) => l.timestamp = timestamp,
+        pb::file_action::Action::Rm(_) => {}
     }
 }
 

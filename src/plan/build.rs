@@ -139,6 +139,12 @@ pub fn plan(s: &Settings) -> Plan {
     sync_env.insert("UV_PYTHON_DOWNLOADS".into(), "never".into());
     sync_env.insert("UV_PROJECT_ENVIRONMENT".into(), s.venv.clone());
     sync_env.insert("UV_NO_PROGRESS".into(), "1".into());
+    if let Some(epoch) = s.source_date_epoch {
+        // Python's compilers write hash-checked bytecode when SOURCE_DATE_EPOCH is set, so the
+        // .pyc files do not depend on when the sources were unpacked; uv reads its own variable.
+        sync_env.insert("SOURCE_DATE_EPOCH".into(), epoch.to_string());
+        sync_env.insert("PYC_INVALIDATION_MODE".into(), "CHECKED_HASH".into());
+    }
 
     let mut env = s.run.env.clone();
     env.insert("VIRTUAL_ENV".into(), s.venv.clone());
@@ -192,9 +198,16 @@ pub fn plan(s: &Settings) -> Plan {
             user: user.name.clone(),
             cmd: s.run.command.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
-            labels: BTreeMap::new(),
+            labels: s.run.labels.clone(),
+            stop_signal: s.run.stop_signal.clone(),
+            healthcheck: s.run.healthcheck.as_ref().map(|h| {
+                std::iter::once("CMD".to_string())
+                    .chain(h.iter().cloned())
+                    .collect()
+            }),
         },
         checks,
+        source_date_epoch: s.source_date_epoch,
     }
 }
 

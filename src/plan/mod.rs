@@ -29,6 +29,8 @@ pub struct Plan {
     pub image: ImageConfig,
     /// Commands run in the finished image, as its user, before it is returned; not part of it.
     pub checks: Vec<Check>,
+    /// `SOURCE_DATE_EPOCH`: the time every file the plan writes gets, for reproducible images.
+    pub source_date_epoch: Option<i64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -214,4 +216,7 @@ pub struct ImageConfig {
     pub cmd: Option<Vec<String>>,
     pub exposed_ports: Vec<String>,
     pub labels: BTreeMap<String, String>,
+    pub stop_signal: Option<String>,
+    /// `Healthcheck.Test`, e.g. `["CMD", "python", "-c", "..."]`.
+    pub healthcheck: Option<Vec<String>>,
 }

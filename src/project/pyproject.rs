@@ -16,6 +16,10 @@ pub struct PyProject {
     pub workspace_members: Option<Vec<String>>,
     /// Names of `[[tool.uv.index]]` entries.
     pub index_names: Vec<String>,
+    /// `[project.urls]`.
+    pub urls: std::collections::BTreeMap<String, String>,
+    /// `license` as an SPDX expression (PEP 639), or the old `{ text = ... }` form's text.
+    pub license: Option<String>,
 }
 
 impl PyProject {
@@ -68,7 +72,23 @@ impl PyProject {
                     .collect()
             })
             .unwrap_or_default();
+        let urls = project
+            .and_then(|p| p.get("urls"))
+            .and_then(|u| u.as_table())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let license = project.and_then(|p| p.get("license")).and_then(|l| {
+            l.as_str()
+                .or_else(|| l.get("text").and_then(|t| t.as_str()))
+                .map(str::to_string)
+        });
         Ok(PyProject {
+            urls,
+            license,
             name: string("name"),
             version: string("version"),
             description: string("description"),

@@ -119,4 +119,11 @@ pub struct RunTable {
     pub env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     pub expose: Vec<Spanned<i64>>,
+    /// Labels added to the image, over the OCI labels taken from pyproject.toml.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The signal that stops the container, e.g. "SIGINT".
+    pub stop_signal: Option<Spanned<String>>,
+    /// A health check command, run as the image's `HEALTHCHECK CMD`.
+    pub healthcheck: Option<Spanned<Vec<String>>>,
 }

@@ -115,6 +115,31 @@ impl Checker<'_> {
                 ));
             }
         }
+        if let Some(signal) = &spec.run.stop_signal {
+            let v = signal.get_ref();
+            let valid = (v.starts_with("SIG")
+                && v.len() > 3
+                && v[3..]
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+'))
+                || v.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n));
+            if !valid {
+                return Err(self.error(
+                    signal,
+                    format!("[run] stop-signal {v:?} is not a signal"),
+                    "use a name such as \"SIGINT\" or a number",
+                ));
+            }
+        }
+        if let Some(check) = &spec.run.healthcheck {
+            if check.get_ref().is_empty() || check.get_ref()[0].is_empty() {
+                return Err(self.error(
+                    check,
+                    "[run] healthcheck is empty".into(),
+                    "give the program and its arguments, e.g. healthcheck = [\"python\", \"-c\", \"import app\"]",
+                ));
+            }
+        }
         for port in &spec.run.expose {
             if !(1..=65535).contains(port.get_ref()) {
                 return Err(self.error(
@@ -308,7 +333,8 @@ fn table_of_key(key: &str) -> Option<&'static str> {
             "sync"
         }
         "id" | "dir" | "sharing" => "cache",
-        "user" | "uid" | "gid" | "command" | "env" | "expose" => "run",
+        "user" | "uid" | "gid" | "command" | "env" | "expose" | "labels" | "stop-signal"
+        | "healthcheck" => "run",
         "skip" => "test",
         _ => return None,
     })

@@ -37,6 +37,8 @@ pub struct FakeBridge {
     pub result_files: BTreeMap<String, Vec<u8>>,
     /// Check commands (by their first argument) whose solve fails, with the error.
     pub failing_checks: BTreeMap<String, String>,
+    /// An error the build's own solve fails with.
+    pub build_error: Option<String>,
 }
 
 /// A symlink's content in the fake's file maps.
@@ -289,6 +291,9 @@ impl Bridge for FakeBridge {
                 );
                 return Err(anyhow::anyhow!("{error}"));
             }
+        }
+        if let Some(error) = self.build_error.take() {
+            return Err(anyhow::anyhow!("{error}"));
         }
         self.solved.push((definition, cache_imports.to_vec()));
         let id = format!("ref-{}", self.refs.len());
