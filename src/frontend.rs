@@ -13,7 +13,7 @@ use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::plan;
 use crate::plan::CheckKind;
 use crate::project::{self, ContextFiles, Project, PyProject};
-use crate::settings::{BuildFacts, Settings};
+use crate::settings::{BuildFacts, Settings, Target};
 use crate::spec::{self, SpecError, SpecFile};
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
@@ -68,6 +68,13 @@ pub struct BuiltImage {
 /// Runs the whole build and Returns its result to BuildKit. Only a failure to talk to BuildKit
 /// is an `Err`; build failures are Returned as errors.
 pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
+    if let Some(request) = opts.subrequest() {
+        let result = match crate::subrequests::answer(request) {
+            Ok(metadata) => FrontendResult::Metadata(metadata),
+            Err(message) => FrontendResult::Error(error_status(&message, None)),
+        };
+        return bridge.finish(result).await;
+    }
     let outcome = {
         // A bug must not leave BuildKit waiting: a panic is Returned as an error like any other.
         let mut build = std::pin::pin!(build(bridge, opts, now));
@@ -121,6 +128,17 @@ pub async fn build<B: Bridge>(
     caps.check_required().map_err(BuildError::plain)?;
     let platform = opts.platform();
     let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
+    let target = Target::named(opts.target()).ok_or_else(|| {
+        BuildError::plain(format!(
+            "uv.build has no target {:?}: its targets are {} (see --call=targets)",
+            opts.target(),
+            Target::ALL
+                .iter()
+                .map(|(n, _, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
 
     // uv.build
     let spec_name = opts.filename().to_string();
@@ -178,6 +196,7 @@ pub async fn build<B: Bridge>(
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
         platform: platform.clone(),
         build_args: opts.build_args(),
+        target,
         ..read_accounts(bridge, &base_image, &platform).await?
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
@@ -233,7 +252,11 @@ pub async fn build<B: Bridge>(
         .or(spec.build.builder.as_ref())
         .map(|v| v.span().start)
         .unwrap_or(0);
-    if let Err(mismatch) = interpreter_check::check(bridge, &reference, &settings.venv).await {
+    let checked = match settings.target {
+        Target::Runtime => interpreter_check::check(bridge, &reference, &settings.venv).await,
+        Target::Dev => Ok(Default::default()),
+    };
+    if let Err(mismatch) = checked {
         let message =
             interpreter_check::explain(&mismatch, &plan.images.builder, &plan.images.base);
         return Err(BuildError::located(
@@ -272,7 +295,10 @@ pub async fn build<B: Bridge>(
 
     let created = settings.source_date_epoch.unwrap_or(now);
     let config = runtime_config(
-        &base_config,
+        match settings.target {
+            Target::Runtime => &base_config,
+            Target::Dev => &builder_config,
+        },
         &plan.image,
         &platform,
         &crate::image::rfc3339(created),
@@ -424,6 +450,7 @@ async fn read_accounts<B: Bridge>(
         merge_diff: false,
         platform: platform.clone(),
         build_args: BTreeMap::new(),
+        target: Target::Runtime,
     })
 }
 

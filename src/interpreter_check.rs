@@ -7,7 +7,7 @@
 use crate::gateway::{Bridge, DirEntry};
 
 /// What `pyvenv.cfg` says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VenvConfig {
     pub home: String,
     /// `3.11.2`
@@ -62,7 +62,7 @@ pub enum Mismatch {
 }
 
 /// The interpreter the venv uses, when the runtime image has it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Interpreter {
     pub path: String,
     pub config: VenvConfig,

@@ -16,4 +16,5 @@ pub mod plan;
 pub mod project;
 pub mod settings;
 pub mod spec;
+pub mod subrequests;
 pub mod user;

@@ -29,6 +29,7 @@ pub struct Settings {
     pub spec_file: String,
     /// The platform the image is built for.
     pub platform: Platform,
+    pub target: Target,
     pub images: Images,
     pub workdir: String,
     /// `<workdir>/.venv`, the same path in the builder and the runtime image.
@@ -84,6 +85,43 @@ pub struct CacheSettings {
     pub sharing: CacheSharing,
 }
 
+/// What `--target` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The slim runtime image (the default).
+    Runtime,
+    /// The builder with the project, its source and a venv with the dev group: for running the
+    /// project's tests in CI.
+    Dev,
+}
+
+impl Target {
+    pub const ALL: &[(&str, Target, &str)] = &[
+        (
+            "runtime",
+            Target::Runtime,
+            "the runtime image: base image, runtime user and the project's venv",
+        ),
+        (
+            "dev",
+            Target::Dev,
+            "the builder image with the project's source and a venv with the dev group, for tests",
+        ),
+    ];
+
+    /// The target named `name` (empty: the default).
+    pub fn named(name: &str) -> Option<Target> {
+        if name.is_empty() {
+            return Some(Target::Runtime);
+        }
+        Target::ALL
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, t, _)| *t)
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct DependencyFile {
     pub path: String,
@@ -101,6 +139,7 @@ pub struct BuildFacts {
     pub platform: Platform,
     /// `--build-arg` values.
     pub build_args: BTreeMap<String, String>,
+    pub target: Target,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -231,6 +270,7 @@ impl Settings {
 
         Ok(Settings {
             spec_file: spec_file.name.clone(),
+            target: facts.target,
             source_date_epoch: facts
                 .build_args
                 .get("SOURCE_DATE_EPOCH")
@@ -264,7 +304,7 @@ impl Settings {
                     .iter()
                     .map(|g| g.get_ref().clone())
                     .collect(),
-                dev: spec.sync.dev.unwrap_or(false),
+                dev: spec.sync.dev.unwrap_or(false) || facts.target == Target::Dev,
                 lock: spec
                     .sync
                     .lock

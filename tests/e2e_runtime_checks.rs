@@ -138,3 +138,38 @@ fn runtime_files_belong_to_the_user_and_nothing_is_world_writable() {
         "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
     );
 }
+
+#[test]
+fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // buildx 0.13 calls it `--print` (experimental); newer buildx `--call`.
+    let listing = std::process::Command::new(docker())
+        .env("BUILDX_EXPERIMENTAL", "1")
+        .args(["buildx", "build", "-f", "uv.build", "--print=targets", "."])
+        .current_dir(&project.dir)
+        .output()
+        .expect("docker runs");
+    let out = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(
+        listing.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    assert!(out.contains("runtime (default)"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("dev ")), "{out}");
+
+    let tag = "uv-frontend-e2e/plain:dev";
+    project.build(tag, &["--target", "dev"]).expect_success();
+    let dev = run_entry(
+        tag,
+        "python",
+        &["-c", "import iniconfig, hello_uv; print('dev ok')"],
+    );
+    assert_eq!(String::from_utf8_lossy(&dev.stdout).trim(), "dev ok");
+    assert_eq!(
+        run(tag, &["--entrypoint", "hello"]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=present"
+    );
+}

@@ -846,3 +846,76 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
         "uv.build:5: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 2 (its output is shown above)"
     );
 }
+
+#[test]
+fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("target".into(), "dev".into());
+    run(&mut bridge, &o);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+    let (_, deps) = vertex(def, "[deps 2/2] uv sync");
+    assert_eq!(
+        uv_command(&deps),
+        [
+            "/opt/uv-frontend/uv",
+            "sync",
+            "--frozen",
+            "--no-install-project"
+        ],
+        "the dev group is installed"
+    );
+    assert!(
+        ops(def)
+            .iter()
+            .all(|(d, _)| !name_of(def, d).starts_with("[runtime")),
+        "the runtime stage is not built"
+    );
+    assert!(bridge.check_names().is_empty());
+    let config = bridge.returned_config().expect("config");
+    assert_eq!(config["config"]["User"], "0");
+    assert_eq!(config["config"]["WorkingDir"], "/app");
+}
+
+#[test]
+fn an_unknown_target_names_the_targets() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("target".into(), "prod".into());
+    run(&mut bridge, &o);
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        "uv.build has no target \"prod\": its targets are runtime, dev (see --call=targets)"
+    );
+}
+
+#[test]
+fn call_targets_lists_the_targets_without_building() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.targets".into());
+    run(&mut bridge, &o);
+    assert!(bridge.solved.is_empty(), "nothing is built");
+    let Some(uv_frontend::gateway::FrontendResult::Metadata(meta)) = &bridge.returned else {
+        panic!("a metadata result: {:?}", bridge.returned)
+    };
+    let list: serde_json::Value = serde_json::from_slice(&meta["result.json"]).expect("JSON");
+    assert_eq!(list["Targets"][0]["name"], "runtime");
+    assert_eq!(list["Targets"][0]["default"], true);
+    assert_eq!(list["Targets"][1]["name"], "dev");
+
+    let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.outline".into());
+    run(&mut other, &o);
+    assert!(other
+        .returned_error()
+        .expect("unsupported")
+        .message
+        .contains("does not answer the subrequest \"frontend.outline\""));
+}

@@ -48,6 +48,7 @@ fn facts() -> BuildFacts {
         merge_diff: true,
         platform: uv_frontend::llb::Platform::new("linux", "amd64", ""),
         build_args: Default::default(),
+        target: uv_frontend::settings::Target::Runtime,
     }
 }
 

@@ -77,6 +77,8 @@ pub enum FrontendResult {
     Image { reference: String, config: Vec<u8> },
     /// The build failed; the status carries the message and error details.
     Error(bollard_buildkit_proto::google::rpc::Status),
+    /// The answer to a subrequest (`--call`): metadata only, no image.
+    Metadata(std::collections::BTreeMap<String, Vec<u8>>),
 }
 
 /// The LLBBridge calls the frontend makes. Errors are BuildKit's, as text.
@@ -126,6 +128,14 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
                 error: None,
             }
         }
+        FrontendResult::Metadata(metadata) => gw::ReturnRequest {
+            result: Some(gw::Result {
+                metadata: metadata.into_iter().collect(),
+                attestations: Default::default(),
+                result: None,
+            }),
+            error: None,
+        },
         FrontendResult::Error(status) => gw::ReturnRequest {
             result: None,
             error: Some(status),

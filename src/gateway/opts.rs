@@ -112,6 +112,16 @@ impl BuildOpts {
 
     /// `--no-cache` (every stage) or `--no-cache-filter` (the named stages): `None` when the
     /// cache is used.
+    /// `--target`, empty for the default.
+    pub fn target(&self) -> &str {
+        self.get("target").unwrap_or("")
+    }
+
+    /// The subrequest `--call` asks for (`frontend.targets`, ...), if any.
+    pub fn subrequest(&self) -> Option<&str> {
+        self.get("requestid")
+    }
+
     pub fn no_cache(&self) -> Option<Vec<String>> {
         let value = self.opts.get("no-cache")?;
         Some(

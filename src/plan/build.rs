@@ -7,7 +7,7 @@ use super::{
     PlannedFile, Stage, StageBase, Step,
 };
 use crate::llb::CacheSharing;
-use crate::settings::Settings;
+use crate::settings::{Settings, Target};
 
 pub const DEPS_STAGE: &str = "deps";
 pub const PROJECT_STAGE: &str = "project";
@@ -160,7 +160,10 @@ pub fn plan(s: &Settings) -> Plan {
         ],
         user: as_user.clone(),
     }];
-    if let Some(command) = &s.test {
+    if s.target == Target::Dev {
+        // The dev image is the builder itself: there is no copied venv to check.
+        checks.clear();
+    } else if let Some(command) = &s.test {
         checks.push(Check {
             name: format!("[test] {}", command.join(" ")),
             kind: CheckKind::SmokeTest,
@@ -190,12 +193,19 @@ pub fn plan(s: &Settings) -> Plan {
             ),
             numbered(RUNTIME_STAGE, StageBase::Base, runtime_steps),
         ],
-        result: RUNTIME_STAGE.into(),
+        result: match s.target {
+            Target::Runtime => RUNTIME_STAGE.into(),
+            Target::Dev => PROJECT_STAGE.into(),
+        },
         image: ImageConfig {
             path_prepend: format!("{}/bin", s.venv),
             env,
             working_dir: s.workdir.clone(),
-            user: user.name.clone(),
+            user: match s.target {
+                Target::Runtime => user.name.clone(),
+                // The builder's own user (root, for sync steps); tests may write anywhere.
+                Target::Dev => "0".into(),
+            },
             cmd: s.run.command.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
             labels: s.run.labels.clone(),

@@ -158,14 +158,14 @@ impl FakeBridge {
     pub fn returned_error(&self) -> Option<&bollard_buildkit_proto::google::rpc::Status> {
         match self.returned.as_ref()? {
             FrontendResult::Error(status) => Some(status),
-            FrontendResult::Image { .. } => None,
+            _ => None,
         }
     }
 
     pub fn returned_config(&self) -> Option<serde_json::Value> {
         match self.returned.as_ref()? {
             FrontendResult::Image { config, .. } => serde_json::from_slice(config).ok(),
-            FrontendResult::Error(_) => None,
+            _ => None,
         }
     }
 }
