@@ -252,9 +252,15 @@ pub async fn build<B: Bridge>(
         .or(spec.build.builder.as_ref())
         .map(|v| v.span().start)
         .unwrap_or(0);
-    let checked = match settings.target {
-        Target::Runtime => interpreter_check::check(bridge, &reference, &settings.venv).await,
-        Target::Dev => Ok(Default::default()),
+    let checked = if settings.target.is_builder() {
+        Ok(Default::default())
+    } else {
+        interpreter_check::check(bridge, &reference, &settings.venv).await
+    };
+    let image_base = if settings.target.is_builder() {
+        &builder_config
+    } else {
+        &base_config
     };
     if let Err(mismatch) = checked {
         let message =
@@ -264,7 +270,7 @@ pub async fn build<B: Bridge>(
             &sources,
         ));
     }
-    for (check, check_state) in lower_checks(&plan, &state, &base_config) {
+    for (check, check_state) in lower_checks(&plan, &state, image_base) {
         let definition = llb::marshal(&check_state).definition;
         if let Err(e) = bridge.solve(definition, &cache_imports, true).await {
             let message = match check.kind {
@@ -276,15 +282,15 @@ pub async fn build<B: Bridge>(
                     "smoke test `{}` failed in the runtime image: {e} (its output is in the step's log above; skip it with --build-arg UVF_TEST_SKIP=1)",
                     check.args.join(" ")
                 ),
+                CheckKind::DevTests => format!(
+                    "the project's tests `{}` failed in the dev image: {e} (their output is in the step's log above)",
+                    check.args.join(" ")
+                ),
             };
             let line = match check.kind {
                 CheckKind::Interpreter => images_line,
-                CheckKind::SmokeTest => spec
-                    .test
-                    .command
-                    .as_ref()
-                    .map(|c| c.span().start)
-                    .unwrap_or(0),
+                CheckKind::SmokeTest => spec.test.command.as_ref().map_or(0, |c| c.span().start),
+                CheckKind::DevTests => spec.test.dev_command.as_ref().map_or(0, |c| c.span().start),
             };
             return Err(BuildError::located(
                 SpecError::at(&spec_file, line, message, ""),
@@ -295,10 +301,7 @@ pub async fn build<B: Bridge>(
 
     let created = settings.source_date_epoch.unwrap_or(now);
     let config = runtime_config(
-        match settings.target {
-            Target::Runtime => &base_config,
-            Target::Dev => &builder_config,
-        },
+        image_base,
         &plan.image,
         &platform,
         &crate::image::rfc3339(created),

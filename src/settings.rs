@@ -42,6 +42,8 @@ pub struct Settings {
     pub source_date_epoch: Option<i64>,
     /// The smoke test command, unless there is none or it is skipped.
     pub test: Option<Vec<String>>,
+    /// The project's tests, run in the dev image for `--target test`.
+    pub dev_test: Option<Vec<String>>,
     /// The files the dependency phase sees, with their content: `pyproject.toml` and `uv.lock`
     /// normalized to what decides the dependencies, `.python-version` and `uv.toml` as they are.
     pub dependency_files: Vec<DependencyFile>,
@@ -94,6 +96,8 @@ pub enum Target {
     /// The builder with the project, its source and a venv with the dev group: for running the
     /// project's tests in CI.
     Dev,
+    /// The dev image, on which `[test] dev-command` (the project's tests) must pass.
+    Test,
 }
 
 impl Target {
@@ -108,7 +112,17 @@ impl Target {
             Target::Dev,
             "the builder image with the project's source and a venv with the dev group, for tests",
         ),
+        (
+            "test",
+            Target::Test,
+            "the dev image, after [test] dev-command (the project's tests) passed in it",
+        ),
     ];
+
+    /// Whether the result is the builder stage (dev and test) rather than the runtime image.
+    pub fn is_builder(self) -> bool {
+        matches!(self, Target::Dev | Target::Test)
+    }
 
     /// The target named `name` (empty: the default).
     pub fn named(name: &str) -> Option<Target> {
@@ -268,9 +282,20 @@ impl Settings {
             _ => None,
         };
 
+        let dev_test = spec.test.dev_command.as_ref().map(|c| c.get_ref().clone());
+        if facts.target == Target::Test && dev_test.is_none() {
+            return Err(SpecError::at(
+                spec_file,
+                0,
+                "--target test runs [test] dev-command, which this uv.build does not set",
+                "add it, e.g. [test] dev-command = [\"python\", \"-m\", \"pytest\"]",
+            ));
+        }
+
         Ok(Settings {
             spec_file: spec_file.name.clone(),
             target: facts.target,
+            dev_test,
             source_date_epoch: facts
                 .build_args
                 .get("SOURCE_DATE_EPOCH")
@@ -304,7 +329,7 @@ impl Settings {
                     .iter()
                     .map(|g| g.get_ref().clone())
                     .collect(),
-                dev: spec.sync.dev.unwrap_or(false) || facts.target == Target::Dev,
+                dev: spec.sync.dev.unwrap_or(false) || facts.target.is_builder(),
                 lock: spec
                     .sync
                     .lock

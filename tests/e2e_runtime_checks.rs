@@ -172,4 +172,26 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
         run(tag, &["--entrypoint", "hello"]),
         "hello from hello-uv 0.1.0 (idna 3.20) dev=present"
     );
+
+    // --target test: the project's tests run in the dev image, and fail the build when they fail.
+    let spec = project.read("uv.build");
+    project.write(
+        "uv.build",
+        &format!("{spec}[test]\ndev-command = [\"python\", \"-c\", \"import iniconfig, hello_uv; print('tests ok')\"]\n"),
+    );
+    let tests = project.build("uv-frontend-e2e/plain:test", &["--target", "test"]);
+    tests.expect_success();
+    assert!(tests
+        .vertex_lines("[test] python")
+        .iter()
+        .any(|l| l.ends_with("tests ok")));
+    project.write(
+        "uv.build",
+        &format!("{spec}[test]\ndev-command = [\"python\", \"-c\", \"raise SystemExit('1 test failed')\"]\n"),
+    );
+    let failing = project.build("uv-frontend-e2e/plain:test", &["--target", "test"]);
+    assert!(!failing.succeeded());
+    assert!(error_line(&failing).contains(
+        "the project's tests `python -c raise SystemExit('1 test failed')` failed in the dev image"
+    ));
 }

@@ -890,7 +890,7 @@ fn an_unknown_target_names_the_targets() {
     run(&mut bridge, &o);
     assert_eq!(
         bridge.returned_error().expect("fails").message,
-        "uv.build has no target \"prod\": its targets are runtime, dev (see --call=targets)"
+        "uv.build has no target \"prod\": its targets are runtime, dev, test (see --call=targets)"
     );
 }
 
@@ -918,4 +918,31 @@ fn call_targets_lists_the_targets_without_building() {
         .expect("unsupported")
         .message
         .contains("does not answer the subrequest \"frontend.outline\""));
+}
+
+#[test]
+fn the_test_target_runs_the_dev_command_in_the_dev_image() {
+    let spec = format!("{EXAMPLE_SPEC}[test]\ndev-command = [\"python\", \"-m\", \"pytest\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    let mut o = opts();
+    o.opts.insert("target".into(), "test".into());
+    run(&mut bridge, &o);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    assert_eq!(bridge.check_names(), ["[test] python -m pytest"]);
+    let (_, check) = ops(&bridge.solved[1].0).pop().expect("the tests");
+    assert_eq!(exec(&check).meta.as_ref().expect("meta").user, "0:0");
+
+    let mut missing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(&mut missing, &o);
+    assert!(missing
+        .returned_error()
+        .expect("fails")
+        .message
+        .starts_with(
+            "uv.build:1: --target test runs [test] dev-command, which this uv.build does not set"
+        ));
 }

@@ -160,9 +160,17 @@ pub fn plan(s: &Settings) -> Plan {
         ],
         user: as_user.clone(),
     }];
-    if s.target == Target::Dev {
+    if s.target.is_builder() {
         // The dev image is the builder itself: there is no copied venv to check.
         checks.clear();
+        if let (Target::Test, Some(command)) = (s.target, &s.dev_test) {
+            checks.push(Check {
+                name: format!("[test] {}", command.join(" ")),
+                kind: CheckKind::DevTests,
+                args: command.clone(),
+                user: "0:0".into(),
+            });
+        }
     } else if let Some(command) = &s.test {
         checks.push(Check {
             name: format!("[test] {}", command.join(" ")),
@@ -193,18 +201,20 @@ pub fn plan(s: &Settings) -> Plan {
             ),
             numbered(RUNTIME_STAGE, StageBase::Base, runtime_steps),
         ],
-        result: match s.target {
-            Target::Runtime => RUNTIME_STAGE.into(),
-            Target::Dev => PROJECT_STAGE.into(),
+        result: if s.target.is_builder() {
+            PROJECT_STAGE.into()
+        } else {
+            RUNTIME_STAGE.into()
         },
         image: ImageConfig {
             path_prepend: format!("{}/bin", s.venv),
             env,
             working_dir: s.workdir.clone(),
-            user: match s.target {
-                Target::Runtime => user.name.clone(),
-                // The builder's own user (root, for sync steps); tests may write anywhere.
-                Target::Dev => "0".into(),
+            // The dev image runs as root, like the sync steps: tests may write anywhere.
+            user: if s.target.is_builder() {
+                "0".into()
+            } else {
+                user.name.clone()
             },
             cmd: s.run.command.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),

@@ -49,6 +49,8 @@ pub enum CheckKind {
     Interpreter,
     /// The spec's `[test] command`.
     SmokeTest,
+    /// The spec's `[test] dev-command`, in the dev image.
+    DevTests,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -103,6 +103,8 @@ pub struct TestTable {
     pub command: Option<Spanned<Vec<String>>>,
     /// Skip the smoke test (also `--build-arg UVF_TEST_SKIP=1`).
     pub skip: Option<bool>,
+    /// The project's tests, run in the dev image by `--target test`, e.g. `["pytest"]`.
+    pub dev_command: Option<Spanned<Vec<String>>>,
 }
 
 /// `[run]`: the runtime image's configuration.

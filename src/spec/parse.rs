@@ -106,6 +106,15 @@ impl Checker<'_> {
                 ));
             }
         }
+        if let Some(command) = &spec.test.dev_command {
+            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
+                return Err(self.error(
+                    command,
+                    "[test] dev-command is empty".into(),
+                    "give the program and its arguments, e.g. dev-command = [\"pytest\"]",
+                ));
+            }
+        }
         if let Some(command) = &spec.test.command {
             if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
                 return Err(self.error(
@@ -335,7 +344,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
         "id" | "dir" | "sharing" => "cache",
         "user" | "uid" | "gid" | "command" | "env" | "expose" | "labels" | "stop-signal"
         | "healthcheck" => "run",
-        "skip" => "test",
+        "skip" | "dev-command" => "test",
         _ => return None,
     })
 }
