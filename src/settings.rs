@@ -31,6 +31,8 @@ pub struct Settings {
     pub platform: Platform,
     pub target: Target,
     pub images: Images,
+    /// Python installed by uv, when the spec asks for it.
+    pub managed_python: Option<ManagedPython>,
     pub workdir: String,
     /// `<workdir>/.venv`, the same path in the builder and the runtime image.
     pub venv: String,
@@ -60,6 +62,20 @@ pub struct Images {
     pub builder: String,
     pub base: String,
 }
+
+/// A Python installed by uv, in the builder and copied to the runtime image.
+#[derive(Clone, Debug, Serialize)]
+pub struct ManagedPython {
+    /// The version request given to `uv python install`.
+    pub version: String,
+    pub install_dir: String,
+    /// `UV_PYTHON_INSTALL_MIRROR`, from the build arg of that name.
+    pub mirror: Option<String>,
+}
+
+/// The image used for builder and base when uv installs Python: Debian without Python.
+pub const MANAGED_PYTHON_IMAGE: &str = "debian:bookworm-slim";
+pub const DEFAULT_PYTHON_INSTALL_DIR: &str = "/opt/uv-python";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ProjectInfo {
@@ -292,8 +308,17 @@ impl Settings {
             ));
         }
 
+        let managed_python = spec.build.managed_python.as_ref().map(|v| ManagedPython {
+            version: v.get_ref().clone(),
+            install_dir: s(&spec.build.python_install_dir)
+                .map(|d| d.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| DEFAULT_PYTHON_INSTALL_DIR.into()),
+            mirror: facts.build_args.get("UV_PYTHON_INSTALL_MIRROR").cloned(),
+        });
+
         Ok(Settings {
             spec_file: spec_file.name.clone(),
+            managed_python,
             target: facts.target,
             dev_test,
             source_date_epoch: facts
@@ -403,6 +428,9 @@ fn labels(p: &PyProject, spec: &BTreeMap<String, String>) -> BTreeMap<String, St
 pub fn builder_image(spec: &Spec, project: &Project) -> String {
     if let Some(image) = &spec.build.builder {
         return image.get_ref().clone();
+    }
+    if spec.build.managed_python.is_some() {
+        return MANAGED_PYTHON_IMAGE.into();
     }
     let python = project
         .python_version

@@ -946,3 +946,90 @@ fn the_test_target_runs_the_dev_command_in_the_dev_image() {
             "uv.build:1: --target test runs [test] dev-command, which this uv.build does not set"
         ));
 }
+
+#[test]
+fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_base() {
+    let spec = "# syntax=uv-frontend\n[build]\nuv = \"127.0.0.1:5000/uv:0.13.9\"\nmanaged-python = \"3.12\"\n";
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
+    let debian = serde_json::json!({"config": {"Env": ["PATH=/usr/bin:/bin"]}});
+    bridge.images.insert("debian:bookworm-slim".into(), debian);
+    bridge.image_files.insert(
+        "debian:bookworm-slim".into(),
+        [("etc/passwd".to_string(), PASSWD.as_bytes().to_vec())].into(),
+    );
+    let python = "opt/uv-python/cpython-3.12.7-linux-x86_64-gnu";
+    bridge.result_files = [
+        (
+            "app/.venv/pyvenv.cfg".to_string(),
+            format!("home = /{python}/bin\nversion_info = 3.12.7\n").into_bytes(),
+        ),
+        (
+            "app/.venv/bin/python".to_string(),
+            link(&format!("/{python}/bin/python3.12")),
+        ),
+        (format!("{python}/bin/python3.12"), b"ELF".to_vec()),
+        (format!("{python}/lib/python3.12/os.py"), b"#".to_vec()),
+    ]
+    .into();
+    let mut o = opts();
+    o.opts.insert(
+        "build-arg:UV_PYTHON_INSTALL_MIRROR".into(),
+        "http://127.0.0.1:8000/python".into(),
+    );
+    run(&mut bridge, &o);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+
+    let (_, install) = vertex(def, "[deps 1/3] uv python install 3.12");
+    let exec_op = exec(&install);
+    assert_eq!(
+        uv_command(&install),
+        ["/opt/uv-frontend/uv", "python", "install", "3.12"]
+    );
+    let env = &exec_op.meta.as_ref().expect("meta").env;
+    for expected in [
+        "UV_PYTHON_INSTALL_DIR=/opt/uv-python",
+        "UV_PYTHON_CACHE_DIR=/root/.cache/uv/python-downloads",
+        "UV_PYTHON_PREFERENCE=only-managed",
+        "UV_PYTHON=3.12",
+        "UV_PYTHON_DOWNLOADS=manual",
+        "UV_PYTHON_INSTALL_MIRROR=http://127.0.0.1:8000/python",
+    ] {
+        assert!(env.contains(&expected.to_string()), "{expected} in {env:?}");
+    }
+    assert!(
+        exec_op
+            .mounts
+            .iter()
+            .any(|m| m.dest == "/root/.cache/uv"
+                && m.cache_opt.as_ref().is_some_and(|c| c.id == "uv")),
+        "the download lands on the uv cache"
+    );
+    let (_, copy) = vertex(def, "[runtime 2/4] copy Python 3.12 from deps");
+    let c = file_copy(&copy);
+    assert_eq!(
+        (c.src.as_str(), c.dest.as_str()),
+        ("/opt/uv-python", "/opt/uv-python")
+    );
+    let config = bridge.returned_config().expect("config");
+    assert_eq!(config["config"]["User"], "app");
+    let Some(pb::op::Op::Source(base)) = &ops(def)
+        .into_iter()
+        .find(|(d, _)| {
+            name_of(def, d).starts_with("[base]") || name_of(def, d).starts_with("[builder]")
+        })
+        .expect("an image")
+        .1
+        .op
+    else {
+        panic!("a source")
+    };
+    assert_eq!(
+        base.identifier,
+        "docker-image://docker.io/library/debian:bookworm-slim:latest".replace(":latest", "")
+    );
+}

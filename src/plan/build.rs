@@ -64,6 +64,22 @@ pub fn plan(s: &Settings) -> Plan {
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         *name = format!("add {} (dependency parts)", paths.join(" "));
     }
+    if let Some(python) = &s.managed_python {
+        let args = vec![
+            "python".to_string(),
+            "install".into(),
+            python.version.clone(),
+        ];
+        deps_steps.insert(
+            0,
+            Step::Sync {
+                name: format!("uv {}", args.join(" ")),
+                args,
+                env: BTreeMap::new(),
+                venv_cache: None,
+            },
+        );
+    }
 
     // Phase 2 installs the project without compiling: the compile step after it writes bytecode
     // only for files that lack it, so phase 2 changes nothing of phase 1's venv and the project
@@ -108,6 +124,17 @@ pub fn plan(s: &Settings) -> Plan {
     } else {
         DiffMethod::Compare
     };
+    if let Some(python) = &s.managed_python {
+        // The interpreter the venv links to, at the same path; owned by root, read-only to all.
+        runtime_steps.push(Step::CopyPath {
+            name: format!("copy Python {} from {DEPS_STAGE}", python.version),
+            from: PathSource::Stage(DEPS_STAGE.into()),
+            path: python.install_dir.clone(),
+            uid: 0,
+            gid: 0,
+            separate_layer: s.layered,
+        });
+    }
     runtime_steps.push(Step::CopyPath {
         name: format!("copy {} dependencies from {DEPS_STAGE}", s.venv),
         from: PathSource::Stage(DEPS_STAGE.into()),
@@ -136,7 +163,26 @@ pub fn plan(s: &Settings) -> Plan {
         "UV_COMPILE_BYTECODE".into(),
         if s.sync.compile_bytecode { "1" } else { "0" }.into(),
     );
-    sync_env.insert("UV_PYTHON_DOWNLOADS".into(), "never".into());
+    match &s.managed_python {
+        // The builder's own Python, never a download.
+        None => {
+            sync_env.insert("UV_PYTHON_DOWNLOADS".into(), "never".into());
+        }
+        // uv's Python, installed once by `uv python install`, its downloads on the uv cache.
+        Some(python) => {
+            sync_env.insert("UV_PYTHON_DOWNLOADS".into(), "manual".into());
+            sync_env.insert("UV_PYTHON_PREFERENCE".into(), "only-managed".into());
+            sync_env.insert("UV_PYTHON".into(), python.version.clone());
+            sync_env.insert("UV_PYTHON_INSTALL_DIR".into(), python.install_dir.clone());
+            sync_env.insert(
+                "UV_PYTHON_CACHE_DIR".into(),
+                format!("{}/python-downloads", s.cache.dir),
+            );
+            if let Some(mirror) = &python.mirror {
+                sync_env.insert("UV_PYTHON_INSTALL_MIRROR".into(), mirror.clone());
+            }
+        }
+    }
     sync_env.insert("UV_PROJECT_ENVIRONMENT".into(), s.venv.clone());
     sync_env.insert("UV_NO_PROGRESS".into(), "1".into());
     if let Some(epoch) = s.source_date_epoch {

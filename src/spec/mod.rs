@@ -44,6 +44,11 @@ pub struct BuildTable {
     pub base: Option<Spanned<String>>,
     /// Project root; the venv is `<workdir>/.venv` in both stages.
     pub workdir: Option<Spanned<String>>,
+    /// A Python version for uv to install (`uv python install`) instead of the builder image's
+    /// Python; the runtime image gets the same interpreter, so its base needs no Python.
+    pub managed_python: Option<Spanned<String>>,
+    /// Where the managed Python is installed, the same path in the builder and the runtime.
+    pub python_install_dir: Option<Spanned<String>>,
 }
 
 /// `[sync]`: what `uv sync` installs.

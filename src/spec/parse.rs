@@ -31,6 +31,19 @@ impl Checker<'_> {
                 self.image_ref(key, image)?;
             }
         }
+        if let Some(dir) = &b.python_install_dir {
+            self.absolute_dir("[build] python-install-dir", dir, "/opt/uv-python")?;
+        }
+        if let Some(version) = &b.managed_python {
+            let v = version.get_ref();
+            if v.is_empty() || v.chars().any(char::is_whitespace) {
+                return Err(self.error(
+                    version,
+                    format!("[build] managed-python {v:?} is not a Python version request"),
+                    "use a version such as \"3.12\" or \"3.12.7\"",
+                ));
+            }
+        }
         if let Some(dir) = &b.workdir {
             self.absolute_dir("[build] workdir", dir, "/app")?;
         }
@@ -337,7 +350,7 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
 /// The table a key belongs in, for keys written at the top level by mistake.
 fn table_of_key(key: &str) -> Option<&'static str> {
     Some(match key {
-        "uv" | "builder" | "base" | "workdir" => "build",
+        "uv" | "builder" | "base" | "workdir" | "managed-python" | "python-install-dir" => "build",
         "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode" => {
             "sync"
         }
