@@ -162,6 +162,20 @@ fn path_source(
     })
 }
 
+/// The project phase: `$@` (the uv command), then, in the same step, bytecode for what lacks it
+/// (compileall skips up-to-date files, so phase 1's stay untouched) when `$2` is 1, and no
+/// world-writable file (uv leaves its .lock so), touching only those. `$1` is the venv.
+const SYNC_THEN_FINISH: &str = r#"set -eu
+venv="$1"
+compile="$2"
+shift 2
+"$@"
+if [ "$compile" = 1 ]; then
+  "$venv/bin/python" -m compileall -q "$venv/lib"
+fi
+find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
+"#;
+
 /// Phase 1 with a kept venv: restore it from its cache mount, sync (installing only what
 /// changed), compile only what lacks bytecode, and mirror the result back (copying only what
 /// changed). Without a kept venv (the first build) uv compiles everything itself, in parallel.
@@ -366,9 +380,20 @@ fn lower_step(
             args,
             env,
             venv_cache,
+            finish,
         } => {
             let uv = format!("{UV_MOUNT}/uv");
             let mut argv: Vec<&str> = Vec::new();
+            if let Some(finish) = finish {
+                argv.extend([
+                    "/bin/sh",
+                    "-c",
+                    SYNC_THEN_FINISH,
+                    "sync-then-finish",
+                    &finish.venv,
+                    if finish.compile { "1" } else { "0" },
+                ]);
+            }
             if let Some(kept) = venv_cache {
                 argv.extend([
                     "/bin/sh",
@@ -395,19 +420,6 @@ fn lower_step(
             }
             // The next steps run with the stage's own environment again.
             exec.root().with_env_of(&state)
-        }
-        Step::CompileBytecode { name, venv } => {
-            let python = format!("{venv}/bin/python");
-            let lib = format!("{venv}/lib");
-            // One process: skipping up-to-date files is cheaper than a worker pool's start-up.
-            // Then no file stays world-writable (uv's own .lock is), touching only those.
-            let script = format!(
-                "{python} -m compileall -q {lib} && find {venv} -perm -o+w ! -type l -exec chmod o-w {{}} +"
-            );
-            state
-                .run(&["/bin/sh", "-c", &script], name)
-                .network(Network::None)
-                .root()
         }
         Step::AddUser {
             name,

@@ -85,16 +85,16 @@ fn rebuilds_are_cached_and_source_edits_download_nothing() {
         edited.log()
     );
     assert!(
-        !edited.cached("[project 2/3]"),
+        !edited.cached("[project 2/2]"),
         "phase 2 must rerun after a source edit"
     );
     assert_eq!(
-        edited.installed("[project 2/3]"),
+        edited.installed("[project 2/2]"),
         ["hello-uv==0.1.0 (from file:///app)"],
         "only the project is reinstalled"
     );
     assert_eq!(
-        edited.prepared("[project 2/3]"),
+        edited.prepared("[project 2/2]"),
         1,
         "the project is built, nothing is downloaded:\n{}",
         edited.log()
@@ -193,7 +193,7 @@ fn downloads_are_at_the_limit_in_every_scenario() {
     edited.expect_success();
     assert!(edited.cached(deps));
     assert_eq!(
-        edited.prepared("[project 2/3]"),
+        edited.prepared("[project 2/2]"),
         1,
         "only the project is built"
     );

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CacheMount, Check, CheckKind, DiffMethod, ImageConfig, PathSource, Plan, PlanImages,
-    PlannedFile, Stage, StageBase, Step,
+    CacheMount, Check, CheckKind, DiffMethod, FinishVenv, ImageConfig, PathSource, Plan,
+    PlanImages, PlannedFile, Stage, StageBase, Step,
 };
 use crate::llb::CacheSharing;
 use crate::settings::{Settings, Target};
@@ -58,6 +58,7 @@ pub fn plan(s: &Settings) -> Plan {
             }),
             args: deps_args,
             env: BTreeMap::new(),
+            finish: None,
         },
     ];
     if let Step::WriteFiles { name, files, .. } = &mut deps_steps[0] {
@@ -77,32 +78,39 @@ pub fn plan(s: &Settings) -> Plan {
                 args,
                 env: BTreeMap::new(),
                 venv_cache: None,
+                finish: None,
             },
         );
     }
 
-    // Phase 2 installs the project without compiling: the compile step after it writes bytecode
-    // only for files that lack it, so phase 2 changes nothing of phase 1's venv and the project
-    // layer (a DiffOp of the two) holds the project's files alone.
-    let mut project_steps = vec![
+    // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
+    // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
+    // venv and the project layer (the changes over phase 1) holds the project's files alone.
+    let project_steps = vec![
         Step::CopyContext {
             name: format!("copy build context to {}", s.workdir),
             dir: s.workdir.clone(),
             exclude: s.context_excludes.clone(),
         },
         Step::Sync {
-            name: format!("uv {}", project_args.join(" ")),
+            name: format!(
+                "uv {}{}",
+                project_args.join(" "),
+                if s.sync.compile_bytecode {
+                    ", then bytecode"
+                } else {
+                    ""
+                }
+            ),
             args: project_args,
             env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
             venv_cache: None,
+            finish: Some(FinishVenv {
+                venv: s.venv.clone(),
+                compile: s.sync.compile_bytecode,
+            }),
         },
     ];
-    if s.sync.compile_bytecode {
-        project_steps.push(Step::CompileBytecode {
-            name: format!("compile bytecode of the project in {}", s.venv),
-            venv: s.venv.clone(),
-        });
-    }
 
     let user = &s.run.user;
     let mut runtime_steps = Vec::new();

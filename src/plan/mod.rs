@@ -109,9 +109,10 @@ pub enum Step {
         /// A cache mount that keeps this venv between builds: restored before the sync and saved
         /// after it, so a changed lock installs and compiles only what changed.
         venv_cache: Option<CacheMount>,
+        /// After the sync, in the same step: compile what lacks bytecode (files already compiled
+        /// are left untouched) and drop world-writable bits.
+        finish: Option<FinishVenv>,
     },
-    /// Compiles what the venv lacks bytecode for (files already compiled are left untouched).
-    CompileBytecode { name: String, venv: String },
     /// Writes the account files that add the runtime user, and its home directory.
     AddUser {
         name: String,
@@ -132,6 +133,12 @@ pub enum Step {
         gid: u32,
         separate_layer: bool,
     },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FinishVenv {
+    pub venv: String,
+    pub compile: bool,
 }
 
 /// Where a copied path comes from.
@@ -188,7 +195,6 @@ impl Step {
             Step::WriteFiles { name, .. }
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
-            | Step::CompileBytecode { name, .. }
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. } => name,
         }
@@ -199,7 +205,6 @@ impl Step {
             Step::WriteFiles { name, .. }
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
-            | Step::CompileBytecode { name, .. }
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. } => name,
         }

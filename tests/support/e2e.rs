@@ -201,9 +201,22 @@ impl Build {
             .any(|l| l.ends_with(" CACHED"))
     }
 
+    /// What a step printed: its lines `#N <seconds> <text>`, as `<text>`.
+    pub fn output(&self, prefix: &str) -> Vec<String> {
+        self.vertex_lines(prefix)
+            .iter()
+            .filter_map(|l| {
+                let (_, rest) = l.split_once(' ')?;
+                let (time, text) = rest.split_once(' ')?;
+                time.parse::<f64>().ok()?;
+                Some(text.to_string())
+            })
+            .collect()
+    }
+
     /// Packages uv installed in a sync step (`+ name==version` lines).
     pub fn installed(&self, prefix: &str) -> Vec<String> {
-        self.vertex_lines(prefix)
+        self.output(prefix)
             .iter()
             .filter_map(|l| {
                 let plus = l.find(" + ")?;
@@ -214,7 +227,7 @@ impl Build {
 
     /// The `Prepared N package(s)` count of a sync step: downloaded or built distributions.
     pub fn prepared(&self, prefix: &str) -> usize {
-        self.vertex_lines(prefix)
+        self.output(prefix)
             .iter()
             .find_map(|l| {
                 let rest = &l[l.find("Prepared ")? + 9..];
