@@ -142,8 +142,21 @@ pub async fn build<B: Bridge>(
 
     // uv.build
     let spec_name = opts.filename().to_string();
-    let spec_text = read_local_files(bridge, opts, opts.spec_local(), &[spec_name.as_str()], &platform)
-        .await?
+    // `<spec>.dockerignore` beside the spec wins over the context's .dockerignore, as
+    // `Dockerfile.dockerignore` does for Dockerfiles.
+    let spec_ignore_name = format!("{spec_name}.dockerignore");
+    let mut spec_files = read_local_files(
+        bridge,
+        opts,
+        opts.spec_local(),
+        &[spec_name.as_str(), spec_ignore_name.as_str()],
+        &platform,
+    )
+    .await?;
+    let spec_ignore = spec_files
+        .remove(&spec_ignore_name)
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let spec_text = spec_files
         .remove(&spec_name)
         .ok_or_else(|| {
             BuildError::plain(format!(
@@ -175,7 +188,7 @@ pub async fn build<B: Bridge>(
         uv_lock: text(project::UV_LOCK),
         python_version: text(project::PYTHON_VERSION),
         uv_toml: text(project::UV_TOML),
-        dockerignore: text(project::DOCKERIGNORE),
+        dockerignore: spec_ignore.or_else(|| text(project::DOCKERIGNORE)),
     };
     let sources: Vec<(&str, &str)> = [
         (spec_file.name.as_str(), Some(spec_file.text.as_str())),

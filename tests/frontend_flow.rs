@@ -1031,3 +1031,28 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
         "docker-image://docker.io/library/debian:bookworm-slim:latest".replace(":latest", "")
     );
 }
+
+#[test]
+fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", "from-context\n");
+    bridge
+        .locals
+        .get_mut("dockerfile")
+        .expect("the spec's local")
+        .insert("uv.build.dockerignore".into(), b"from-spec-dir\n".to_vec());
+    run(&mut bridge, &opts());
+    let def = bridge.result_definition();
+    let (_, local) = ops(def)
+        .into_iter()
+        .find(|(_, op)| {
+            matches!(&op.op, Some(pb::op::Op::Source(s)) if s.identifier == "local://context")
+        })
+        .expect("the context is loaded");
+    let Some(pb::op::Op::Source(source)) = &local.op else {
+        unreachable!()
+    };
+    let excludes: Vec<String> =
+        serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
+    assert_eq!(excludes, ["from-spec-dir", ".venv", "**/.venv"]);
+}
