@@ -210,7 +210,7 @@ pub async fn build<B: Bridge>(
         platform: platform.clone(),
         build_args: opts.build_args(),
         target,
-        ..read_accounts(bridge, &base_image, &platform).await?
+        ..read_accounts(bridge, &base_image, &platform, &cache_imports).await?
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
         .map_err(|e| BuildError::located(e, &sources))?;
@@ -348,7 +348,7 @@ async fn read_local_files<B: Bridge>(
     );
     let definition: pb::Definition = llb::marshal(&state).definition;
     let reference = bridge
-        .solve(definition, &[], false)
+        .solve(definition, &opts.cache_imports().unwrap_or_default(), false)
         .await
         .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
     let present = bridge
@@ -434,10 +434,13 @@ async fn read_accounts<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
+    cache_imports: &[crate::gateway::CacheImport],
 ) -> Result<BuildFacts, BuildError> {
     let state = llb::image(image, platform, &format!("[base] {image}"));
     let reference = bridge
-        .solve(llb::marshal(&state).definition, &[], false)
+        // With the cache imports, like every solve: a vertex first solved without them has no
+        // cache keys, and everything built on it would miss the imported cache.
+        .solve(llb::marshal(&state).definition, cache_imports, false)
         .await
         .map_err(|e| {
             BuildError::plain(format!(

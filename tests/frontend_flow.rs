@@ -1056,3 +1056,26 @@ fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
     assert_eq!(excludes, ["from-spec-dir", ".venv", "**/.venv"]);
 }
+
+#[test]
+fn every_solve_carries_the_cache_imports() {
+    // A vertex first solved without them gets no cache keys in BuildKit, and everything built on
+    // it then misses the imported cache (found on a fresh containerd-store builder).
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert(
+        "cache-imports".into(),
+        r#"[{"Type":"registry","Attrs":{"ref":"r/c"}}]"#.into(),
+    );
+    run(&mut bridge, &o);
+    assert!(bridge.returned_error().is_none());
+    assert!(!bridge.solve_imports.is_empty());
+    assert!(
+        bridge
+            .solve_imports
+            .iter()
+            .all(|imports| imports.len() == 1),
+        "{:?}",
+        bridge.solve_imports
+    );
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Stop the dockerd and registry started by start-daemons.sh (by their pid
-# files only). Images and registry storage are kept.
+# Stop the dockerd and registry started by start-daemons.sh, and the
+# containerd-store dockerd of containerd-daemon.sh (by their pid files only).
+# Images and registry storage are kept.
 set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -24,6 +25,8 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
+# The containerd-store dockerd (containerd-daemon.sh), if it runs: before the registry.
+"$(dirname "${BASH_SOURCE[0]}")/containerd-daemon.sh" down
 stop_pidfile registry "$TESTBED_RUN_DIR/registry.pid"
 # dockerd stops the containerd it started itself.
 stop_pidfile dockerd "$TESTBED_RUN_DIR/dockerd.pid"

@@ -39,6 +39,8 @@ pub struct FakeBridge {
     pub failing_checks: BTreeMap<String, String>,
     /// An error the build's own solve fails with.
     pub build_error: Option<String>,
+    /// The cache imports of every solve, reads included, in order.
+    pub solve_imports: Vec<Vec<CacheImport>>,
 }
 
 /// A symlink's content in the fake's file maps.
@@ -245,6 +247,7 @@ impl Bridge for FakeBridge {
         cache_imports: &[CacheImport],
         evaluate: bool,
     ) -> anyhow::Result<String> {
+        self.solve_imports.push(cache_imports.to_vec());
         let decoded = ops(&definition);
         if let [(_, op)] = decoded.as_slice() {
             if let Some(pb::op::Op::Source(source)) = &op.op {

@@ -1,0 +1,547 @@
+//! End to end on the test bed's second dockerd, the one with the containerd image store
+//! (`scripts/testbed/containerd-daemon.sh`, started by `scripts/testbed-up`). Its BuildKit has
+//! the LLB caps `mergeop` and `diffop`, so the runtime image is stacked with MergeOp and the
+//! project layer is a DiffOp; and its docker driver exports caches, so a registry cache round
+//! trip (`--cache-to`/`--cache-from type=registry,mode=max`) can be tested, on a builder made
+//! as new as a CI runner's between the builds (`containerd-daemon.sh reset`). A missing daemon
+//! fails these tests rather than skipping them.
+
+mod support;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::MutexGuard;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use support::e2e::*;
+
+/// The containerd-store daemon's socket (`CTRD_SOCK` of containerd-daemon.sh).
+fn host() -> String {
+    std::env::var("UVF_CONTAINERD_DOCKER_HOST")
+        .unwrap_or_else(|_| "unix:///run/uvf-containerd.sock".into())
+}
+
+/// Its log, where BuildKit writes the frontend's stderr.
+fn daemon_log() -> PathBuf {
+    let dir = std::env::var("TESTBED_LOG_DIR")
+        .unwrap_or_else(|_| "/var/cache/uv-frontend-testbed/log".into());
+    PathBuf::from(dir).join("containerd-store-dockerd.log")
+}
+
+const REGISTRY: &str = "127.0.0.1:5000";
+
+/// Takes the daemon lock, aims the helpers at the containerd-store daemon, and fails unless it
+/// answers and really uses the containerd image store.
+fn containerd_daemon() -> MutexGuard<'static, ()> {
+    let guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    use_docker_host(&host());
+    let info = docker_command()
+        .args(["info", "--format", "{{json .DriverStatus}}"])
+        .output();
+    let status = match &info {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        status.contains("io.containerd.snapshotter.v1"),
+        "no Docker daemon with the containerd image store answers at {}: run scripts/testbed-up \
+         first (scripts/test does; or scripts/testbed/containerd-daemon.sh up). docker info: {status}",
+        host()
+    );
+    // This daemon's BuildKit resolves `# syntax=` against the registry (not local-first as the
+    // classic store does); the pull keeps the local tag the same and checks the registry answers.
+    let pull = docker_command()
+        .args(["pull", "-q", &frontend_image()])
+        .output()
+        .expect("docker runs");
+    assert!(
+        pull.status.success(),
+        "cannot pull {} on {}: {}",
+        frontend_image(),
+        host(),
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    guard
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos()
+}
+
+/// Every vertex name of a plain-progress log (`#N name`, first line of each vertex).
+fn vertex_names(build: &Build) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    for line in build.log().lines() {
+        let Some((num, name)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
+            continue;
+        };
+        if num.chars().all(|c| c.is_ascii_digit()) && !seen.iter().any(|n| n == num) {
+            seen.push(num.to_string());
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// The frontend's `uv-frontend: gateway caps [...]; LLB caps [...]` lines the daemon logged
+/// since `offset`.
+fn caps_lines_since(offset: u64) -> Vec<String> {
+    let mut file = std::fs::File::open(daemon_log()).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the containerd-store daemon logs there; run scripts/testbed-up)",
+            daemon_log().display()
+        )
+    });
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(offset)).expect("seek");
+    let mut text = String::new();
+    file.read_to_string(&mut text).expect("a text log");
+    text.lines()
+        .filter(|l| l.starts_with("uv-frontend: gateway caps"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn log_len() -> u64 {
+    std::fs::metadata(daemon_log())
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+/// `docker history` of an image, top layer first: what created each layer.
+fn history(image: &str) -> Vec<String> {
+    let out = docker_command()
+        .args(["history", "--no-trunc", "--format", "{{.CreatedBy}}", image])
+        .output()
+        .expect("docker runs");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The image's layers, bottom first, by diff id (`docker image inspect`). Under the containerd
+/// store `docker save` holds the compressed blobs, so the support helper `layers()` would give
+/// their digests and compressed sizes instead.
+fn rootfs_layers(image: &str) -> Vec<String> {
+    let inspect = docker_command()
+        .args(["image", "inspect", "-f", "{{json .RootFS.Layers}}", image])
+        .output()
+        .expect("docker runs");
+    assert!(inspect.status.success(), "docker image inspect {image}");
+    serde_json::from_slice(&inspect.stdout).expect("a JSON list")
+}
+
+/// Uncompressed bytes of the image's `top` topmost layers, bottom first, each blob of
+/// `docker save` decompressed and checked against its diff id.
+fn top_layer_sizes(image: &str, top: usize) -> Vec<u64> {
+    let diff_ids = rootfs_layers(image);
+    let tar = std::env::temp_dir().join(format!(
+        "uv-frontend-e2e-ctrd-save-{}-{}.tar",
+        std::process::id(),
+        unique()
+    ));
+    let saved = docker_command()
+        .args(["save", "-o"])
+        .arg(&tar)
+        .arg(image)
+        .status()
+        .expect("docker save runs");
+    assert!(saved.success());
+    let manifest = Command::new("tar")
+        .arg("-xOf")
+        .arg(&tar)
+        .arg("manifest.json")
+        .output()
+        .expect("tar");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest.stdout).expect("manifest.json");
+    let blobs: Vec<String> = manifest[0]["Layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l.as_str().expect("a path").to_string())
+        .collect();
+    assert_eq!(blobs.len(), diff_ids.len(), "one blob per diff id");
+    let skip = blobs.len() - top;
+    let sizes = blobs[skip..]
+        .iter()
+        .zip(&diff_ids[skip..])
+        .map(|(blob, diff_id)| {
+            // gzip -dcf passes an uncompressed blob through unchanged.
+            let out = Command::new("sh")
+                .args(["-c", "tar -xOf \"$0\" \"$1\" | gzip -dcf"])
+                .arg(&tar)
+                .arg(blob)
+                .output()
+                .expect("sh runs");
+            assert!(out.status.success(), "reading {blob}");
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&out.stdout)));
+            assert_eq!(&digest, diff_id, "{blob} decompresses to its diff id");
+            out.stdout.len() as u64
+        })
+        .collect();
+    let _ = std::fs::remove_file(&tar);
+    sizes
+}
+
+/// A builder as new as a fresh CI runner's: `containerd-daemon.sh reset` stops the daemon,
+/// deletes its data root and starts it again, so no image, build cache, cache mount or cache
+/// key is left and nothing but the registry can provide a layer. (`docker buildx prune -af`
+/// empties the build cache and the cache mounts but not always BuildKit's cache-key store: keys
+/// of an image can survive it, and then a pruned builder matches a registry cache where a new
+/// runner would not, depending on the daemon's history.)
+fn fresh_builder() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/testbed/containerd-daemon.sh");
+    let out = Command::new(&script)
+        .arg("reset")
+        .output()
+        .expect("containerd-daemon.sh runs");
+    assert!(
+        out.status.success(),
+        "{} reset: {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let du = docker_command()
+        .args(["buildx", "du"])
+        .output()
+        .expect("docker runs");
+    let du = String::from_utf8_lossy(&du.stdout).into_owned();
+    assert!(
+        du.lines()
+            .any(|l| l.starts_with("Total:") && l.trim_end().ends_with("0B")),
+        "the build cache of a new daemon is not empty:\n{du}"
+    );
+}
+
+/// Deletes a registry tag (best effort: the registry keeps the blobs until its own GC).
+fn delete_registry_tag(repo: &str, tag: &str) {
+    let head = Command::new("curl")
+        .args([
+            "-fsSI",
+            "-H",
+            "Accept: application/vnd.oci.image.index.v1+json",
+        ])
+        .args(["-H", "Accept: application/vnd.oci.image.manifest.v1+json"])
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
+        .output();
+    let Ok(head) = head else { return };
+    let headers = String::from_utf8_lossy(&head.stdout).into_owned();
+    let Some(digest) = headers.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("docker-content-digest")
+            .then(|| v.trim().to_string())
+    }) else {
+        return;
+    };
+    let _ = Command::new("curl")
+        .args(["-fsS", "-X", "DELETE"])
+        .arg(format!("http://{REGISTRY}/v2/{repo}/manifests/{digest}"))
+        .output();
+}
+
+/// Registry tags this run pushed, deleted when the test ends, passed or failed.
+struct PushedTags(Vec<(&'static str, String)>);
+
+impl Drop for PushedTags {
+    fn drop(&mut self) {
+        for (repo, tag) in &self.0 {
+            delete_registry_tag(repo, tag);
+        }
+    }
+}
+
+/// What a whole miss of the registry cache on a fresh builder has meant so far.
+const MISS_HINT: &str = "if nothing at all was cached: a frontend solve made before the main \
+    one without the cache imports (e.g. of the base image, to read its account files) leaves \
+    that image's vertex without cache keys on a fresh builder, and no vertex on top of it can \
+    match the imported cache; see docs/testbed.md";
+
+const DEPS: &str = "[deps 2/2]";
+/// Phase 2's sync (`[project 2/N] uv sync ...`, N depending on the plan's bytecode step).
+const PROJECT_SYNC: &str = "[project 2/";
+const DIFF_VERTEX: &str = "[project] changes over deps";
+const COMPARE_VERTEX: &str = "[project] changes over deps: compare";
+const INIT: &str = "src/hello_uv/__init__.py";
+
+/// Writes a new greeting into the example's source: `<word> <nonce> hello from ...`.
+fn edit_source(project: &Project, word: &str) -> String {
+    let prefix = format!("{word} {} ", nanos());
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/plain")
+            .join(INIT),
+    )
+    .expect("the example's source");
+    assert!(original.contains("f\"hello from"), "{original}");
+    project.write(
+        INIT,
+        &original.replacen("f\"hello from", &format!("f\"{prefix}hello from"), 1),
+    );
+    prefix
+}
+
+/// Packages uv installed in a step: the support helper's `+ name==version` entries, without
+/// what it picks up from a step name holding ` + ` (`... uv sync ... + bytecode`).
+fn installed(build: &Build, prefix: &str) -> Vec<String> {
+    build
+        .installed(prefix)
+        .into_iter()
+        .filter(|p| p.contains("=="))
+        .collect()
+}
+
+/// Whether a RUN-like vertex ran: its process wrote output (`#N <seconds> <text>` lines).
+/// uv sync always writes some ("Using CPython ...", "Resolved ...", "Audited ...").
+fn executed(build: &Build, prefix: &str) -> bool {
+    build.vertex_lines(prefix).iter().any(|l| {
+        l.split(' ')
+            .nth(1)
+            .is_some_and(|t| t.contains('.') && t.parse::<f64>().is_ok())
+    })
+}
+
+fn assert_layered_with_diffop(build: &Build) {
+    let names = vertex_names(build);
+    assert!(
+        names.iter().any(|n| n == DIFF_VERTEX),
+        "no `{DIFF_VERTEX}` vertex (DiffOp) in {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with(COMPARE_VERTEX)),
+        "the fallback's compare step ran although BuildKit has diffop: {names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n == "[runtime] stack layers"),
+        "no `[runtime] stack layers` vertex (MergeOp) in {names:?}"
+    );
+}
+
+#[test]
+fn layers_are_stacked_with_mergeop() {
+    let _guard = containerd_daemon();
+    let project = Project::copy_of("plain");
+    // Every step new to this daemon's cache, so the DiffOp and MergeOp really run.
+    project.use_cache(&fresh_cache_id(), None);
+    let first_text = edit_source(&project, "first");
+    let tag = "uv-frontend-e2e-ctrd/plain:layers";
+
+    let offset = log_len();
+    let t = Instant::now();
+    let build = project.build(tag, &[]);
+    build.expect_success();
+    eprintln!("containerd store, cold build: {:.1?}", t.elapsed());
+    let caps = caps_lines_since(offset);
+    let caps = caps.last().unwrap_or_else(|| {
+        panic!(
+            "the frontend logged no caps line to {}",
+            daemon_log().display()
+        )
+    });
+    let llb = caps.split("LLB caps [").nth(1).expect("LLB caps");
+    for cap in ["mergeop", "diffop"] {
+        assert!(
+            llb.trim_end_matches(']').split(' ').any(|c| c == cap),
+            "{cap} missing from the LLB caps: {caps}"
+        );
+    }
+    assert_layered_with_diffop(&build);
+    assert!(
+        !build.cached(DIFF_VERTEX),
+        "the DiffOp ran:\n{}",
+        build.log()
+    );
+
+    // The image's history: the frontend's two venv layers on top.
+    let history = history(tag);
+    assert!(
+        history[0].starts_with("[runtime ") && history[0].contains("copy /app/.venv project files"),
+        "{history:?}"
+    );
+    assert!(
+        history[1].starts_with("[runtime ") && history[1].contains("copy /app/.venv dependencies"),
+        "{history:?}"
+    );
+    let first_layers = rootfs_layers(tag);
+    assert_eq!(
+        first_layers.len(),
+        history.len(),
+        "one layer per history entry: {history:?}"
+    );
+    assert_eq!(
+        run(tag, &[]),
+        format!("{first_text}hello from hello-uv 0.1.0 (idna 3.20) dev=absent")
+    );
+
+    // A source edit: phase 1 cached, the DiffOp reruns, only the last layer changes.
+    let edited_text = edit_source(&project, "edited");
+    let t = Instant::now();
+    let edited = project.build(tag, &[]);
+    edited.expect_success();
+    eprintln!("containerd store, source edit: {:.1?}", t.elapsed());
+    assert!(
+        edited.cached(DEPS),
+        "phase 1 reran after a source edit:\n{}",
+        edited.log()
+    );
+    assert!(!edited.cached(PROJECT_SYNC));
+    assert_eq!(
+        installed(&edited, PROJECT_SYNC),
+        ["hello-uv==0.1.0 (from file:///app)"]
+    );
+    assert_layered_with_diffop(&edited);
+    assert!(!edited.cached(DIFF_VERTEX), "the DiffOp reran");
+
+    let edited_layers = rootfs_layers(tag);
+    let n = first_layers.len();
+    assert_eq!(edited_layers.len(), n);
+    assert_eq!(
+        edited_layers[..n - 1],
+        first_layers[..n - 1],
+        "the base, account and dependency layers are reused"
+    );
+    assert_ne!(edited_layers[n - 1], first_layers[n - 1]);
+    let sizes = top_layer_sizes(tag, 2);
+    let (deps_bytes, project_bytes) = (sizes[0], sizes[1]);
+    eprintln!("dependency layer {deps_bytes} B, project layer {project_bytes} B");
+    assert!(
+        project_bytes * 20 <= deps_bytes + project_bytes,
+        "the changed layer ({project_bytes} B) is at most 5% of the venv ({} B)",
+        deps_bytes + project_bytes
+    );
+    assert_eq!(
+        run(tag, &[]),
+        format!("{edited_text}hello from hello-uv 0.1.0 (idna 3.20) dev=absent")
+    );
+    assert_lean_non_root(tag);
+}
+
+#[test]
+fn registry_cache_without_cache_mounts() {
+    let _guard = containerd_daemon();
+    let id = fresh_cache_id();
+    let project = Project::copy_of("plain");
+    // Phase 1 new to every cache, and a uv cache of its own.
+    project.use_cache(&id, None);
+    let cache_repo = "uv-frontend-e2e-cache/plain";
+    let _pushed = PushedTags(vec![(cache_repo, id.clone())]);
+    let tag = "uv-frontend-e2e-ctrd/plain:registry-cache";
+    let cache_ref = format!("{REGISTRY}/{cache_repo}:{id}");
+    let cache_to = format!("type=registry,ref={cache_ref},mode=max");
+    let cache_from = format!("type=registry,ref={cache_ref}");
+
+    // CI run 1: cold, exporting every intermediate result to the registry.
+    let t = Instant::now();
+    let first = project.build(tag, &["--cache-to", &cache_to]);
+    first.expect_success();
+    eprintln!(
+        "containerd store, cold build with --cache-to: {:.1?}",
+        t.elapsed()
+    );
+    assert!(!first.cached(DEPS), "phase 1 is new to this run");
+    assert_eq!(first.prepared(DEPS), 1, "cold:\n{}", first.log());
+    assert!(
+        first
+            .log()
+            .lines()
+            .any(|l| l.contains("exporting cache to registry")),
+        "no cache export:\n{}",
+        first.log()
+    );
+    let first_layers = rootfs_layers(tag);
+    let n = first_layers.len();
+    let deps_layer = first_layers[n - 2].clone();
+
+    // CI run 2: a fresh builder with no cache mounts, nothing changed.
+    fresh_builder();
+    let t = Instant::now();
+    let second = project.build(tag, &["--cache-from", &cache_from]);
+    second.expect_success();
+    eprintln!(
+        "containerd store, fresh builder with --cache-from: {:.1?}",
+        t.elapsed()
+    );
+    assert!(
+        second.cached(DEPS),
+        "phase 1 not taken from the registry cache ({MISS_HINT}):\n{}",
+        second.log()
+    );
+    for step in second.step_names() {
+        assert!(
+            second.cached(&step),
+            "{step} not cached from the registry:\n{}",
+            second.log()
+        );
+    }
+    let log = second.log();
+    assert!(
+        !log.contains("Prepared ") && !log.contains("Downloading"),
+        "nothing is downloaded:\n{log}"
+    );
+    let second_layers = rootfs_layers(tag);
+    assert_eq!(
+        second_layers[n - 2],
+        deps_layer,
+        "the dependency layer is reused"
+    );
+    assert_eq!(
+        second_layers, first_layers,
+        "an unchanged project gives the same layers"
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+
+    // CI run 3: a fresh builder again, and a source edit: phase 1 still from the registry.
+    fresh_builder();
+    let text = edit_source(&project, "edited");
+    let t = Instant::now();
+    let edited = project.build(tag, &["--cache-from", &cache_from]);
+    edited.expect_success();
+    eprintln!(
+        "containerd store, fresh builder with --cache-from, source edit: {:.1?}",
+        t.elapsed()
+    );
+    // Phase 2 needs phase 1's result, so its layer is pulled from the registry under the
+    // vertex's name and plain progress shows DONE rather than CACHED: it must not have run.
+    assert!(
+        !executed(&edited, DEPS) && installed(&edited, DEPS).is_empty(),
+        "phase 1 not taken from the registry cache after a source edit ({MISS_HINT}):\n{}",
+        edited.log()
+    );
+    assert!(!edited.cached(PROJECT_SYNC), "phase 2 reruns");
+    assert_eq!(
+        installed(&edited, PROJECT_SYNC),
+        ["hello-uv==0.1.0 (from file:///app)"],
+        "only the project is installed"
+    );
+    assert_eq!(
+        edited.prepared(PROJECT_SYNC),
+        1,
+        "only the project is built"
+    );
+    let edited_layers = rootfs_layers(tag);
+    assert_eq!(edited_layers.len(), n);
+    assert_eq!(
+        edited_layers[n - 2],
+        deps_layer,
+        "the dependency layer is reused"
+    );
+    assert_eq!(edited_layers[..n - 1], first_layers[..n - 1]);
+    assert_ne!(edited_layers[n - 1], first_layers[n - 1]);
+    assert_eq!(
+        run(tag, &[]),
+        format!("{text}hello from hello-uv 0.1.0 (idna 3.20) dev=absent")
+    );
+    assert_lean_non_root(tag);
+}
