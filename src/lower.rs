@@ -162,18 +162,55 @@ fn path_source(
     })
 }
 
-/// The project phase: `$@` (the uv command), then, in the same step, bytecode for what lacks it
+/// The project phase: `$@` (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata made
+/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step, bytecode for what
+/// lacks it
 /// (compileall skips up-to-date files, so phase 1's stay untouched) when `$2` is 1, and no
 /// world-writable file (uv leaves its .lock so), touching only those. `$1` is the venv.
 const SYNC_THEN_FINISH: &str = r#"set -eu
 venv="$1"
 compile="$2"
-shift 2
+normalize="$3"
+shift 3
 "$@"
+if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
+  "$venv/bin/python" -c "$normalize" "$venv"
+fi
 if [ "$compile" = 1 ]; then
   "$venv/bin/python" -m compileall -q "$venv/lib"
 fi
 find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
+"#;
+
+/// uv records, for packages installed from a directory, the change times of their sources in
+/// `<dist-info>/uv_cache.json`; those cannot be set, so with SOURCE_DATE_EPOCH they are replaced
+/// by it, and the file's line in RECORD updated.
+const NORMALIZE_UV_CACHE_INFO: &str = r#"import base64, glob, hashlib, json, os, sys
+epoch = int(os.environ["SOURCE_DATE_EPOCH"])
+
+def fix(value):
+    if isinstance(value, dict):
+        if "secs_since_epoch" in value:
+            return {**value, "secs_since_epoch": epoch, "nanos_since_epoch": 0}
+        return {k: fix(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fix(v) for v in value]
+    return value
+
+for info in glob.glob(os.path.join(sys.argv[1], "lib", "python*", "site-packages", "*.dist-info", "uv_cache.json")):
+    with open(info) as f:
+        data = json.dumps(fix(json.load(f)), separators=(",", ":")).encode()
+    with open(info, "wb") as f:
+        f.write(data)
+    dist_info = os.path.dirname(info)
+    name = os.path.basename(dist_info) + "/uv_cache.json"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record = os.path.join(dist_info, "RECORD")
+    with open(record) as f:
+        lines = f.read().splitlines()
+    lines = [f"{name},sha256={digest},{len(data)}" if l.split(",")[0] == name else l for l in lines]
+    with open(record, "w") as f:
+        f.write("\n".join(lines) + "\n")
 "#;
 
 /// Phase 1 with a kept venv: restore it from its cache mount, sync (installing only what
@@ -369,8 +406,11 @@ fn lower_step(
                 Some(&inputs.platform),
                 "load build context",
             );
+            // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
+            // directory times in its installer metadata (uv_cache.json).
             state
                 .file()
+                .created_at(plan.source_date_epoch)
                 .copy(&context, "/", dir, &copy_options(None))
                 .done(name)
                 .cwd(dir)
@@ -392,6 +432,7 @@ fn lower_step(
                     "sync-then-finish",
                     &finish.venv,
                     if finish.compile { "1" } else { "0" },
+                    NORMALIZE_UV_CACHE_INFO,
                 ]);
             }
             if let Some(kept) = venv_cache {

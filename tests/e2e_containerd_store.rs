@@ -545,3 +545,59 @@ fn registry_cache_without_cache_mounts() {
     );
     assert_lean_non_root(tag);
 }
+
+/// The image digest of a build exported as an OCI archive, from `--metadata-file`.
+fn oci_digest(project: &Project, extra: &[&str]) -> String {
+    let meta = std::env::temp_dir().join(format!(
+        "uvf-e2e-meta-{}-{}.json",
+        std::process::id(),
+        nanos()
+    ));
+    let archive = std::env::temp_dir().join(format!(
+        "uvf-e2e-oci-{}-{}.tar",
+        std::process::id(),
+        nanos()
+    ));
+    let out = docker_command()
+        .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
+        .args(extra)
+        .arg("--metadata-file")
+        .arg(&meta)
+        .arg("--output")
+        .arg(format!(
+            "type=oci,dest={},rewrite-timestamp=true",
+            archive.display()
+        ))
+        .arg(".")
+        .current_dir(&project.dir)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&meta).expect("metadata file")).expect("JSON");
+    let _ = std::fs::remove_file(&meta);
+    let _ = std::fs::remove_file(&archive);
+    meta_json["containerimage.digest"]
+        .as_str()
+        .expect("a digest")
+        .to_string()
+}
+
+#[test]
+fn two_builds_on_fresh_builders_give_the_same_image_digest() {
+    let _guard = containerd_daemon();
+    let project = Project::copy_of("plain");
+    let epoch = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
+    fresh_builder();
+    let first = oci_digest(&project, &epoch);
+    fresh_builder();
+    let second = oci_digest(&project, &epoch);
+    assert_eq!(
+        first, second,
+        "SOURCE_DATE_EPOCH + rewrite-timestamp give one digest"
+    );
+}
