@@ -195,3 +195,47 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
         "the project's tests `python -c raise SystemExit('1 test failed')` failed in the dev image"
     ));
 }
+
+#[test]
+fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let spec = project.read("uv.build");
+    project.write(
+        "uv.build",
+        &format!(
+            "{spec}[run]\nenv = {{ APP_ENV = \"production\" }}\nexpose = [8000]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = {{ \"org.example.team\" = \"data\" }}\n"
+        ),
+    );
+    let tag = "uv-frontend-e2e/plain:config";
+    project.build(tag, &[]).expect_success();
+    let inspect = std::process::Command::new(docker())
+        .args(["image", "inspect", "--format", "{{json .Config}}", tag])
+        .output()
+        .expect("docker runs");
+    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("JSON");
+    let labels = &config["Labels"];
+    assert_eq!(labels["org.opencontainers.image.title"], "hello-uv");
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
+    assert_eq!(
+        labels["org.opencontainers.image.description"],
+        "Minimal uv-managed example project for uv-frontend"
+    );
+    assert_eq!(labels["org.example.team"], "data");
+    assert_eq!(config["StopSignal"], "SIGINT");
+    assert_eq!(
+        config["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "hello"])
+    );
+    assert_eq!(config["ExposedPorts"], serde_json::json!({"8000/tcp": {}}));
+    assert_eq!(config["WorkingDir"], "/app");
+    assert_eq!(config["User"], "app");
+    let env = config["Env"].as_array().expect("env");
+    assert!(env.contains(&serde_json::json!("APP_ENV=production")));
+    assert!(env.contains(&serde_json::json!("VIRTUAL_ENV=/app/.venv")));
+    assert_eq!(
+        run(tag, &["-e", "X=1"]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+}
