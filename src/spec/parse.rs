@@ -87,15 +87,7 @@ impl Checker<'_> {
             }
             self.name("[run] user", user, "a user name such as \"app\"")?;
         }
-        if let Some(command) = &spec.run.command {
-            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
-                return Err(self.error(
-                    command,
-                    "[run] command is empty".into(),
-                    "give the program and its arguments, e.g. command = [\"app\", \"serve\"]",
-                ));
-            }
-        }
+        self.command("[run] command", &spec.run.command, r#"["app", "serve"]"#)?;
         for (key, value) in &spec.run.env {
             let valid = key
                 .chars()
@@ -119,24 +111,16 @@ impl Checker<'_> {
                 ));
             }
         }
-        if let Some(command) = &spec.test.dev_command {
-            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
-                return Err(self.error(
-                    command,
-                    "[test] dev-command is empty".into(),
-                    "give the program and its arguments, e.g. dev-command = [\"pytest\"]",
-                ));
-            }
-        }
-        if let Some(command) = &spec.test.command {
-            if command.get_ref().is_empty() || command.get_ref()[0].is_empty() {
-                return Err(self.error(
-                    command,
-                    "[test] command is empty".into(),
-                    "give the program and its arguments, e.g. command = [\"python\", \"-c\", \"import app\"]",
-                ));
-            }
-        }
+        self.command(
+            "[test] dev-command",
+            &spec.test.dev_command,
+            r#"["pytest"]"#,
+        )?;
+        self.command(
+            "[test] command",
+            &spec.test.command,
+            r#"["python", "-c", "import app"]"#,
+        )?;
         if let Some(signal) = &spec.run.stop_signal {
             let v = signal.get_ref();
             let valid = (v.starts_with("SIG")
@@ -153,15 +137,11 @@ impl Checker<'_> {
                 ));
             }
         }
-        if let Some(check) = &spec.run.healthcheck {
-            if check.get_ref().is_empty() || check.get_ref()[0].is_empty() {
-                return Err(self.error(
-                    check,
-                    "[run] healthcheck is empty".into(),
-                    "give the program and its arguments, e.g. healthcheck = [\"python\", \"-c\", \"import app\"]",
-                ));
-            }
-        }
+        self.command(
+            "[run] healthcheck",
+            &spec.run.healthcheck,
+            r#"["app", "health"]"#,
+        )?;
         for port in &spec.run.expose {
             if !(1..=65535).contains(port.get_ref()) {
                 return Err(self.error(
@@ -172,6 +152,23 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A command (program and arguments) must name a program.
+    fn command(
+        &self,
+        what: &str,
+        command: &Option<Spanned<Vec<String>>>,
+        example: &str,
+    ) -> Result<(), SpecError> {
+        match command {
+            Some(c) if c.get_ref().first().is_none_or(|p| p.is_empty()) => Err(self.error(
+                c,
+                format!("{what} is empty"),
+                &format!("give the program and its arguments, e.g. {example}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn image_ref(&self, key: &str, image: &Spanned<String>) -> Result<(), SpecError> {
