@@ -163,22 +163,26 @@ fn path_source(
 }
 
 /// The project phase: `$@` (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata made
-/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step, bytecode for what
-/// lacks it
-/// (compileall skips up-to-date files, so phase 1's stay untouched) when `$2` is 1, and no
-/// world-writable file (uv leaves its .lock so), touching only those. `$1` is the venv.
+/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step, bytecode for the
+/// files the sync wrote (phase 1's stay untouched, so the layers stay apart) when `$2` is 1, and
+/// no world-writable file (uv leaves its .lock so), touching only those. `$1` is the venv.
 const SYNC_THEN_FINISH: &str = r#"set -eu
 venv="$1"
 compile="$2"
 normalize="$3"
 shift 3
+marker="$(mktemp)"
 "$@"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
   "$venv/bin/python" -c "$normalize" "$venv"
 fi
 if [ "$compile" = 1 ]; then
-  "$venv/bin/python" -m compileall -q "$venv/lib"
+  # Only what this sync wrote: phase 1's files are compiled already, and walking them all costs
+  # seconds on a large venv.
+  find "$venv/lib" -name '*.py' -cnewer "$marker" |
+    "$venv/bin/python" -c 'import compileall, sys; ok = all([compileall.compile_file(p.rstrip("\n"), quiet=1) for p in sys.stdin]); sys.exit(0 if ok else 1)'
 fi
+rm -f "$marker"
 find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
 "#;
 

@@ -73,7 +73,7 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
     // Then, in the same step, compileall (which skips up-to-date files) and no o+w files.
     assert_eq!(meta.args[..2], ["/bin/sh", "-c"]);
-    assert!(meta.args[2].contains("-m compileall -q \"$venv/lib\""));
+    assert!(meta.args[2].contains("find \"$venv/lib\" -name '*.py' -cnewer \"$marker\""));
     assert_eq!(meta.args[4..6], ["/app/.venv", "1"]);
 }
 
