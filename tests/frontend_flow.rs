@@ -18,6 +18,17 @@ fn uv_command(op: &pb::Op) -> Vec<String> {
     args[start..].to_vec()
 }
 
+/// The build context's source op.
+fn context_source(def: &pb::Definition) -> pb::SourceOp {
+    ops(def)
+        .into_iter()
+        .find_map(|(_, op)| match op.op {
+            Some(pb::op::Op::Source(s)) if s.identifier == "local://context" => Some(s),
+            _ => None,
+        })
+        .expect("the context is loaded")
+}
+
 fn build(project: &str, spec: &str) -> FakeBridge {
     let mut bridge = FakeBridge::with_project(project, spec);
     run(&mut bridge, &opts());
@@ -432,15 +443,7 @@ fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
     bridge.set_context_file(".dockerignore", "# local junk\n/build\n*.log\n");
     run(&mut bridge, &opts());
     let def = bridge.result_definition();
-    let (_, local) = ops(def)
-        .into_iter()
-        .find(|(_, op)| {
-            matches!(&op.op, Some(pb::op::Op::Source(s)) if s.identifier == "local://context")
-        })
-        .expect("the context is loaded");
-    let Some(pb::op::Op::Source(source)) = &local.op else {
-        unreachable!()
-    };
+    let source = context_source(def);
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
     assert_eq!(excludes, ["build", "*.log", ".venv", "**/.venv"]);
@@ -1043,15 +1046,7 @@ fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
         .insert("uv.build.dockerignore".into(), b"from-spec-dir\n".to_vec());
     run(&mut bridge, &opts());
     let def = bridge.result_definition();
-    let (_, local) = ops(def)
-        .into_iter()
-        .find(|(_, op)| {
-            matches!(&op.op, Some(pb::op::Op::Source(s)) if s.identifier == "local://context")
-        })
-        .expect("the context is loaded");
-    let Some(pb::op::Op::Source(source)) = &local.op else {
-        unreachable!()
-    };
+    let source = context_source(def);
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
     assert_eq!(excludes, ["from-spec-dir", ".venv", "**/.venv"]);
