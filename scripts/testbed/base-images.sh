@@ -151,44 +151,41 @@ EOF
   "$DOCKER" buildx build --builder default --progress=quiet --push -t "$UV_IMAGE" "$ctx" >/dev/null
 }
 
-# --- python:3.11-bookworm-nonroot ----------------------------------------------
-# The same Python with a non-root default USER and HOME: a builder image on which a naive
-# Dockerfile's uv cache lands in /home/builder/.cache, not in the cache mount.
-build_nonroot() {
-  local repo tag
-  read -r repo tag < <(split_ref "$NONROOT_PYTHON_IMAGE")
+# --- images derived from python:3.11-bookworm -----------------------------------
+# build_derived IMAGE: builds IMAGE from the Dockerfile on stdin (FROM $PYTHON_IMAGE ...) and
+# pushes it, unless the registry has it.
+build_derived() {
+  local image="$1" repo tag
+  read -r repo tag < <(split_ref "$image")
   if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
-    log "$NONROOT_PYTHON_IMAGE already in the registry; skipping"
+    log "$image already in the registry; skipping"
+    cat >/dev/null
     return
   fi
   local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
-  cat > "$ctx/Dockerfile" <<EOF
+  cat > "$ctx/Dockerfile"
+  log "docker buildx build --push -> $image"
+  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$image" "$ctx" >/dev/null
+}
+
+# A non-root default USER and HOME: a builder image on which a naive Dockerfile's uv cache lands
+# in /home/builder/.cache, not in the cache mount.
+build_nonroot() {
+  build_derived "$NONROOT_PYTHON_IMAGE" <<EOF
 FROM $PYTHON_IMAGE
 RUN useradd --uid 1000 --create-home builder
 USER builder
 ENV HOME=/home/builder
 EOF
-  log "docker buildx build --push -> $NONROOT_PYTHON_IMAGE"
-  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$NONROOT_PYTHON_IMAGE" "$ctx" >/dev/null
 }
 
-# --- debian:bookworm-nopython ---------------------------------------------------
-# The bookworm image without any Python: a runtime base the interpreter check must refuse.
+# No Python at all: a runtime base the interpreter check must refuse.
 build_nopython() {
-  local repo tag
-  read -r repo tag < <(split_ref "$NOPYTHON_IMAGE")
-  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
-    log "$NOPYTHON_IMAGE already in the registry; skipping"
-    return
-  fi
-  local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
-  cat > "$ctx/Dockerfile" <<EOF
+  build_derived "$NOPYTHON_IMAGE" <<EOF
 FROM $PYTHON_IMAGE
 RUN rm -rf /usr/bin/python* /usr/lib/python3* /usr/local/lib/python3*
 CMD ["/bin/sh"]
 EOF
-  log "docker buildx build --push -> $NOPYTHON_IMAGE"
-  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$NOPYTHON_IMAGE" "$ctx" >/dev/null
 }
 
 build_python
