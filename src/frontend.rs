@@ -15,6 +15,7 @@ use crate::plan::CheckKind;
 use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::settings::{BuildFacts, Settings, Target};
 use crate::spec::{self, SpecError, SpecFile};
+use crate::step_failure::{exec_step_names, name_failed_step, spec_offset_of_failure};
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
 #[derive(Debug)]
@@ -366,67 +367,6 @@ async fn read_local_files<B: Bridge>(
         }
     }
     Ok(out)
-}
-
-/// The progress name of every exec step, with the text its command ends in.
-fn exec_step_names(definition: &pb::Definition) -> Vec<(String, String)> {
-    use prost::Message;
-    let n = definition.def.len().saturating_sub(1);
-    definition.def[..n]
-        .iter()
-        .filter_map(|bytes| {
-            let op = pb::Op::decode(bytes.as_slice()).ok()?;
-            let Some(pb::op::Op::Exec(exec)) = op.op else {
-                return None;
-            };
-            let args = exec.meta?.args;
-            // The command's last words: printed as they are inside BuildKit's quoted command.
-            let tail = args[args.len().saturating_sub(3)..].join(" ");
-            let digest = llb::digest_of(bytes);
-            let name = definition
-                .metadata
-                .get(&digest)?
-                .description
-                .get("llb.customname")?
-                .clone();
-            Some((name, tail))
-        })
-        .collect()
-}
-
-/// BuildKit's `process "<whole command>" did not complete successfully: exit code: N`, with the
-/// command (a long script, for some steps) replaced by the step's name.
-pub fn name_failed_step(message: &str, steps: &[(String, String)]) -> String {
-    const FAILED: &str = "\" did not complete successfully";
-    let (Some(start), Some(end)) = (message.find("process \""), message.find(FAILED)) else {
-        return message.to_string();
-    };
-    let command = &message[start..end];
-    match steps
-        .iter()
-        .find(|(_, tail)| !tail.is_empty() && command.ends_with(tail.as_str()))
-    {
-        Some((name, _)) => format!(
-            "{}step {name} failed{} (its output is shown above)",
-            &message[..start],
-            &message[end + FAILED.len()..]
-        ),
-        None => message.to_string(),
-    }
-}
-
-/// Where in `uv.build` a failed step comes from (a byte offset): its table (`[sync]` for sync
-/// steps), or the start.
-fn spec_offset_of_failure(spec: &str, message: &str) -> usize {
-    let table = if message.contains("uv sync") {
-        "[sync]"
-    } else {
-        return 0;
-    };
-    spec.lines()
-        .position(|l| l.trim() == table)
-        .map(|i| spec.lines().take(i).map(|l| l.len() + 1).sum())
-        .unwrap_or(0)
 }
 
 /// The base image's `/etc/passwd` and `/etc/group`, read from the image itself.

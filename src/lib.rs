@@ -16,5 +16,6 @@ pub mod plan;
 pub mod project;
 pub mod settings;
 pub mod spec;
+pub mod step_failure;
 pub mod subrequests;
 pub mod user;
