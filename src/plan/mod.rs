@@ -109,8 +109,8 @@ pub enum Step {
         /// A cache mount that keeps this venv between builds: restored before the sync and saved
         /// after it, so a changed lock installs and compiles only what changed.
         venv_cache: Option<CacheMount>,
-        /// After the sync, in the same step: compile what lacks bytecode (files already compiled
-        /// are left untouched) and drop world-writable bits.
+        /// After the sync, in the same step: compile the files the sync wrote (phase 1's are
+        /// left untouched) and drop world-writable bits.
         finish: Option<FinishVenv>,
     },
     /// Writes the account files that add the runtime user, and its home directory.
