@@ -167,12 +167,27 @@ down() {
   log "containerd-store dockerd down (data kept in $CTRD_DATA_ROOT)"
 }
 
+# Unmounts everything mounted at or under $1, deepest first. dockerd bind-mounts its data root
+# onto itself (to make its propagation private) and undoes that only on a clean shutdown; a
+# daemon killed with its session leaves the mount behind, and `rm -rf` of a mount point fails
+# with "Device or resource busy".
+unmount_under() {
+  local root="$1" mp
+  awk -v root="$root" '$5 == root || index($5, root "/") == 1 { print length($5) "\t" $5 }' \
+    /proc/self/mountinfo | sort -rn | cut -f2- | while IFS= read -r mp; do
+    log "unmounting leftover mount $mp"
+    umount "$mp" 2>/dev/null || umount -l "$mp"
+  done
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
   reset)
     down
-    case "$CTRD_DATA_ROOT" in /var/lib/*/*) rm -rf "$CTRD_DATA_ROOT" ;; *) die "refusing to delete $CTRD_DATA_ROOT" ;; esac
+    case "$CTRD_DATA_ROOT" in /var/lib/*/*) ;; *) die "refusing to delete $CTRD_DATA_ROOT" ;; esac
+    unmount_under "$CTRD_DATA_ROOT"
+    rm -rf "$CTRD_DATA_ROOT"
     log "deleted $CTRD_DATA_ROOT"
     up
     ;;
