@@ -225,7 +225,7 @@ pub async fn build<B: Bridge>(
         resolve_config(bridge, &plan.images.base, &platform, "base").await?
     };
 
-    let state = lower(
+    let lowered = lower(
         &plan,
         &LowerInputs {
             platform: platform.clone(),
@@ -237,14 +237,15 @@ pub async fn build<B: Bridge>(
         },
     )
     .map_err(BuildError::plain)?;
+    let state = &lowered.result;
     let definition = match opts.no_cache() {
-        None => llb::marshal(&state).definition,
+        None => llb::marshal(state).definition,
         // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
         Some(stages) => {
             let ignored = |name: &str| {
                 stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
             };
-            llb::marshal_ignoring_cache(&state, &ignored).definition
+            llb::marshal_ignoring_cache(state, &ignored).definition
         }
     };
     let step_names = exec_step_names(&definition);
@@ -284,7 +285,9 @@ pub async fn build<B: Bridge>(
             &sources,
         ));
     }
-    for (check, check_state) in lower_checks(&plan, &state, image_base) {
+    for (check, check_state) in
+        lower_checks(&plan, &lowered, image_base).map_err(BuildError::plain)?
+    {
         let definition = llb::marshal(&check_state).definition;
         if let Err(e) = bridge.solve(definition, &cache_imports, true).await {
             let message = match check.kind {

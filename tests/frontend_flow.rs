@@ -84,7 +84,8 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
     // Then, in the same step, compileall (which skips up-to-date files) and no o+w files.
     assert_eq!(meta.args[..2], ["/bin/sh", "-c"]);
-    assert!(meta.args[2].contains("find \"$venv/lib\" -name '*.py' -cnewer \"$marker\""));
+    assert!(meta.args[2].contains("find \"$venv\" -cnewer \"$work/marker\""));
+    assert!(meta.args[8].contains("compileall.compile_file"));
     assert_eq!(meta.args[4..6], ["/app/.venv", "1"]);
 }
 
@@ -248,15 +249,22 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
         terminal.inputs[0].digest.clone()
     };
-    let merge = &all[&marshalled_result];
-    let Some(pb::op::Op::Merge(m)) = &merge.op else {
-        panic!("the runtime is a MergeOp: {merge:?}")
+    // The image: the runtime without the project's files, and the project layer on top.
+    let image = &all[&marshalled_result];
+    let Some(pb::op::Op::Merge(m)) = &image.op else {
+        panic!("the runtime is a MergeOp: {image:?}")
     };
-    assert_eq!(m.inputs.len(), 3);
+    assert_eq!(m.inputs.len(), 2);
+    let (deps_merge_digest, _) = vertex(def, "[runtime-deps] stack layers");
+    assert_eq!(image.inputs[0].digest, deps_merge_digest);
+    let merge = &all[&deps_merge_digest];
+    let Some(pb::op::Op::Merge(m)) = &merge.op else {
+        panic!("the runtime without the project is a MergeOp: {merge:?}")
+    };
+    assert_eq!(m.inputs.len(), 2);
     let input = |i: usize| &all[&merge.inputs[i].digest];
-
     // 1: the base image with the user added to its account files.
-    let (user_digest, _) = vertex(def, "[runtime 1/3] add user app (10001:10001)");
+    let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user app (10001:10001)");
     assert_eq!(merge.inputs[0].digest, user_digest);
     let Some(pb::op::Op::File(add_user)) = &input(0).op else {
         panic!("account files are a file op")
@@ -280,8 +288,9 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert_eq!(input(1).inputs[0].digest, deps_sync);
 
     // 3: the project's files: what phase 2 changed over phase 1 (a DiffOp).
-    assert_eq!(owner_ids(file_copy(input(2))), (10001, 10001));
-    let diff = &all[&input(2).inputs[0].digest];
+    let project_copy = &all[&image.inputs[1].digest];
+    assert_eq!(owner_ids(file_copy(project_copy)), (10001, 10001));
+    let diff = &all[&project_copy.inputs[0].digest];
     let Some(pb::op::Op::Diff(_)) = &diff.op else {
         panic!("the project layer comes from a DiffOp: {diff:?}")
     };
@@ -294,7 +303,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
 }
 
 #[test]
-fn without_mergeop_the_layers_are_copied_in_turn_and_the_project_diff_is_compared() {
+fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_project_layer() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.clear();
     run(&mut bridge, &opts());
@@ -305,11 +314,14 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_the_project_diff_is_compare
         op.op,
         Some(pb::op::Op::Merge(_)) | Some(pb::op::Op::Diff(_))
     )));
-    let (user, _) = vertex(def, "[runtime 1/3] add user");
-    let (deps_copy, deps) = vertex(def, "[runtime 2/3] copy /app/.venv dependencies from deps");
+    let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
+    let (deps_copy, deps) = vertex(
+        def,
+        "[runtime-deps 2/2] copy /app/.venv dependencies from deps",
+    );
     let (_, project) = vertex(
         def,
-        "[runtime 3/3] copy /app/.venv project files from project",
+        "[runtime 1/1] copy /app/.venv project files from project",
     );
     assert_eq!(
         deps.inputs[0].digest, user,
@@ -321,29 +333,29 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_the_project_diff_is_compare
     );
     assert_eq!(owner_ids(file_copy(&project)), (10001, 10001));
 
-    // The project's files come from a compare step's own output mount, not from its rootfs.
-    let compare_input = &project.inputs[1];
-    let compare = &all[&compare_input.digest];
-    assert_eq!(
-        name_of(def, &compare_input.digest),
-        "[project] changes over deps: compare /app/.venv"
-    );
-    let exec = exec(compare);
-    let out = exec
+    // The project's files come from phase 2's own output mount, where it collected what it
+    // wrote: not from its rootfs (the whole venv), and with no second step walking the venv.
+    let written = &project.inputs[1];
+    let (phase2_digest, phase2) = vertex(def, "[project 2/2] uv sync");
+    assert_eq!(written.digest, phase2_digest);
+    let phase2 = exec(&phase2);
+    let out = phase2
         .mounts
         .iter()
-        .find(|m| m.dest == "/uv-frontend/changes")
+        .find(|m| m.dest == "/uv-frontend/written")
         .expect("an output mount");
-    assert_eq!(compare_input.index, out.output);
+    assert_eq!(written.index, out.output);
     assert_eq!(out.input, -1, "it starts empty");
-    let lower = exec
-        .mounts
-        .iter()
-        .find(|m| m.dest == "/uv-frontend/lower")
-        .expect("the lower stage");
-    assert!(lower.readonly);
-    let (deps_sync, _) = vertex(def, "[deps 2/2] uv sync");
-    assert_eq!(compare.inputs[lower.input as usize].digest, deps_sync);
+    assert!(!out.readonly);
+    let meta = phase2.meta.as_ref().expect("meta");
+    assert_eq!(
+        meta.args[7], "/uv-frontend/written",
+        "the script collects into it"
+    );
+    assert!(
+        !all.keys().any(|d| name_of(def, d).contains("compare")),
+        "no compare step"
+    );
 }
 
 #[test]
@@ -351,7 +363,7 @@ fn the_runtime_chain_never_runs_uv_nor_mounts_its_cache() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let def = bridge.result_definition();
     let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
-    let (user_digest, _) = vertex(def, "[runtime 1/3] add user");
+    let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user");
     let mut digest = user_digest;
     loop {
         let op = &all[&digest];
@@ -381,7 +393,7 @@ fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
     assert!(ops(def)
         .iter()
         .all(|(d, _)| !name_of(def, d).contains("add user")));
-    let (_, copy) = vertex(def, "[runtime 1/2] copy /app/.venv dependencies");
+    let (_, copy) = vertex(def, "[runtime-deps 1/1] copy /app/.venv dependencies");
     assert_eq!(owner_ids(file_copy(&copy)), (65534, 65534));
     assert_eq!(
         bridge.returned_config().expect("config")["config"]["User"],
@@ -788,7 +800,7 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
         bridge.returned_error()
     );
     let def = bridge.result_definition();
-    let (_, copy) = vertex(def, "[runtime 2/3] copy /app/.venv dependencies");
+    let (_, copy) = vertex(def, "[runtime-deps 2/2] copy /app/.venv dependencies");
     assert_eq!(owner_ids(file_copy(&copy)), (2000, 3000));
 
     let clash = format!("{EXAMPLE_SPEC}[run]\nuser = \"nobody\"\nuid = 2000\n");
@@ -1010,7 +1022,7 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
                 && m.cache_opt.as_ref().is_some_and(|c| c.id == "uv")),
         "the download lands on the uv cache"
     );
-    let (_, copy) = vertex(def, "[runtime 2/4] copy Python 3.12 from deps");
+    let (_, copy) = vertex(def, "[runtime-deps 2/3] copy Python 3.12 from deps");
     let c = file_copy(&copy);
     assert_eq!(
         (c.src.as_str(), c.dest.as_str()),

@@ -189,14 +189,37 @@ fn plan_without_mergeop_copies_dependencies_then_project_files() {
     let mut s = settings("plain", "");
     s.layered = false;
     let plan = plan(&s);
-    let runtime = plan.stages.last().expect("a runtime stage");
-    let names: Vec<&str> = runtime.steps.iter().map(|s| s.name()).collect();
+    let names: Vec<&str> = plan
+        .stages
+        .iter()
+        .filter(|stage| stage.name.starts_with("runtime"))
+        .flat_map(|stage| stage.steps.iter().map(|s| s.name()))
+        .collect();
     assert_eq!(
         names,
         [
-            "[runtime 1/3] add user app (10001:10001)",
-            "[runtime 2/3] copy /app/.venv dependencies from deps",
-            "[runtime 3/3] copy /app/.venv project files from project"
+            "[runtime-deps 1/2] add user app (10001:10001)",
+            "[runtime-deps 2/2] copy /app/.venv dependencies from deps",
+            "[runtime 1/1] copy /app/.venv project files from project"
         ]
     );
+    // The project layer is what phase 2 wrote, collected by phase 2 itself: no step walks the
+    // whole venv to compare it with phase 1.
+    let json = serde_json::to_value(&plan).expect("a plan serializes");
+    let project_copy = &json["stages"][3]["steps"][0];
+    assert_eq!(project_copy["from"]["diff"]["method"], "written");
+    let phase2 = &json["stages"][1]["steps"][1];
+    assert_eq!(phase2["finish"]["collect_into"], "/uv-frontend/written");
+    let with_diffop = serde_json::to_value(plan_of_layered()).expect("a plan serializes");
+    assert_eq!(
+        with_diffop["stages"][1]["steps"][1]["finish"]["collect_into"],
+        serde_json::Value::Null,
+        "with DiffOp nothing is collected"
+    );
+}
+
+fn plan_of_layered() -> uv_frontend::plan::Plan {
+    let mut s = settings("plain", "");
+    s.layered = true;
+    plan(&s)
 }

@@ -9,8 +9,7 @@ use crate::plan::{Check, DiffMethod, PathSource, Plan, StageBase, Step, UV_MOUNT
 mod scripts;
 
 use scripts::{
-    CHANGES_SCRIPT, COMPARE_LOWER, COMPARE_OUT, KEPT_VENV_SYNC, MIRROR_SCRIPT,
-    NORMALIZE_UV_CACHE_INFO, SYNC_THEN_FINISH,
+    FINISH_SCRIPT, KEPT_VENV_SYNC, MIRROR_SCRIPT, NORMALIZE_UV_CACHE_INFO, SYNC_THEN_FINISH,
 };
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
@@ -35,8 +34,16 @@ struct Images {
     base: State,
 }
 
-/// The LLB of `plan`'s result stage.
-pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
+/// Every stage of a plan, lowered.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    pub stages: BTreeMap<String, State>,
+    /// The result stage: the image.
+    pub result: State,
+}
+
+/// The LLB of `plan`'s stages; `result` is the image.
+pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
     let platform = &inputs.platform;
     let image = |role: &str, reference: &str| {
         llb::image(reference, platform, &format!("[{role}] {reference}"))
@@ -55,6 +62,8 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
     };
 
     let mut stages: BTreeMap<String, State> = BTreeMap::new();
+    // What each stage's collecting sync step wrote ([`DiffMethod::Written`]), by stage.
+    let mut written: BTreeMap<String, State> = BTreeMap::new();
     for stage in &plan.stages {
         let mut state = match &stage.from {
             StageBase::Builder => images.builder.clone(),
@@ -73,7 +82,7 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
                     uid,
                     gid,
                 } => {
-                    let source = path_source(&stages, from, path)?;
+                    let source = path_source(&stages, &written, from)?;
                     layers.push(copy_path(
                         &llb::scratch(),
                         &source,
@@ -84,38 +93,44 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<State, String> {
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
-                    state = lower_step(plan, inputs, &images, &stages, state, step)?;
+                    let (next, collected) =
+                        lower_step(plan, inputs, &images, (&stages, &written), state, step)?;
+                    state = next;
+                    if let Some(collected) = collected {
+                        written.insert(stage.name.clone(), collected);
+                    }
                 }
             }
         }
         state = flush_layers(state, &mut layers, &stage.name);
         stages.insert(stage.name.clone(), state);
     }
-    stage_state(&stages, &plan.result)
+    let result = stage_state(&stages, &plan.result)?;
+    Ok(Lowered { stages, result })
 }
 
-/// The plan's checks, each as a state that runs its command on `image` (the result) with the
-/// image's environment, working directory and user. Nothing of them ends up in the image.
+/// The plan's checks, each as a state that runs its command in its stage with the image's
+/// environment, working directory and user. Nothing of them ends up in the image.
 pub fn lower_checks(
     plan: &Plan,
-    image: &State,
+    lowered: &Lowered,
     base_config: &serde_json::Value,
-) -> Vec<(Check, State)> {
-    let mut on = image.clone().cwd(&plan.image.working_dir);
-    for (key, value) in crate::image::runtime_env(base_config, &plan.image) {
-        on = on.env(&key, &value);
-    }
+) -> Result<Vec<(Check, State)>, String> {
+    let env = crate::image::runtime_env(base_config, &plan.image);
     plan.checks
         .iter()
         .map(|check| {
+            let mut on = stage_state(&lowered.stages, &check.stage)?.cwd(&plan.image.working_dir);
+            for (key, value) in &env {
+                on = on.env(key, value);
+            }
             let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
             let state = on
-                .clone()
                 .user(&check.user)
                 .run(&args, &check.name)
                 .network(Network::None)
                 .root();
-            (check.clone(), state)
+            Ok((check.clone(), state))
         })
         .collect()
 }
@@ -129,8 +144,8 @@ fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, St
 
 fn path_source(
     stages: &BTreeMap<String, State>,
+    written: &BTreeMap<String, State>,
     from: &PathSource,
-    path: &str,
 ) -> Result<State, String> {
     Ok(match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
@@ -144,28 +159,12 @@ fn path_source(
             &format!("[{upper}] changes over {lower}"),
         ),
         PathSource::Diff {
-            lower,
             upper,
-            method: DiffMethod::Compare,
-        } => {
-            let python = format!("{path}/bin/python");
-            stage_state(stages, upper)?
-                .run(
-                    &[
-                        &python,
-                        "-c",
-                        CHANGES_SCRIPT,
-                        COMPARE_LOWER,
-                        path,
-                        COMPARE_OUT,
-                    ],
-                    &format!("[{upper}] changes over {lower}: compare {path}"),
-                )
-                .bind(&stage_state(stages, lower)?, "/", COMPARE_LOWER, true)
-                .bind(&llb::scratch(), "/", COMPARE_OUT, false)
-                .network(Network::None)
-                .mount_output(COMPARE_OUT)
-        }
+            method: DiffMethod::Written,
+            ..
+        } => written.get(upper).cloned().ok_or_else(|| {
+            format!("the plan takes what stage {upper} wrote, but no sync step there collects it")
+        })?,
     })
 }
 
@@ -191,14 +190,15 @@ fn copy_path(
         .done(name)
 }
 
+/// A step's result state, and for a sync step that collects what it wrote, that collection.
 fn lower_step(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     images: &Images,
-    stages: &BTreeMap<String, State>,
+    (stages, written): (&BTreeMap<String, State>, &BTreeMap<String, State>),
     state: State,
     step: &Step,
-) -> Result<State, String> {
+) -> Result<(State, Option<State>), String> {
     Ok(match step {
         Step::WriteFiles { name, dir, files } => {
             let mut op = state
@@ -213,7 +213,7 @@ fn lower_step(
                     None,
                 );
             }
-            op.done(name).cwd(dir)
+            (op.done(name).cwd(dir), None)
         }
         Step::CopyContext { name, dir, exclude } => {
             let context = llb::local(
@@ -229,12 +229,13 @@ fn lower_step(
             );
             // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
             // directory times in its installer metadata (uv_cache.json).
-            state
+            let copied = state
                 .file()
                 .created_at(plan.source_date_epoch)
                 .copy(&context, "/", dir, &copy_options(None))
                 .done(name)
-                .cwd(dir)
+                .cwd(dir);
+            (copied, None)
         }
         Step::Sync {
             name,
@@ -245,6 +246,7 @@ fn lower_step(
         } => {
             let uv = format!("{UV_MOUNT}/uv");
             let mut argv: Vec<&str> = Vec::new();
+            let collect_into = finish.as_ref().and_then(|f| f.collect_into.as_deref());
             if let Some(finish) = finish {
                 argv.extend([
                     "/bin/sh",
@@ -254,6 +256,8 @@ fn lower_step(
                     &finish.venv,
                     if finish.compile { "1" } else { "0" },
                     NORMALIZE_UV_CACHE_INFO,
+                    collect_into.unwrap_or(""),
+                    FINISH_SCRIPT,
                 ]);
             }
             if let Some(kept) = venv_cache {
@@ -263,6 +267,7 @@ fn lower_step(
                     KEPT_VENV_SYNC,
                     "kept-venv-sync",
                     &kept.target,
+                    FINISH_SCRIPT,
                     MIRROR_SCRIPT,
                 ]);
             }
@@ -280,8 +285,12 @@ fn lower_step(
             if let Some(kept) = venv_cache {
                 exec = exec.cache(&kept.id, &kept.target, kept.sharing);
             }
+            if let Some(dir) = collect_into {
+                exec = exec.bind(&llb::scratch(), "/", dir, false);
+            }
+            let collected = collect_into.map(|dir| exec.clone().mount_output(dir));
             // The next steps run with the stage's own environment again.
-            exec.root().with_env_of(&state)
+            (exec.root().with_env_of(&state), collected)
         }
         Step::AddUser {
             name,
@@ -290,13 +299,16 @@ fn lower_step(
             home,
             uid,
             gid,
-        } => state
-            .file()
-            .created_at(plan.source_date_epoch)
-            .mkfile("/etc/passwd", 0o644, passwd.as_bytes(), None)
-            .mkfile("/etc/group", 0o644, group.as_bytes(), None)
-            .mkdir(home, 0o755, Some(Chown::Ids(*uid, *gid)))
-            .done(name),
+        } => (
+            state
+                .file()
+                .created_at(plan.source_date_epoch)
+                .mkfile("/etc/passwd", 0o644, passwd.as_bytes(), None)
+                .mkfile("/etc/group", 0o644, group.as_bytes(), None)
+                .mkdir(home, 0o755, Some(Chown::Ids(*uid, *gid)))
+                .done(name),
+            None,
+        ),
         Step::CopyPath {
             name,
             from,
@@ -305,14 +317,15 @@ fn lower_step(
             gid,
             ..
         } => {
-            let source = path_source(stages, from, path)?;
-            copy_path(
+            let source = path_source(stages, written, from)?;
+            let copied = copy_path(
                 &state,
                 &source,
                 (path, *uid, *gid),
                 plan.source_date_epoch,
                 name,
-            )
+            );
+            (copied, None)
         }
     })
 }

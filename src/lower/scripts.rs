@@ -2,27 +2,86 @@
 //! are lowered into, so each can be read (and tested by hand) as the script it is.
 
 /// The project phase: `$@` (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata made
-/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step, bytecode for the
-/// files the sync wrote (phase 1's stay untouched, so the layers stay apart) when `$2` is 1, and
-/// no world-writable file (uv leaves its .lock so), touching only those. `$1` is the venv.
+/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step and one pass over
+/// what the sync wrote, [`FINISH_SCRIPT`] (`$5`): bytecode for those files when `$2` is 1 (phase
+/// 1's stay untouched, so the layers stay apart), no world-writable file (uv leaves its .lock so),
+/// and, when `$4` names a directory, a copy of all of it there at its own path: the project
+/// layer, without a second step walking the venv. `$1` is the venv.
 pub const SYNC_THEN_FINISH: &str = r#"set -eu
 venv="$1"
 compile="$2"
 normalize="$3"
-shift 3
-marker="$(mktemp)"
+collect="$4"
+finish="$5"
+shift 5
+work="$(mktemp -d)"
+touch "$work/marker"
 "$@"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
   "$venv/bin/python" -c "$normalize" "$venv"
 fi
-if [ "$compile" = 1 ]; then
-  # Only what this sync wrote: phase 1's files are compiled already, and walking them all costs
-  # seconds on a large venv.
-  find "$venv/lib" -name '*.py' -cnewer "$marker" |
-    "$venv/bin/python" -c 'import compileall, sys; ok = all([compileall.compile_file(p.rstrip("\n"), quiet=1) for p in sys.stdin]); sys.exit(0 if ok else 1)'
-fi
-rm -f "$marker"
-find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
+find "$venv" -cnewer "$work/marker" -print0 > "$work/written"
+"$venv/bin/python" -I -S -c "$finish" "$venv" "$compile" "$collect" "$work/written"
+rm -rf "$work"
+"#;
+
+/// Finishes what a sync wrote under a venv, given as a NUL-separated list of absolute paths
+/// (`find <venv> -cnewer <marker> -print0`: new and changed files, and the directories whose
+/// entries changed): compiles its `.py` files under `lib/` when `compile` is 1 (one that does not
+/// compile is left without bytecode, as uv does), takes the
+/// world-write bit off its files, and when `out` is not empty copies all of it, bytecode
+/// included, to `out` at its own path (`/app/.venv/x` to `<out>/app/.venv/x`), keeping modes,
+/// times and symlinks; the venv itself is always there, so a copy out of `out` never misses its
+/// source. The list is rewritten with the bytecode added. A deleted file is not represented
+/// (phase 2 only adds the project).
+pub const FINISH_SCRIPT: &str = r#"import os, shutil, stat, sys
+venv, compile, out, listing = sys.argv[1:5]
+with open(listing, "rb") as f:
+    paths = [os.fsdecode(n) for n in f.read().split(b"\0") if n]
+if compile == "1":
+    import compileall, importlib.util
+    lib = os.path.join(venv, "lib") + os.sep
+    for p in list(paths):
+        if p.endswith(".py") and p.startswith(lib) and os.path.isfile(p):
+            # Like uv's and pip's compile step, a file that does not compile is left as is.
+            compileall.compile_file(p, quiet=2)
+            pyc = importlib.util.cache_from_source(p)
+            if os.path.exists(pyc):
+                paths += [os.path.dirname(pyc), pyc]
+paths = sorted(set(paths))
+for p in paths:
+    st = os.lstat(p)
+    if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o002:
+        os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o002)
+with open(listing, "wb") as f:
+    f.write(b"".join(os.fsencode(p) + b"\0" for p in paths))
+if out:
+    made = []
+
+    def make_dir(p):
+        t = os.path.join(out, os.path.relpath(p, "/"))
+        if os.path.isdir(t):
+            return
+        parent = os.path.dirname(p)
+        if parent != p:
+            make_dir(parent)
+        os.mkdir(t)
+        made.append(p)
+
+    make_dir(venv)
+    for p in paths:
+        if os.path.isdir(p) and not os.path.islink(p):
+            make_dir(p)
+            continue
+        make_dir(os.path.dirname(p))
+        t = os.path.join(out, os.path.relpath(p, "/"))
+        if os.path.islink(p):
+            os.symlink(os.readlink(p), t)
+        else:
+            shutil.copy2(p, t)
+    # Directory times last, deepest first: adding entries changes them.
+    for p in sorted(made, key=len, reverse=True):
+        shutil.copystat(p, os.path.join(out, os.path.relpath(p, "/")), follow_symlinks=False)
 "#;
 
 /// uv records, for packages installed from a directory, the change times of their sources in
@@ -57,48 +116,53 @@ for info in glob.glob(os.path.join(sys.argv[1], "lib", "python*", "site-packages
 "#;
 
 /// Phase 1 with a kept venv: restore it from its cache mount, sync (installing only what
-/// changed), compile only what lacks bytecode, and mirror the result back (copying only what
-/// changed). Without a kept venv (the first build) uv compiles everything itself, in parallel.
-/// `$1` is the kept venv's mount, `$2` the mirror script, the rest the uv command.
+/// changed), finish only what the sync wrote ([`FINISH_SCRIPT`]: bytecode, no world-writable
+/// files), and mirror the result back (copying only what the sync wrote, removing what it
+/// removed). Without a complete kept venv (the first build, or one stopped while mirroring) uv
+/// builds the venv from scratch and compiles everything itself. `$1` is the kept venv's mount
+/// (the venv in `venv/`, and `complete` once it is whole), `$2` the finish script, `$3` the
+/// mirror script, the rest the uv command.
 pub const KEPT_VENV_SYNC: &str = r#"set -eu
 venv="$UV_PROJECT_ENVIRONMENT"
 kept="$1"
-mirror="$2"
-shift 2
-if [ -f "$kept/pyvenv.cfg" ]; then
+finish="$2"
+mirror="$3"
+shift 3
+work="$(mktemp -d)"
+compile=0
+if [ -f "$kept/complete" ] && [ -f "$kept/venv/pyvenv.cfg" ]; then
   mkdir -p "$venv"
-  cp -a "$kept/." "$venv/"
-  if [ "${UV_COMPILE_BYTECODE:-0}" = 1 ]; then
-    UV_COMPILE_BYTECODE=0 "$@"
-    "$venv/bin/python" -m compileall -q "$venv/lib"
-  else
-    "$@"
-  fi
+  cp -a "$kept/venv/." "$venv/"
+  touch "$work/marker"
+  # The kept files have their bytecode; only what this sync writes lacks it.
+  compile="${UV_COMPILE_BYTECODE:-0}"
+  UV_COMPILE_BYTECODE=0 "$@"
 else
+  find "$kept" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  mkdir -p "$kept/venv"
+  touch "$work/marker"
   "$@"
 fi
-find "$venv" -perm -o+w ! -type l -exec chmod o-w {} +
-"$venv/bin/python" -c "$mirror" "$venv" "$kept"
+find "$venv" -cnewer "$work/marker" -print0 > "$work/written"
+"$venv/bin/python" -I -S -c "$finish" "$venv" "$compile" "" "$work/written"
+rm -f "$kept/complete"
+find "$venv" -print0 > "$work/venv"
+find "$kept/venv" -print0 > "$work/kept"
+"$venv/bin/python" -I -S -c "$mirror" "$venv" "$kept/venv" "$work/venv" "$work/kept" "$work/written"
+touch "$kept/complete"
+rm -rf "$work"
 "#;
 
-/// Makes `dst` a copy of `src`: copies what is new or differs (type, mode, size, time, link
-/// target) and removes what `src` lacks. Unchanged files cost a stat.
+/// Makes `dst` a copy of `src`, given that it was one before `src` was synced: removes what
+/// `src` no longer has, then copies what the sync wrote, keeping modes, times and symlinks.
+/// The three lists are `find <tree> -print0` output (`written`: of `src`, what changed), so
+/// nothing is walked twice.
 pub const MIRROR_SCRIPT: &str = r#"import os, shutil, stat, sys
-src, dst = sys.argv[1:3]
+src, dst, src_list, dst_list, written = sys.argv[1:6]
 
-def same(a, b):
-    try:
-        y = os.lstat(b)
-    except FileNotFoundError:
-        return False
-    x = os.lstat(a)
-    if x.st_mode != y.st_mode:
-        return False
-    if stat.S_ISLNK(x.st_mode):
-        return os.readlink(a) == os.readlink(b)
-    if stat.S_ISREG(x.st_mode):
-        return x.st_size == y.st_size and x.st_mtime_ns == y.st_mtime_ns
-    return True
+def names(path, root):
+    with open(path, "rb") as f:
+        return [os.path.relpath(os.fsdecode(n), root) for n in f.read().split(b"\0") if n]
 
 def remove(p):
     if os.path.isdir(p) and not os.path.islink(p):
@@ -106,87 +170,24 @@ def remove(p):
     elif os.path.lexists(p):
         os.remove(p)
 
-for dirpath, dirnames, filenames in os.walk(src):
-    rel = os.path.relpath(dirpath, src)
-    out = os.path.normpath(os.path.join(dst, rel))
-    for name in dirnames + filenames:
-        a, b = os.path.join(dirpath, name), os.path.join(out, name)
-        if stat.S_ISDIR(os.lstat(a).st_mode):
-            if not (os.path.isdir(b) and not os.path.islink(b)):
-                remove(b)
-                os.mkdir(b)
-            shutil.copystat(a, b, follow_symlinks=False)
-        elif not same(a, b):
+have = set(names(src_list, src))
+for rel in sorted(set(names(dst_list, dst)) - have, key=len, reverse=True):
+    remove(os.path.join(dst, rel))
+dirs = []
+for rel in sorted(names(written, src)):
+    a, b = os.path.join(src, rel), os.path.join(dst, rel)
+    if stat.S_ISDIR(os.lstat(a).st_mode):
+        if not (os.path.isdir(b) and not os.path.islink(b)):
             remove(b)
-            if os.path.islink(a):
-                os.symlink(os.readlink(a), b)
-            else:
-                shutil.copy2(a, b)
-for dirpath, dirnames, filenames in os.walk(dst, topdown=False):
-    rel = os.path.relpath(dirpath, dst)
-    for name in dirnames + filenames:
-        if not os.path.lexists(os.path.join(src, rel, name)):
-            remove(os.path.join(dirpath, name))
-"#;
-
-/// Where the compare step sees the lower stage, and where it writes what differs.
-pub const COMPARE_LOWER: &str = "/uv-frontend/lower";
-pub const COMPARE_OUT: &str = "/uv-frontend/changes";
-
-/// Copies what differs under `path` from the same path under `lower` into `out`, keeping paths,
-/// modes, times and symlinks. `path` itself is always created in `out`.
-pub const CHANGES_SCRIPT: &str = r#"import os, shutil, stat, sys
-lower, root, out = sys.argv[1:4]
-
-def changed(new, old):
-    try:
-        o = os.lstat(old)
-    except FileNotFoundError:
-        return True
-    n = os.lstat(new)
-    if stat.S_IFMT(n.st_mode) != stat.S_IFMT(o.st_mode) or n.st_mode != o.st_mode:
-        return True
-    if stat.S_ISLNK(n.st_mode):
-        return os.readlink(new) != os.readlink(old)
-    if stat.S_ISREG(n.st_mode):
-        if n.st_size != o.st_size:
-            return True
-        if n.st_mtime_ns == o.st_mtime_ns:
-            return False
-        with open(new, "rb") as a, open(old, "rb") as b:
-            while True:
-                x, y = a.read(1 << 20), b.read(1 << 20)
-                if x != y:
-                    return True
-                if not x:
-                    return False
-    return False
-
-def target(p):
-    return os.path.join(out, os.path.relpath(p, "/"))
-
-def make_parents(p):
-    parent = os.path.dirname(p)
-    if parent != p and not os.path.isdir(target(parent)):
-        make_parents(parent)
-        os.mkdir(target(parent))
-        shutil.copystat(parent, target(parent))
-
-make_parents(os.path.join(root, "x"))
-for dirpath, dirnames, filenames in os.walk(root):
-    dirnames.sort()
-    for name in sorted(dirnames + filenames):
-        p = os.path.join(dirpath, name)
-        st = os.lstat(p)
-        if stat.S_ISDIR(st.st_mode):
-            if not os.path.lexists(os.path.join(lower, os.path.relpath(p, "/"))):
-                make_parents(os.path.join(p, "x"))
-            continue
-        if not changed(p, os.path.join(lower, os.path.relpath(p, "/"))):
-            continue
-        make_parents(p)
-        if stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(p), target(p))
-        else:
-            shutil.copy2(p, target(p), follow_symlinks=False)
+            os.makedirs(b)
+        dirs.append((a, b))
+        continue
+    remove(b)
+    os.makedirs(os.path.dirname(b), exist_ok=True)
+    if os.path.islink(a):
+        os.symlink(os.readlink(a), b)
+    else:
+        shutil.copy2(a, b)
+for a, b in reversed(dirs):
+    shutil.copystat(a, b, follow_symlinks=False)
 "#;

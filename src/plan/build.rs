@@ -12,6 +12,10 @@ use crate::settings::{Settings, Target};
 pub const DEPS_STAGE: &str = "deps";
 pub const PROJECT_STAGE: &str = "project";
 pub const RUNTIME_STAGE: &str = "runtime";
+/// The runtime image without the project's own files: what the interpreter check runs in.
+pub const RUNTIME_DEPS_STAGE: &str = "runtime-deps";
+/// Where phase 2 collects the files it wrote, where DiffOp is missing.
+pub const WRITTEN_MOUNT: &str = "/uv-frontend/written";
 
 /// The two-phase `uv sync` in a builder stage and a runtime stage holding only the venv.
 pub fn plan(s: &Settings) -> Plan {
@@ -108,6 +112,7 @@ pub fn plan(s: &Settings) -> Plan {
             finish: Some(FinishVenv {
                 venv: s.venv.clone(),
                 compile: s.sync.compile_bytecode,
+                collect_into: (!s.layered).then(|| WRITTEN_MOUNT.to_string()),
             }),
         },
     ];
@@ -130,7 +135,7 @@ pub fn plan(s: &Settings) -> Plan {
     let diff_method = if s.layered {
         DiffMethod::DiffOp
     } else {
-        DiffMethod::Compare
+        DiffMethod::Written
     };
     if let Some(python) = &s.managed_python {
         // The interpreter the venv links to, at the same path; owned by root, read-only to all.
@@ -151,7 +156,7 @@ pub fn plan(s: &Settings) -> Plan {
         gid: user.gid,
         separate_layer: s.layered,
     });
-    runtime_steps.push(Step::CopyPath {
+    let project_layer = vec![Step::CopyPath {
         name: format!("copy {} project files from {PROJECT_STAGE}", s.venv),
         from: PathSource::Diff {
             lower: DEPS_STAGE.into(),
@@ -162,7 +167,7 @@ pub fn plan(s: &Settings) -> Plan {
         uid: user.uid,
         gid: user.gid,
         separate_layer: s.layered,
-    });
+    }];
 
     let mut sync_env = BTreeMap::new();
     sync_env.insert("UV_CACHE_DIR".to_string(), s.cache.dir.clone());
@@ -207,6 +212,7 @@ pub fn plan(s: &Settings) -> Plan {
     let mut checks = vec![Check {
         name: format!("[check] {}/bin/python starts in the runtime image", s.venv),
         kind: CheckKind::Interpreter,
+        stage: RUNTIME_DEPS_STAGE.into(),
         args: vec![
             format!("{}/bin/python", s.venv),
             "-c".into(),
@@ -221,6 +227,7 @@ pub fn plan(s: &Settings) -> Plan {
             checks.push(Check {
                 name: format!("[test] {}", command.join(" ")),
                 kind: CheckKind::DevTests,
+                stage: PROJECT_STAGE.into(),
                 args: command.clone(),
                 user: "0:0".into(),
             });
@@ -229,6 +236,7 @@ pub fn plan(s: &Settings) -> Plan {
         checks.push(Check {
             name: format!("[test] {}", command.join(" ")),
             kind: CheckKind::SmokeTest,
+            stage: RUNTIME_STAGE.into(),
             args: command.clone(),
             user: as_user,
         });
@@ -253,7 +261,12 @@ pub fn plan(s: &Settings) -> Plan {
                 StageBase::Stage(DEPS_STAGE.into()),
                 project_steps,
             ),
-            numbered(RUNTIME_STAGE, StageBase::Base, runtime_steps),
+            numbered(RUNTIME_DEPS_STAGE, StageBase::Base, runtime_steps),
+            numbered(
+                RUNTIME_STAGE,
+                StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
+                project_layer,
+            ),
         ],
         result: if s.target.is_builder() {
             PROJECT_STAGE.into()
@@ -298,6 +311,7 @@ fn venv_cache_id(s: &Settings, args: &[String]) -> String {
         s.workdir,
         s.project.name,
         args,
+        s.sync.compile_bytecode,
     ]);
     let digest = hex::encode(sha2::Sha256::digest(key.to_string().as_bytes()));
     format!("{}-venv-{}", s.cache.id, &digest[..16])

@@ -37,6 +37,9 @@ pub struct Plan {
 pub struct Check {
     pub name: String,
     pub kind: CheckKind,
+    /// The stage it runs in, with the image's environment, working directory and user: the
+    /// interpreter check needs only the dependency layers, so a source edit leaves it cached.
+    pub stage: String,
     pub args: Vec<String>,
     /// `uid:gid` the command runs as.
     pub user: String,
@@ -110,7 +113,7 @@ pub enum Step {
         /// after it, so a changed lock installs and compiles only what changed.
         venv_cache: Option<CacheMount>,
         /// After the sync, in the same step: compile the files the sync wrote (phase 1's are
-        /// left untouched) and drop world-writable bits.
+        /// left untouched), drop world-writable bits, and collect what it wrote.
         finish: Option<FinishVenv>,
     },
     /// Writes the account files that add the runtime user, and its home directory.
@@ -139,6 +142,9 @@ pub enum Step {
 pub struct FinishVenv {
     pub venv: String,
     pub compile: bool,
+    /// Copy every file and new directory the sync wrote under `venv`, at its own path, into a
+    /// mount at this directory (the [`DiffMethod::Written`] layer); `None` where DiffOp is used.
+    pub collect_into: Option<String>,
 }
 
 /// Where a copied path comes from.
@@ -161,9 +167,10 @@ pub enum PathSource {
 pub enum DiffMethod {
     /// BuildKit's DiffOp (BuildKit with the `diffop` cap).
     DiffOp,
-    /// Every BuildKit: a step in the builder compares the two trees and copies what differs
-    /// (new or changed files; a file `upper` deleted stays, which phase 2 never does).
-    Compare,
+    /// Every BuildKit: `upper`'s sync step collects the files it wrote (newer than its start)
+    /// into a mount of its own ([`FinishVenv::collect_into`]); a file it deleted stays, which
+    /// phase 2 never does. No second step walks the venv.
+    Written,
 }
 
 /// A file with its content; plans show the content's digest and size, not the bytes.

@@ -185,7 +185,7 @@ impl Build {
             let Some((_, name)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
                 continue;
             };
-            let ours = ["[deps ", "[project ", "[runtime "]
+            let ours = ["[deps ", "[project ", "[runtime-deps ", "[runtime "]
                 .iter()
                 .any(|p| name.starts_with(p));
             if ours && !names.iter().any(|n| n == name) && !name.ends_with("DONE") {
