@@ -8,11 +8,12 @@ use crate::gateway::status::SourceLocation;
 use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
 use crate::image::runtime_config;
 use crate::interpreter_check;
-use crate::llb::{self, pb, LocalOptions, Platform};
+use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::plan;
 use crate::plan::CheckKind;
-use crate::project::{self, ContextFiles, Project, PyProject};
+use crate::project::{self, ContextFiles, Project};
+use crate::reads::{read_accounts, read_local_files, read_member, resolve_config};
 use crate::settings::{BuildFacts, Settings, Target};
 use crate::spec::{self, SpecError, SpecFile};
 use crate::step_failure::{exec_step_names, name_failed_step, spec_offset_of_failure};
@@ -26,7 +27,7 @@ pub struct BuildError {
 }
 
 impl BuildError {
-    fn plain(message: impl Into<String>) -> BuildError {
+    pub(crate) fn plain(message: impl Into<String>) -> BuildError {
         BuildError {
             message: message.into(),
             location: None,
@@ -70,9 +71,17 @@ pub struct BuiltImage {
 /// is an `Err`; build failures are Returned as errors.
 pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
     if let Some(request) = opts.subrequest() {
-        let result = match crate::subrequests::answer(request) {
-            Ok(metadata) => FrontendResult::Metadata(metadata),
-            Err(message) => FrontendResult::Error(error_status(&message, None)),
+        let result = match request {
+            crate::subrequests::OUTLINE | crate::subrequests::LINT => {
+                match inspect(bridge, opts, request).await {
+                    Ok(metadata) => FrontendResult::Metadata(metadata),
+                    Err(error) => FrontendResult::Error(error.to_status()),
+                }
+            }
+            _ => match crate::subrequests::answer(request) {
+                Ok(metadata) => FrontendResult::Metadata(metadata),
+                Err(message) => FrontendResult::Error(error_status(&message, None)),
+            },
         };
         return bridge.finish(result).await;
     }
@@ -102,6 +111,30 @@ pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyho
     bridge.finish(result).await
 }
 
+/// `--call=outline` and `--call=check`: what the build would take, and what looks wrong,
+/// from the spec and project files, without building anything.
+async fn inspect<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    request: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
+    let prepared = prepare(bridge, opts).await?;
+    if request == crate::subrequests::OUTLINE {
+        return Ok(crate::subrequests::outline(&prepared));
+    }
+    let builder_config = resolve_config(
+        bridge,
+        &prepared.plan.images.builder,
+        &prepared.platform,
+        "builder",
+    )
+    .await?;
+    Ok(crate::subrequests::lint_result(
+        &prepared,
+        &findings(&prepared, &builder_config),
+    ))
+}
+
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
@@ -110,12 +143,36 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// Reads, resolves, plans, lowers and solves. Public for tests.
-pub async fn build<B: Bridge>(
-    bridge: &mut B,
-    opts: &BuildOpts,
-    now: i64,
-) -> Result<BuiltImage, BuildError> {
+/// Everything a build (or a subrequest about it) knows before it solves anything but reads.
+pub struct Prepared {
+    pub caps: crate::gateway::Capabilities,
+    pub platform: llb::Platform,
+    pub cache_imports: Vec<crate::gateway::CacheImport>,
+    pub spec_file: SpecFile,
+    pub spec: spec::Spec,
+    /// The files errors can point into: the spec, `pyproject.toml`, `uv.lock`.
+    pub sources: Vec<(String, String)>,
+    pub files: ContextFiles,
+    pub project: Project,
+    pub settings: Settings,
+    pub plan: crate::plan::Plan,
+    /// The vertex that loaded the spec: warnings about it belong there.
+    pub spec_vertex: String,
+}
+
+impl Prepared {
+    pub fn located(&self, error: SpecError) -> BuildError {
+        let sources: Vec<(&str, &str)> = self
+            .sources
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        BuildError::located(error, &sources)
+    }
+}
+
+/// Reads `uv.build` and the project files, resolves the settings and makes the plan.
+pub async fn prepare<B: Bridge>(bridge: &mut B, opts: &BuildOpts) -> Result<Prepared, BuildError> {
     let caps = bridge
         .ping()
         .await
@@ -146,6 +203,12 @@ pub async fn build<B: Bridge>(
     // `<spec>.dockerignore` beside the spec wins over the context's .dockerignore, as
     // `Dockerfile.dockerignore` does for Dockerfiles.
     let spec_ignore_name = format!("{spec_name}.dockerignore");
+    let spec_vertex = crate::reads::local_files_vertex(
+        opts,
+        opts.spec_local(),
+        &[spec_name.as_str(), spec_ignore_name.as_str()],
+        &platform,
+    );
     let mut spec_files = read_local_files(
         bridge,
         opts,
@@ -168,7 +231,7 @@ pub async fn build<B: Bridge>(
         name: spec_name.clone(),
         text: String::from_utf8_lossy(&spec_text).into_owned(),
     };
-    let spec = spec::parse(&spec_file)
+    let spec = spec::parse_with_args(&spec_file, &opts.build_args(), &opts.named_contexts())
         .map_err(|e| BuildError::located(e, &[(&spec_file.name, &spec_file.text)]))?;
 
     // The project files settings come from.
@@ -191,14 +254,18 @@ pub async fn build<B: Bridge>(
         uv_toml: text(project::UV_TOML),
         dockerignore: spec_ignore.or_else(|| text(project::DOCKERIGNORE)),
     };
-    let sources: Vec<(&str, &str)> = [
+    let owned_sources: Vec<(String, String)> = [
         (spec_file.name.as_str(), Some(spec_file.text.as_str())),
         (project::PYPROJECT, files.pyproject.as_deref()),
         (project::UV_LOCK, files.uv_lock.as_deref()),
     ]
     .into_iter()
-    .filter_map(|(n, t)| Some((n, t?)))
+    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
     .collect();
+    let sources: Vec<(&str, &str)> = owned_sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     let members = read_member(bridge, opts, &spec, &project, &platform).await?;
@@ -216,17 +283,90 @@ pub async fn build<B: Bridge>(
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
         .map_err(|e| BuildError::located(e, &sources))?;
     let plan = plan(&settings);
+    Ok(Prepared {
+        caps,
+        platform,
+        cache_imports,
+        spec_file,
+        spec,
+        sources: owned_sources,
+        files,
+        project,
+        settings,
+        plan,
+        spec_vertex,
+    })
+}
+
+/// The lint findings of a prepared build, with the builder image's config.
+pub fn findings(
+    prepared: &Prepared,
+    builder_config: &serde_json::Value,
+) -> Vec<crate::lint::Finding> {
+    crate::lint::lint(
+        &prepared.spec_file,
+        &prepared.spec,
+        &prepared.settings,
+        &prepared.files,
+        &crate::image::env_of(builder_config),
+    )
+}
+
+/// A finding as a build warning, located in its file when it has a line there.
+fn warning_of(prepared: &Prepared, finding: &crate::lint::Finding) -> crate::gateway::Warning {
+    let location = finding.line.and_then(|line| {
+        prepared
+            .sources
+            .iter()
+            .find(|(name, _)| *name == finding.file)
+            .map(|(name, text)| (name.clone(), text.clone(), line))
+    });
+    crate::gateway::Warning {
+        vertex: prepared.spec_vertex.clone(),
+        short: format!("{}: {}", finding.rule, finding.detail),
+        detail: vec![finding.description.to_string()],
+        url: String::new(),
+        location,
+    }
+}
+
+/// Reads, resolves, plans, lowers and solves. Public for tests.
+pub async fn build<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    now: i64,
+) -> Result<BuiltImage, BuildError> {
+    let prepared = prepare(bridge, opts).await?;
+    let Prepared {
+        platform,
+        cache_imports,
+        spec_file,
+        spec,
+        settings,
+        plan,
+        ..
+    } = &prepared;
+    let sources: Vec<(&str, &str)> = prepared
+        .sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
 
     // Image configs: env for the steps, and the runtime image's base config.
-    let builder_config = resolve_config(bridge, &plan.images.builder, &platform, "builder").await?;
+    let builder_config = resolve_config(bridge, &plan.images.builder, platform, "builder").await?;
     let base_config = if plan.images.base == plan.images.builder {
         builder_config.clone()
     } else {
-        resolve_config(bridge, &plan.images.base, &platform, "base").await?
+        resolve_config(bridge, &plan.images.base, platform, "base").await?
     };
 
+    // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
+    for finding in findings(&prepared, &builder_config) {
+        let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
+    }
+
     let lowered = lower(
-        &plan,
+        plan,
         &LowerInputs {
             platform: platform.clone(),
             session_id: opts.session_id.clone(),
@@ -250,12 +390,12 @@ pub async fn build<B: Bridge>(
     };
     let step_names = exec_step_names(&definition);
     let reference = bridge
-        .solve(definition, &cache_imports, true)
+        .solve(definition, cache_imports, true)
         .await
         .map_err(|e| {
             let message = name_failed_step(&e.to_string(), &step_names);
             let line = spec_offset_of_failure(&spec_file.text, &message);
-            BuildError::located(SpecError::at(&spec_file, line, message, ""), &sources)
+            BuildError::located(SpecError::at(spec_file, line, message, ""), &sources)
         })?;
 
     // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
@@ -281,15 +421,15 @@ pub async fn build<B: Bridge>(
         let message =
             interpreter_check::explain(&mismatch, &plan.images.builder, &plan.images.base);
         return Err(BuildError::located(
-            SpecError::at(&spec_file, images_line, message, ""),
+            SpecError::at(spec_file, images_line, message, ""),
             &sources,
         ));
     }
     for (check, check_state) in
-        lower_checks(&plan, &lowered, image_base).map_err(BuildError::plain)?
+        lower_checks(plan, &lowered, image_base).map_err(BuildError::plain)?
     {
         let definition = llb::marshal(&check_state).definition;
-        if let Err(e) = bridge.solve(definition, &cache_imports, true).await {
+        if let Err(e) = bridge.solve(definition, cache_imports, true).await {
             let message = match check.kind {
                 CheckKind::Interpreter => format!(
                     "interpreter check: {}/bin/python does not start in the runtime image {}: {e}",
@@ -310,7 +450,7 @@ pub async fn build<B: Bridge>(
                 CheckKind::DevTests => spec.test.dev_command.as_ref().map_or(0, |c| c.span().start),
             };
             return Err(BuildError::located(
-                SpecError::at(&spec_file, line, message, ""),
+                SpecError::at(spec_file, line, message, ""),
                 &sources,
             ));
         }
@@ -320,162 +460,12 @@ pub async fn build<B: Bridge>(
     let config = runtime_config(
         image_base,
         &plan.image,
-        &platform,
+        platform,
         &crate::image::rfc3339(created),
     );
     Ok(BuiltImage {
         reference,
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),
-    })
-}
-
-/// Reads `names` (those that exist) from the client's local `local`, in one transfer.
-async fn read_local_files<B: Bridge>(
-    bridge: &mut B,
-    opts: &BuildOpts,
-    local: &str,
-    names: &[&str],
-    platform: &Platform,
-) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
-    let patterns: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let state = llb::local(
-        local,
-        &LocalOptions {
-            session_id: opts.session_id.clone(),
-            shared_key_hint: format!("uv-frontend:{local}:{}", patterns.join(",")),
-            include_patterns: patterns.clone(),
-            follow_paths: patterns,
-            ..Default::default()
-        },
-        Some(platform),
-        &format!("[internal] load {} from {local}", names.join(", ")),
-    );
-    let definition: pb::Definition = llb::marshal(&state).definition;
-    let reference = bridge
-        .solve(definition, &opts.cache_imports().unwrap_or_default(), false)
-        .await
-        .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
-    let present = bridge
-        .read_dir(&reference, "/")
-        .await
-        .map_err(|e| BuildError::plain(format!("listing {local}: {e}")))?;
-    let mut out = BTreeMap::new();
-    for name in names {
-        if present.iter().any(|p| p.name == *name) {
-            let data = bridge
-                .read_file(&reference, name)
-                .await
-                .map_err(|e| BuildError::plain(e.to_string()))?;
-            out.insert(name.to_string(), data);
-        }
-    }
-    Ok(out)
-}
-
-/// The base image's `/etc/passwd` and `/etc/group`, read from the image itself.
-async fn read_accounts<B: Bridge>(
-    bridge: &mut B,
-    image: &str,
-    platform: &Platform,
-    cache_imports: &[crate::gateway::CacheImport],
-) -> Result<BuildFacts, BuildError> {
-    let state = llb::image(image, platform, &format!("[base] {image}"));
-    let reference = bridge
-        // With the cache imports, like every solve: a vertex first solved without them has no
-        // cache keys, and everything built on it would miss the imported cache.
-        .solve(llb::marshal(&state).definition, cache_imports, false)
-        .await
-        .map_err(|e| {
-            BuildError::plain(format!(
-                "the base image {image} could not be loaded for {platform}: {e:#} (fix: check [build] base, or [build] builder when base is not set)"
-            ))
-        })?;
-    // A base without /etc (scratch-like) has no accounts: the user is created from nothing.
-    let entries = bridge
-        .read_dir(&reference, "/etc")
-        .await
-        .unwrap_or_default();
-    let mut files = [None, None];
-    for (slot, name) in files.iter_mut().zip(["passwd", "group"]) {
-        if entries.iter().any(|e| e.name == name) {
-            let bytes = bridge
-                .read_file(&reference, &format!("/etc/{name}"))
-                .await
-                .map_err(|e| BuildError::plain(format!("reading /etc/{name} of {image}: {e}")))?;
-            *slot = Some(String::from_utf8_lossy(&bytes).into_owned());
-        }
-    }
-    let [base_passwd, base_group] = files;
-    Ok(BuildFacts {
-        base_passwd,
-        base_group,
-        merge_diff: false,
-        platform: platform.clone(),
-        build_args: BTreeMap::new(),
-        target: Target::Runtime,
-    })
-}
-
-/// The pyproject of the workspace member `[sync] package` names, if it is not the root.
-async fn read_member<B: Bridge>(
-    bridge: &mut B,
-    opts: &BuildOpts,
-    spec: &spec::Spec,
-    project: &Project,
-    platform: &Platform,
-) -> Result<BTreeMap<String, PyProject>, BuildError> {
-    let mut members = BTreeMap::new();
-    let Some(package) = spec.sync.package.as_ref().map(|p| p.get_ref()) else {
-        return Ok(members);
-    };
-    let Some(local) = project.lock.local_package(package) else {
-        return Ok(members);
-    };
-    if local.path == "." || project.pyproject.name.as_deref() == Some(package.as_str()) {
-        return Ok(members);
-    }
-    let path = format!(
-        "{}/{}",
-        local.path.trim_end_matches('/'),
-        project::PYPROJECT
-    );
-    let files = read_local_files(
-        bridge,
-        opts,
-        opts.context_local(),
-        &[path.as_str()],
-        platform,
-    )
-    .await;
-    // A member whose pyproject cannot be read only loses its default command.
-    if let Ok(files) = files {
-        if let Some(text) = files.get(&path) {
-            if let Ok(p) = PyProject::parse(&String::from_utf8_lossy(text)) {
-                members.insert(package.clone(), p);
-            }
-        }
-    }
-    Ok(members)
-}
-
-async fn resolve_config<B: Bridge>(
-    bridge: &mut B,
-    image: &str,
-    platform: &Platform,
-    role: &str,
-) -> Result<serde_json::Value, BuildError> {
-    let resolved = bridge
-        .resolve_image_config(image, platform)
-        .await
-        .map_err(|e| {
-            BuildError::plain(format!(
-                "the {role} image {image} could not be resolved for {platform}: {e:#} (fix: check [build] {role} in the spec and that the image exists for this platform)"
-            ))
-        })?;
-    serde_json::from_slice(&resolved.config).map_err(|e| {
-        BuildError::plain(format!(
-            "the {role} image {image} has an invalid config: {e}"
-        ))
     })
 }
 

@@ -93,6 +93,50 @@ pub struct SyncSettings {
     pub dev: bool,
     pub lock: LockMode,
     pub compile_bytecode: bool,
+    /// `[build] network = "host"`: sync steps on the host's network.
+    pub network_host: bool,
+    /// Environment variables sync steps take from client secrets of the same id, when the
+    /// client passes them (`--secret id=UV_INDEX_<NAME>_PASSWORD,env=...`): never in a layer.
+    pub secrets: Vec<String>,
+    /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
+    pub ssh: bool,
+}
+
+/// uv's variables that may carry index credentials, and that sync steps can take from secrets
+/// besides the per-index `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`.
+pub const INDEX_SECRETS: &[&str] = &[
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_INDEX_URL",
+];
+
+/// `UV_INDEX_<NAME>_USERNAME` and `_PASSWORD` for every `[[tool.uv.index]]` name, as uv spells
+/// them (upper case, anything but a letter or digit as `_`), then [`INDEX_SECRETS`].
+pub fn index_secrets(index_names: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = index_names
+        .iter()
+        .flat_map(|name| {
+            let upper: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            [
+                format!("UV_INDEX_{upper}_USERNAME"),
+                format!("UV_INDEX_{upper}_PASSWORD"),
+            ]
+        })
+        .collect();
+    names.extend(INDEX_SECRETS.iter().map(|s| s.to_string()));
+    names.sort();
+    names.dedup();
+    names
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -288,11 +332,8 @@ impl Settings {
                 }
             }
         }
-        let skip_test = spec.test.skip.unwrap_or(false)
-            || facts
-                .build_args
-                .get("UVF_TEST_SKIP")
-                .is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+        // Also `--build-arg UVF_TEST_SKIP=1` (crate::spec::overrides).
+        let skip_test = spec.test.skip.unwrap_or(false);
         let test = match (&spec.test.command, skip_test) {
             (Some(command), false) => Some(command.get_ref().clone()),
             _ => None,
@@ -362,6 +403,16 @@ impl Settings {
                     .map(|l| *l.get_ref())
                     .unwrap_or(LockMode::Locked),
                 compile_bytecode: spec.sync.compile_bytecode.unwrap_or(true),
+                network_host: spec
+                    .build
+                    .network
+                    .as_ref()
+                    .is_some_and(|n| n.get_ref() == "host"),
+                secrets: index_secrets(&project.pyproject.index_names),
+                ssh: files
+                    .uv_lock
+                    .as_deref()
+                    .is_some_and(|l| l.contains("source = { git = ")),
             },
             cache: CacheSettings {
                 id: s(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),

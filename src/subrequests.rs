@@ -8,6 +8,10 @@ use crate::settings::Target;
 
 pub const DESCRIBE: &str = "frontend.subrequests.describe";
 pub const TARGETS: &str = "frontend.targets";
+/// `--call=outline`: the build args, secrets, SSH and cache the build takes ([`outline`]).
+pub const OUTLINE: &str = "frontend.outline";
+/// `--call=check`: lint findings ([`lint_result`]).
+pub const LINT: &str = "frontend.lint";
 
 /// The metadata answering `request`, or an error naming the subrequests this frontend has.
 pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
@@ -30,8 +34,24 @@ pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
                     "opts": [],
                     "metadata": [{"name": "result.json"}],
                 },
+                {
+                    "name": OUTLINE,
+                    "version": "1.0.0",
+                    "type": "rpc",
+                    "description": "List all parameters current build target supports",
+                    "opts": [{"name": "target", "description": "Target to build"}],
+                    "metadata": [{"name": "result.json"}, {"name": "result.txt"}],
+                },
+                {
+                    "name": LINT,
+                    "version": "1.0.0",
+                    "type": "rpc",
+                    "description": "Lint the build and report warnings",
+                    "opts": [{"name": "target", "description": "Target to lint"}],
+                    "metadata": [{"name": "result.json"}, {"name": "result.txt"}],
+                },
             ]);
-            let text = "NAME                  VERSION DESCRIPTION\nsubrequests.describe  1.0.0   List available subrequest types\ntargets               1.0.0   List all targets current build supports\n";
+            let text = "NAME                  VERSION DESCRIPTION\nsubrequests.describe  1.0.0   List available subrequest types\ntargets               1.0.0   List all targets current build supports\noutline               1.0.0   List all parameters current build target supports\nlint                  1.0.0   Lint the build and report warnings\n";
             Ok([
                 ("result.json".to_string(), pretty(describe)),
                 ("result.txt".to_string(), text.as_bytes().to_vec()),
@@ -60,7 +80,221 @@ pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
             .into())
         }
         other => Err(format!(
-            "uv-frontend does not answer the subrequest {other:?}: it answers {TARGETS} (--call=targets) and {DESCRIBE}"
+            "uv-frontend does not answer the subrequest {other:?}: it answers {TARGETS} (--call=targets), {OUTLINE} (--call=outline), {LINT} (--call=check) and {DESCRIBE}"
         )),
     }
+}
+
+/// The build args (with the values this build uses), secrets, SSH and cache of the build, as
+/// BuildKit's outline subrequest spells them.
+pub fn outline(prepared: &crate::frontend::Prepared) -> BTreeMap<String, Vec<u8>> {
+    let st = &prepared.settings;
+    let list = |v: &[String]| v.join(",");
+    let uv_tag = st
+        .images
+        .uv
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map(|(_, tag)| tag.to_string())
+        .unwrap_or_default();
+    let sharing = serde_json::to_value(st.cache.sharing)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let args: Vec<(&str, &str, String)> = vec![
+        (
+            "UVF_BUILD_UV",
+            "image holding uv ([build] uv)",
+            st.images.uv.clone(),
+        ),
+        ("UVF_UV_VERSION", "tag of the uv image", uv_tag),
+        (
+            "UVF_BUILD_BUILDER",
+            "image uv sync runs in ([build] builder)",
+            st.images.builder.clone(),
+        ),
+        (
+            "UVF_BUILD_BASE",
+            "runtime base image ([build] base)",
+            st.images.base.clone(),
+        ),
+        (
+            "UVF_BUILD_MANAGED_PYTHON",
+            "Python for uv to install ([build] managed-python)",
+            st.managed_python
+                .as_ref()
+                .map(|p| p.version.clone())
+                .unwrap_or_default(),
+        ),
+        (
+            "UVF_BUILD_NETWORK",
+            "network of the sync steps: default or host ([build] network)",
+            if st.sync.network_host {
+                "host"
+            } else {
+                "default"
+            }
+            .into(),
+        ),
+        (
+            "UVF_SYNC_PACKAGE",
+            "workspace member to install ([sync] package)",
+            st.sync.package.clone().unwrap_or_default(),
+        ),
+        (
+            "UVF_SYNC_EXTRA",
+            "extras, comma-separated ([sync] extra)",
+            list(&st.sync.extras),
+        ),
+        (
+            "UVF_SYNC_ALL_EXTRAS",
+            "all extras ([sync] all-extras)",
+            st.sync.all_extras.to_string(),
+        ),
+        (
+            "UVF_SYNC_GROUP",
+            "dependency groups, comma-separated ([sync] group)",
+            list(&st.sync.groups),
+        ),
+        (
+            "UVF_SYNC_DEV",
+            "install the dev group ([sync] dev)",
+            st.sync.dev.to_string(),
+        ),
+        (
+            "UVF_SYNC_LOCK",
+            "locked or frozen ([sync] lock)",
+            st.sync.lock.flag().trim_start_matches("--").to_string(),
+        ),
+        (
+            "UVF_SYNC_COMPILE_BYTECODE",
+            "compile bytecode ([sync] compile-bytecode)",
+            st.sync.compile_bytecode.to_string(),
+        ),
+        (
+            "UVF_CACHE_ID",
+            "uv cache mount id ([cache] id)",
+            st.cache.id.clone(),
+        ),
+        (
+            "UVF_CACHE_DIR",
+            "uv cache mount target and UV_CACHE_DIR ([cache] dir)",
+            st.cache.dir.clone(),
+        ),
+        (
+            "UVF_CACHE_SHARING",
+            "shared, locked or private ([cache] sharing)",
+            sharing,
+        ),
+        (
+            "UVF_TEST_SKIP",
+            "skip the smoke test ([test] skip)",
+            prepared.spec.test.skip.unwrap_or(false).to_string(),
+        ),
+        (
+            "SOURCE_DATE_EPOCH",
+            "time of the image and of the files the frontend writes",
+            st.source_date_epoch
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "UV_PYTHON_INSTALL_MIRROR",
+            "where uv python install downloads from",
+            String::new(),
+        ),
+    ];
+    let (target_name, description) = Target::ALL
+        .iter()
+        .find(|(_, t, _)| *t == st.target)
+        .map(|(n, _, d)| (*n, *d))
+        .unwrap_or_default();
+    let outline = json!({
+        "name": target_name,
+        "description": description,
+        "args": args
+            .iter()
+            .map(|(name, description, value)| json!({"name": name, "description": description, "value": value}))
+            .collect::<Vec<_>>(),
+        "secrets": st.sync.secrets.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
+        "ssh": if st.sync.ssh { vec![json!({"name": "default"})] } else { vec![] },
+        "cache": [{"ID": st.cache.id}],
+    });
+    let mut text = String::from("BUILD ARG                  VALUE\n");
+    for (name, _, value) in &args {
+        text.push_str(&format!("{name:<26} {value}\n"));
+    }
+    if !st.sync.secrets.is_empty() {
+        text.push_str(&format!(
+            "\nSECRETS (optional): {}\n",
+            st.sync.secrets.join(", ")
+        ));
+    }
+    if st.sync.ssh {
+        text.push_str("SSH (optional): default\n");
+    }
+    metadata(outline, text)
+}
+
+/// `--call=check`'s answer: the findings, with the files they point into.
+pub fn lint_result(
+    prepared: &crate::frontend::Prepared,
+    findings: &[crate::lint::Finding],
+) -> BTreeMap<String, Vec<u8>> {
+    use base64::Engine;
+    let sources: Vec<&(String, String)> = prepared.sources.iter().collect();
+    let warnings: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let index = sources.iter().position(|(name, _)| *name == f.file);
+            let location = match (index, f.line) {
+                (Some(i), Some(line)) => json!({
+                    "sourceIndex": i,
+                    "ranges": [{"start": {"line": line}, "end": {"line": line}}],
+                }),
+                _ => json!({"sourceIndex": -1}),
+            };
+            json!({
+                "ruleName": f.rule,
+                "description": f.description,
+                "detail": f.detail,
+                "location": location,
+            })
+        })
+        .collect();
+    let result = json!({
+        "warnings": warnings,
+        "sources": sources
+            .iter()
+            .map(|(name, text)| json!({
+                "filename": name,
+                "data": base64::engine::general_purpose::STANDARD.encode(text),
+                "language": "TOML",
+            }))
+            .collect::<Vec<_>>(),
+    });
+    let mut text = String::new();
+    for f in findings {
+        let at = match f.line {
+            Some(line) => format!("{}:{line}", f.file),
+            None => f.file.clone(),
+        };
+        text.push_str(&format!("{}: {at}: {}\n", f.rule, f.detail));
+    }
+    if findings.is_empty() {
+        text.push_str("Check complete, no warnings found.\n");
+    }
+    metadata(result, text)
+}
+
+fn metadata(json: serde_json::Value, text: String) -> BTreeMap<String, Vec<u8>> {
+    [
+        (
+            "result.json".to_string(),
+            serde_json::to_vec_pretty(&json).expect("JSON"),
+        ),
+        ("result.txt".to_string(), text.into_bytes()),
+        ("version".to_string(), b"1.0.0".to_vec()),
+    ]
+    .into()
 }

@@ -29,6 +29,17 @@ fn context_source(def: &pb::Definition) -> pb::SourceOp {
         .expect("the context is loaded")
 }
 
+/// The script a sync step runs as `sh -c <script> <label> $1 ...`: the script and its `$1...`.
+fn script_of<'a>(op: &'a pb::Op, label: &str) -> (&'a str, &'a [String]) {
+    let args = &exec(op).meta.as_ref().expect("meta").args;
+    let at = args
+        .iter()
+        .position(|a| a == label)
+        .unwrap_or_else(|| panic!("no {label} script in {args:?}"));
+    assert_eq!(args[at - 2], "-c");
+    (args[at - 1].as_str(), &args[at + 1..])
+}
+
 fn build(project: &str, spec: &str) -> FakeBridge {
     let mut bridge = FakeBridge::with_project(project, spec);
     run(&mut bridge, &opts());
@@ -82,11 +93,11 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     );
     let meta = exec(&project).meta.clone().expect("meta");
     assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
-    // Then, in the same step, compileall (which skips up-to-date files) and no o+w files.
-    assert_eq!(meta.args[..2], ["/bin/sh", "-c"]);
-    assert!(meta.args[2].contains("find \"$venv\" -cnewer \"$work/marker\""));
-    assert!(meta.args[8].contains("compileall.compile_file"));
-    assert_eq!(meta.args[4..6], ["/app/.venv", "1"]);
+    // Then, in the same step, bytecode and no o+w files for what the sync wrote.
+    let (script, args) = script_of(&project, "sync-then-finish");
+    assert!(script.contains("find \"$venv\" -cnewer \"$work/marker\""));
+    assert_eq!(args[..2], ["/app/.venv", "1"]);
+    assert!(args[4].contains("compileall.compile_file"));
 }
 
 #[test]
@@ -336,9 +347,9 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
     // The project's files come from phase 2's own output mount, where it collected what it
     // wrote: not from its rootfs (the whole venv), and with no second step walking the venv.
     let written = &project.inputs[1];
-    let (phase2_digest, phase2) = vertex(def, "[project 2/2] uv sync");
+    let (phase2_digest, phase2_op) = vertex(def, "[project 2/2] uv sync");
     assert_eq!(written.digest, phase2_digest);
-    let phase2 = exec(&phase2);
+    let phase2 = exec(&phase2_op);
     let out = phase2
         .mounts
         .iter()
@@ -347,9 +358,9 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
     assert_eq!(written.index, out.output);
     assert_eq!(out.input, -1, "it starts empty");
     assert!(!out.readonly);
-    let meta = phase2.meta.as_ref().expect("meta");
+    let (_, args) = script_of(&phase2_op, "sync-then-finish");
     assert_eq!(
-        meta.args[7], "/uv-frontend/written",
+        args[3], "/uv-frontend/written",
         "the script collects into it"
     );
     assert!(
@@ -636,10 +647,9 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     let opt = kept[0].cache_opt.as_ref().expect("a cache");
     assert!(opt.id.starts_with("uv-venv-"), "{}", opt.id);
     assert_eq!(opt.sharing, pb::CacheSharingOpt::Locked as i32);
-    let args = &exec(&deps).meta.as_ref().expect("meta").args;
-    assert_eq!(args[..2], ["/bin/sh", "-c"]);
-    assert_eq!(args[4], "/uv-frontend/venv-cache");
-    assert!(args[5].contains("import os, shutil"), "the mirror script");
+    let (_, args) = script_of(&deps, "kept-venv-sync");
+    assert_eq!(args[0], "/uv-frontend/venv-cache");
+    assert!(args[2].contains("def remove(p)"), "the mirror script");
 
     // Another platform never restores this venv.
     let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
@@ -924,13 +934,13 @@ fn call_targets_lists_the_targets_without_building() {
 
     let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let mut o = opts();
-    o.opts.insert("requestid".into(), "frontend.outline".into());
+    o.opts.insert("requestid".into(), "frontend.unknown".into());
     run(&mut other, &o);
     assert!(other
         .returned_error()
         .expect("unsupported")
         .message
-        .contains("does not answer the subrequest \"frontend.outline\""));
+        .contains("does not answer the subrequest \"frontend.unknown\""));
 }
 
 #[test]

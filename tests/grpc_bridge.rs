@@ -13,7 +13,7 @@ use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
 use support::*;
 use tokio::sync::Mutex;
 use tonic::{Request, Response, Status};
-use uv_frontend::gateway::{connect_stream, Bridge, GrpcBridge, MAX_MESSAGE_SIZE};
+use uv_frontend::gateway::{connect_stream, Bridge, GrpcBridge, Warning, MAX_MESSAGE_SIZE};
 use uv_frontend::llb::Platform;
 
 /// An LLBBridge server answering from a [`FakeBridge`], recording the raw Return request.
@@ -210,8 +210,23 @@ impl LlbBridge for Server {
         &self,
         request: Request<gw::WarnRequest>,
     ) -> Result<Response<gw::WarnResponse>, Status> {
-        let short = String::from_utf8_lossy(&request.into_inner().short).into_owned();
-        self.fake.lock().await.warnings.push(short);
+        let r = request.into_inner();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let location = r.info.as_ref().map(|info| {
+            let line = r
+                .ranges
+                .first()
+                .and_then(|range| range.start)
+                .map_or(0, |p| p.line as usize);
+            (info.filename.clone(), text(&info.data), line)
+        });
+        self.fake.lock().await.warnings.push(Warning {
+            vertex: r.digest,
+            short: text(&r.short),
+            detail: r.detail.iter().map(|d| text(d)).collect(),
+            url: r.url,
+            location,
+        });
         Ok(Response::new(gw::WarnResponse {}))
     }
 }
@@ -310,4 +325,20 @@ fn files_larger_than_grpc_default_limit_are_read() {
     // The file's bytes are in the definition (phase 1 is keyed on them).
     let def = fake.result_definition();
     assert!(def.def.iter().any(|op| op.len() > 6 << 20));
+}
+
+#[test]
+fn warnings_travel_with_the_spec_file_and_line() {
+    let spec = format!("{EXAMPLE_SPEC}[sync]\ndev = true\n");
+    let (fake, returned) = run_over_grpc(FakeBridge::with_project(PLAIN_EXAMPLE, &spec));
+    assert!(returned.error.is_none(), "a warning never fails the build");
+    let warning = fake
+        .warnings
+        .iter()
+        .find(|w| w.short.starts_with("DevDependenciesInRuntime: "))
+        .expect("the dev-group warning");
+    let (file, text, line) = warning.location.clone().expect("located");
+    assert_eq!((file.as_str(), line), ("uv.build", 6));
+    assert_eq!(text, spec);
+    assert!(warning.vertex.starts_with("sha256:"));
 }

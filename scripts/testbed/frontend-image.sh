@@ -18,7 +18,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TARGET_TRIPLE=x86_64-unknown-linux-gnu
-FRONTEND_CAPS="${FRONTEND_CAPS:-moby.buildkit.frontend.subrequests}"
+FRONTEND_CAPS="${FRONTEND_CAPS:-moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts}"
 DOCKERFILE="$TESTBED_REPO_ROOT/Dockerfile.frontend"
 [ -f "$DOCKERFILE" ] || die "$DOCKERFILE missing"
 timeout 10 "$DOCKER" info >/dev/null 2>&1 || die "dockerd not answering: run scripts/testbed/start-daemons.sh first"

@@ -154,15 +154,44 @@ impl Bridge for GrpcBridge {
         })
     }
 
-    async fn warn(&mut self, message: &str) -> anyhow::Result<()> {
+    async fn warn(&mut self, warning: &super::Warning) -> anyhow::Result<()> {
         if !self.caps.has("gateway.warnings") {
             return Ok(());
         }
+        let (info, ranges) = match &warning.location {
+            Some((filename, text, line)) => {
+                let position = |line: usize| crate::llb::pb::Position {
+                    line: line as i32,
+                    character: 0,
+                };
+                (
+                    Some(crate::llb::pb::SourceInfo {
+                        filename: filename.clone(),
+                        data: text.as_bytes().to_vec(),
+                        definition: None,
+                        language: "TOML".into(),
+                    }),
+                    vec![crate::llb::pb::Range {
+                        start: Some(position(*line)),
+                        end: Some(position(*line)),
+                    }],
+                )
+            }
+            None => (None, vec![]),
+        };
         self.client
             .warn(gw::WarnRequest {
+                digest: warning.vertex.clone(),
                 level: 1,
-                short: message.as_bytes().to_vec(),
-                ..Default::default()
+                short: warning.short.as_bytes().to_vec(),
+                detail: warning
+                    .detail
+                    .iter()
+                    .map(|d| d.as_bytes().to_vec())
+                    .collect(),
+                url: warning.url.clone(),
+                info,
+                ranges,
             })
             .await
             .map_err(|s| status_error("warn", s))?;

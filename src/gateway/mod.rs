@@ -71,6 +71,19 @@ impl DirEntry {
 }
 
 /// What the frontend hands back to BuildKit.
+/// A build warning, as buildx prints it after the build (`WARNING: ...`), with the line of the
+/// file it is about when there is one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Warning {
+    /// The vertex it belongs to (the spec's load), by digest.
+    pub vertex: String,
+    pub short: String,
+    pub detail: Vec<String>,
+    pub url: String,
+    /// File name, its text and the 1-based line.
+    pub location: Option<(String, String, usize)>,
+}
+
 #[derive(Clone, Debug)]
 pub enum FrontendResult {
     /// A solved reference and the image config of the result.
@@ -103,7 +116,8 @@ pub trait Bridge {
         platform: &Platform,
     ) -> anyhow::Result<ResolvedImage>;
     /// A non-fatal finding, shown by buildx as a build warning (where BuildKit supports it).
-    async fn warn(&mut self, message: &str) -> anyhow::Result<()>;
+    /// Sends a build warning; a BuildKit without the `gateway.warnings` cap gets none.
+    async fn warn(&mut self, warning: &Warning) -> anyhow::Result<()>;
     async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()>;
 }
 

@@ -92,6 +92,14 @@ impl BuildOpts {
             .collect()
     }
 
+    /// `--build-context name=value` values (BuildKit's `context:<name>` options), by name.
+    pub fn named_contexts(&self) -> BTreeMap<String, String> {
+        self.opts
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("context:")?.to_string(), v.clone())))
+            .collect()
+    }
+
     /// The platform to build for: `--platform`'s first, else the worker's.
     pub fn platform(&self) -> Platform {
         self.get("platform")

@@ -46,6 +46,16 @@ enum MountKind {
         sharing: CacheSharing,
     },
     Tmpfs,
+    /// A client secret as a file, readable by root only; never in any layer.
+    Secret {
+        id: String,
+        optional: bool,
+    },
+    /// The client's forwarded SSH agent socket.
+    Ssh {
+        id: String,
+        optional: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +120,31 @@ impl Exec {
         self.mounts.push(ExtraMount {
             target: target.into(),
             kind: MountKind::Tmpfs,
+        });
+        self
+    }
+
+    /// Mounts the client's secret `id` as a file at `target` (root, mode 0400). An `optional`
+    /// secret the client did not pass is simply absent. Secrets never enter the cache key.
+    pub fn secret(mut self, id: &str, target: &str, optional: bool) -> Exec {
+        self.mounts.push(ExtraMount {
+            target: target.into(),
+            kind: MountKind::Secret {
+                id: id.into(),
+                optional,
+            },
+        });
+        self
+    }
+
+    /// Mounts the client's forwarded SSH agent `id` (`--ssh id`) as a socket at `target`.
+    pub fn ssh(mut self, id: &str, target: &str, optional: bool) -> Exec {
+        self.mounts.push(ExtraMount {
+            target: target.into(),
+            kind: MountKind::Ssh {
+                id: id.into(),
+                optional,
+            },
         });
         self
     }
@@ -213,6 +248,28 @@ impl Exec {
                 MountKind::Tmpfs => {
                     pm.mount_type = pb::MountType::Tmpfs as i32;
                     caps.push("exec.mount.tmpfs");
+                }
+                MountKind::Secret { id, optional } => {
+                    pm.mount_type = pb::MountType::Secret as i32;
+                    pm.secret_opt = Some(pb::SecretOpt {
+                        id: id.clone(),
+                        uid: 0,
+                        gid: 0,
+                        mode: 0o400,
+                        optional: *optional,
+                    });
+                    caps.push("exec.mount.secret");
+                }
+                MountKind::Ssh { id, optional } => {
+                    pm.mount_type = pb::MountType::Ssh as i32;
+                    pm.ssh_opt = Some(pb::SshOpt {
+                        id: id.clone(),
+                        uid: 0,
+                        gid: 0,
+                        mode: 0o600,
+                        optional: *optional,
+                    });
+                    caps.push("exec.mount.ssh");
                 }
             }
             mounts.push(pm);

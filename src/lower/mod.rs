@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
-use crate::plan::{Check, DiffMethod, PathSource, Plan, StageBase, Step, UV_MOUNT};
+use crate::plan::{
+    Check, DiffMethod, PathSource, Plan, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
+};
 
 mod scripts;
 
 use scripts::{
     FINISH_SCRIPT, KEPT_VENV_SYNC, MIRROR_SCRIPT, NORMALIZE_UV_CACHE_INFO, SYNC_THEN_FINISH,
+    WITH_SECRETS,
 };
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
@@ -245,7 +248,11 @@ fn lower_step(
             finish,
         } => {
             let uv = format!("{UV_MOUNT}/uv");
+            let access = &plan.sync_access;
             let mut argv: Vec<&str> = Vec::new();
+            if !access.secrets.is_empty() {
+                argv.extend(["/bin/sh", "-c", WITH_SECRETS, "with-secrets", SECRETS_DIR]);
+            }
             let collect_into = finish.as_ref().and_then(|f| f.collect_into.as_deref());
             if let Some(finish) = finish {
                 argv.extend([
@@ -277,11 +284,23 @@ fn lower_step(
             for (key, value) in env {
                 on = on.env(key, value);
             }
+            if access.ssh {
+                on = on.env("SSH_AUTH_SOCK", SSH_AGENT_SOCKET);
+            }
             let mut exec = on
                 .run(&argv, name)
                 .bind(&images.uv, "/", UV_MOUNT, true)
                 .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
                 .proxy(inputs.proxy.clone());
+            for id in &access.secrets {
+                exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
+            }
+            if access.ssh {
+                exec = exec.ssh("default", SSH_AGENT_SOCKET, true);
+            }
+            if access.host_network {
+                exec = exec.network(Network::Host);
+            }
             if let Some(kept) = venv_cache {
                 exec = exec.cache(&kept.id, &kept.target, kept.sharing);
             }

@@ -84,6 +84,21 @@ if out:
         shutil.copystat(p, os.path.join(out, os.path.relpath(p, "/")), follow_symlinks=False)
 "#;
 
+/// Exports every secret file in `$1` as the environment variable its name spells (the files
+/// are there only for the secrets the client passed), then runs the rest: credentials reach uv
+/// in its environment and never touch a layer.
+pub const WITH_SECRETS: &str = r#"dir="$1"
+shift
+for f in "$dir"/*; do
+  if [ -f "$f" ]; then
+    name="${f##*/}"
+    value="$(cat "$f")"
+    export "$name=$value"
+  fi
+done
+exec "$@"
+"#;
+
 /// uv records, for packages installed from a directory, the change times of their sources in
 /// `<dist-info>/uv_cache.json`; those cannot be set, so with SOURCE_DATE_EPOCH they are replaced
 /// by it, and the file's line in RECORD updated.

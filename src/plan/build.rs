@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{
     CacheMount, Check, CheckKind, DiffMethod, FinishVenv, ImageConfig, PathSource, Plan,
-    PlanImages, PlannedFile, Stage, StageBase, Step,
+    PlanImages, PlannedFile, Stage, StageBase, Step, SyncAccess,
 };
 use crate::llb::CacheSharing;
 use crate::settings::{Settings, Target};
@@ -254,6 +254,11 @@ pub fn plan(s: &Settings) -> Plan {
             sharing: s.cache.sharing,
         },
         sync_env,
+        sync_access: SyncAccess {
+            secrets: s.sync.secrets.clone(),
+            ssh: s.sync.ssh,
+            host_network: s.sync.network_host,
+        },
         stages: vec![
             numbered(DEPS_STAGE, StageBase::Builder, deps_steps),
             numbered(

@@ -23,6 +23,8 @@ pub struct Plan {
     pub cache: CacheMount,
     /// Environment of every sync step, on top of the builder image's own.
     pub sync_env: BTreeMap<String, String>,
+    /// What every sync step gets from the client and the host besides the cache.
+    pub sync_access: SyncAccess,
     pub stages: Vec<Stage>,
     /// The stage whose result is the image.
     pub result: String,
@@ -32,6 +34,23 @@ pub struct Plan {
     /// `SOURCE_DATE_EPOCH`: the time every file the plan writes gets, for reproducible images.
     pub source_date_epoch: Option<i64>,
 }
+
+/// The client's secrets and SSH agent, and the network, as every sync step sees them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncAccess {
+    /// Optional secrets, each exported as the environment variable of its id for uv, from a
+    /// file under [`SECRETS_DIR`]: never in a layer, the image config or the cache key.
+    pub secrets: Vec<String>,
+    /// The client's SSH agent (`--ssh default`), optional, as `SSH_AUTH_SOCK`.
+    pub ssh: bool,
+    /// The host's network instead of BuildKit's sandbox (`--allow network.host`).
+    pub host_network: bool,
+}
+
+/// Where sync steps find their secrets, one file per id.
+pub const SECRETS_DIR: &str = "/run/secrets/uv-frontend";
+/// Where sync steps find the forwarded SSH agent.
+pub const SSH_AGENT_SOCKET: &str = "/run/buildkit/ssh_agent.0";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {

@@ -4,6 +4,7 @@
 //! project are filled in by [`crate::settings`].
 
 mod error;
+pub mod overrides;
 mod parse;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use toml::Spanned;
 pub use crate::llb::CacheSharing;
 pub use error::line_of;
 pub use error::{SpecError, SpecFile};
-pub use parse::parse;
+pub use parse::{parse, parse_with_args};
 
 /// A parsed `uv.build`. Every field is optional; `None` means "use the default".
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +50,9 @@ pub struct BuildTable {
     pub managed_python: Option<Spanned<String>>,
     /// Where the managed Python is installed, the same path in the builder and the runtime.
     pub python_install_dir: Option<Spanned<String>>,
+    /// The sync steps' network: `default` (BuildKit's sandbox) or `host` (needs
+    /// `--allow network.host`), e.g. for a package index on the build host's 127.0.0.1.
+    pub network: Option<Spanned<String>>,
 }
 
 /// `[sync]`: what `uv sync` installs.

@@ -9,8 +9,20 @@ const TABLES: &[&str] = &["build", "sync", "cache", "run", "test"];
 
 /// Parses and checks the spec file.
 pub fn parse(file: &SpecFile) -> Result<Spec, SpecError> {
+    parse_with_args(file, &Default::default(), &Default::default())
+}
+
+/// Parses the spec file, sets the values `UVF_*` build args and the `uv`, `builder` and `base`
+/// named contexts name ([`super::overrides`]), and checks the result.
+pub fn parse_with_args(
+    file: &SpecFile,
+    build_args: &std::collections::BTreeMap<String, String>,
+    named_contexts: &std::collections::BTreeMap<String, String>,
+) -> Result<Spec, SpecError> {
     let (name, text) = (file.name.as_str(), file.text.as_str());
-    let spec: Spec = toml::from_str(text).map_err(|e| from_toml_error(name, text, &e))?;
+    let mut spec: Spec = toml::from_str(text).map_err(|e| from_toml_error(name, text, &e))?;
+    super::overrides::apply(&mut spec, file, build_args)?;
+    super::overrides::apply_named_contexts(&mut spec, file, named_contexts)?;
     Checker { file }.check(&spec)?;
     Ok(spec)
 }
@@ -21,6 +33,11 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error<T>(&self, value: &Spanned<T>, message: String, fix: &str) -> SpecError {
+        // A value a build arg set has the empty span at 0: name the build arg.
+        let message = match super::overrides::arg_of_message(&message) {
+            Some(arg) if value.span() == (0..0) => format!("{message} (set by --build-arg {arg})"),
+            _ => message,
+        };
         SpecError::at(self.file, value.span().start, message, fix)
     }
 
@@ -46,6 +63,16 @@ impl Checker<'_> {
         }
         if let Some(dir) = &b.workdir {
             self.absolute_dir("[build] workdir", dir, "/app")?;
+        }
+        if let Some(network) = &b.network {
+            let n = network.get_ref();
+            if !matches!(n.as_str(), "default" | "host") {
+                return Err(self.error(
+                    network,
+                    format!("[build] network {n:?} is not a network mode"),
+                    "use \"default\" (BuildKit's sandbox) or \"host\" (with --allow network.host)",
+                ));
+            }
         }
         if let Some(package) = &spec.sync.package {
             self.name(
@@ -347,7 +374,8 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
 /// The table a key belongs in, for keys written at the top level by mistake.
 fn table_of_key(key: &str) -> Option<&'static str> {
     Some(match key {
-        "uv" | "builder" | "base" | "workdir" | "managed-python" | "python-install-dir" => "build",
+        "uv" | "builder" | "base" | "workdir" | "managed-python" | "python-install-dir"
+        | "network" => "build",
         "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode" => {
             "sync"
         }

@@ -8,7 +8,7 @@ pub mod e2e;
 use std::collections::BTreeMap;
 
 use uv_frontend::gateway::{
-    Bridge, BuildOpts, CacheImport, Capabilities, DirEntry, FrontendResult, ResolvedImage,
+    Bridge, BuildOpts, CacheImport, Capabilities, DirEntry, FrontendResult, ResolvedImage, Warning,
     REQUIRED_CAPS,
 };
 use uv_frontend::llb::{digest_of, pb, Platform};
@@ -28,7 +28,7 @@ pub struct FakeBridge {
     refs: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Every definition solved that was not a plain local read, with its cache imports.
     pub solved: Vec<(pb::Definition, Vec<CacheImport>)>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub returned: Option<FrontendResult>,
     /// Makes image resolution panic, standing in for a bug anywhere in the flow.
     pub panic_on_resolve: bool,
@@ -359,8 +359,8 @@ impl Bridge for FakeBridge {
         })
     }
 
-    async fn warn(&mut self, message: &str) -> anyhow::Result<()> {
-        self.warnings.push(message.into());
+    async fn warn(&mut self, warning: &Warning) -> anyhow::Result<()> {
+        self.warnings.push(warning.clone());
         Ok(())
     }
 

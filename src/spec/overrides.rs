@@ -1,0 +1,260 @@
+//! `--build-arg UVF_<TABLE>_<KEY>=value`: spec values set from the command line, over the file's.
+//!
+//! The name of a key's build arg is its table and key, upper-cased, `-` as `_`
+//! (`[sync] compile-bytecode` is `UVF_SYNC_COMPILE_BYTECODE`). Only the keys in [`OVERRIDES`]
+//! can be set so; any other `UVF_*` build arg is an error, so a typo never goes unnoticed. An
+//! overridden value has the empty span at offset 0, and goes through the same checks as the
+//! file's own values; errors about it name the build arg.
+
+use std::collections::BTreeMap;
+
+use serde::de::IntoDeserializer;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::{SpecError, SpecFile};
+use super::{CacheSharing, LockMode, Spec};
+
+/// The prefix of every build arg that sets a spec value.
+pub const PREFIX: &str = "UVF_";
+
+/// Sets only the tag of the uv image (`[build] uv`, or the default): `UVF_UV_VERSION=0.13.9`.
+pub const UV_VERSION_ARG: &str = "UVF_UV_VERSION";
+
+/// What kind of value a build arg holds, as written on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// `1`, `true`, `yes` or `0`, `false`, `no`.
+    Bool,
+    /// Comma-separated; empty for none.
+    List,
+}
+
+/// Every spec key a build arg can set: `(table, key, kind)`.
+pub const OVERRIDES: &[(&str, &str, Kind)] = &[
+    ("build", "uv", Kind::Text),
+    ("build", "builder", Kind::Text),
+    ("build", "base", Kind::Text),
+    ("build", "managed-python", Kind::Text),
+    ("build", "network", Kind::Text),
+    ("sync", "package", Kind::Text),
+    ("sync", "extra", Kind::List),
+    ("sync", "all-extras", Kind::Bool),
+    ("sync", "group", Kind::List),
+    ("sync", "dev", Kind::Bool),
+    ("sync", "lock", Kind::Text),
+    ("sync", "compile-bytecode", Kind::Bool),
+    ("cache", "id", Kind::Text),
+    ("cache", "dir", Kind::Text),
+    ("cache", "sharing", Kind::Text),
+    ("test", "skip", Kind::Bool),
+];
+
+/// `UVF_SYNC_COMPILE_BYTECODE` for `("sync", "compile-bytecode")`.
+pub fn arg_name(table: &str, key: &str) -> String {
+    format!("{PREFIX}{}_{}", table, key)
+        .to_uppercase()
+        .replace('-', "_")
+}
+
+/// The build arg that sets the key an error message starts with (`[sync] extra ...`), if any.
+pub fn arg_of_message(message: &str) -> Option<String> {
+    let rest = message.strip_prefix('[')?;
+    let (table, rest) = rest.split_once("] ")?;
+    let key = rest.split([' ', ':']).next()?;
+    OVERRIDES
+        .iter()
+        .any(|(t, k, _)| *t == table && *k == key)
+        .then(|| arg_name(table, key))
+}
+
+/// Sets the spec values named by `UVF_*` build args.
+pub fn apply(
+    spec: &mut Spec,
+    file: &SpecFile,
+    args: &BTreeMap<String, String>,
+) -> Result<(), SpecError> {
+    for (arg, value) in args.iter().filter(|(a, _)| a.starts_with(PREFIX)) {
+        if arg == UV_VERSION_ARG {
+            continue;
+        }
+        let Some(&(table, key, kind)) = OVERRIDES.iter().find(|(t, k, _)| arg_name(t, k) == *arg)
+        else {
+            let mut known: Vec<String> = OVERRIDES.iter().map(|(t, k, _)| arg_name(t, k)).collect();
+            known.push(UV_VERSION_ARG.into());
+            return Err(error(
+                file,
+                format!("--build-arg {arg} sets no uv.build value"),
+                format!("use one of {}", known.join(", ")),
+            ));
+        };
+        set(spec, file, (table, key, kind), arg, value)?;
+    }
+    if let Some(version) = args.get(UV_VERSION_ARG) {
+        let version = version.trim();
+        if version.is_empty()
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+        {
+            return Err(error(
+                file,
+                format!("--build-arg {UV_VERSION_ARG}={version:?} is not a uv version"),
+                "use a version such as 0.13.9".into(),
+            ));
+        }
+        let image = spec
+            .build
+            .uv
+            .as_ref()
+            .map(|v| v.get_ref().clone())
+            .unwrap_or_else(|| crate::settings::DEFAULT_UV_IMAGE.into());
+        spec.build.uv = Some(spanned(format!("{}:{version}", without_tag(&image))));
+    }
+    Ok(())
+}
+
+/// The named contexts that replace an image, as `--build-context <name>=docker-image://<ref>`
+/// replaces a Dockerfile's `FROM <name>`: the uv image, the builder and the runtime base.
+pub const IMAGE_CONTEXTS: &[&str] = &["uv", "builder", "base"];
+
+/// Sets `[build] uv`, `builder` or `base` from named contexts of those names; other names are
+/// not the frontend's and are left alone, as the Dockerfile frontend leaves unused ones.
+pub fn apply_named_contexts(
+    spec: &mut Spec,
+    file: &SpecFile,
+    contexts: &BTreeMap<String, String>,
+) -> Result<(), SpecError> {
+    for name in IMAGE_CONTEXTS {
+        let Some(value) = contexts.get(*name) else {
+            continue;
+        };
+        let Some(image) = value.strip_prefix("docker-image://") else {
+            return Err(error(
+                file,
+                format!("--build-context {name}={value} is not an image: the {name} image can only be replaced by another image"),
+                format!("use --build-context {name}=docker-image://<image>"),
+            ));
+        };
+        let image = Some(spanned(image.to_string()));
+        match *name {
+            "uv" => spec.build.uv = image,
+            "builder" => spec.build.builder = image,
+            _ => spec.build.base = image,
+        }
+    }
+    Ok(())
+}
+
+/// `registry:5000/astral-sh/uv` of `registry:5000/astral-sh/uv:0.13.9@sha256:...`.
+fn without_tag(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    match image.rfind(':') {
+        Some(colon) if !image[colon..].contains('/') => &image[..colon],
+        _ => image,
+    }
+}
+
+fn error(file: &SpecFile, message: String, fix: String) -> SpecError {
+    SpecError {
+        file: file.name.clone(),
+        line: 1,
+        message,
+        fix,
+    }
+}
+
+fn spanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}
+
+fn set(
+    spec: &mut Spec,
+    file: &SpecFile,
+    (table, key, _kind): (&str, &str, Kind),
+    arg: &str,
+    value: &str,
+) -> Result<(), SpecError> {
+    let bool_value = || match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(error(
+            file,
+            format!("--build-arg {arg}={value:?} is not a boolean"),
+            "use true or false".into(),
+        )),
+    };
+    let list = || -> Vec<Spanned<String>> {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| spanned(v.to_string()))
+            .collect()
+    };
+    let text = || Some(spanned(value.to_string()));
+    let keyword = |choices: &str| {
+        error(
+            file,
+            format!("--build-arg {arg}={value:?} is not one of {choices}"),
+            format!("use one of {choices}"),
+        )
+    };
+    match (table, key) {
+        ("build", "uv") => spec.build.uv = text(),
+        ("build", "builder") => spec.build.builder = text(),
+        ("build", "base") => spec.build.base = text(),
+        ("build", "managed-python") => spec.build.managed_python = text(),
+        ("build", "network") => spec.build.network = text(),
+        ("sync", "package") => spec.sync.package = text(),
+        ("sync", "extra") => spec.sync.extra = list(),
+        ("sync", "all-extras") => spec.sync.all_extras = Some(bool_value()?),
+        ("sync", "group") => spec.sync.group = list(),
+        ("sync", "dev") => spec.sync.dev = Some(bool_value()?),
+        ("sync", "lock") => {
+            let mode = LockMode::deserialize(value.into_deserializer())
+                .map_err(|_: serde::de::value::Error| keyword("locked, frozen"))?;
+            spec.sync.lock = Some(spanned(mode));
+        }
+        ("sync", "compile-bytecode") => spec.sync.compile_bytecode = Some(bool_value()?),
+        ("cache", "id") => spec.cache.id = text(),
+        ("cache", "dir") => spec.cache.dir = text(),
+        ("cache", "sharing") => {
+            let sharing = CacheSharing::deserialize(value.into_deserializer())
+                .map_err(|_: serde::de::value::Error| keyword("shared, locked, private"))?;
+            spec.cache.sharing = Some(sharing);
+        }
+        ("test", "skip") => spec.test.skip = Some(bool_value()?),
+        _ => unreachable!("every OVERRIDES entry is set above"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_table_and_key() {
+        assert_eq!(
+            arg_name("sync", "compile-bytecode"),
+            "UVF_SYNC_COMPILE_BYTECODE"
+        );
+        assert_eq!(
+            arg_of_message("[sync] extra \"x y\" is not a name").as_deref(),
+            Some("UVF_SYNC_EXTRA")
+        );
+        assert_eq!(arg_of_message("[run] user \"x\""), None);
+    }
+
+    #[test]
+    fn uv_version_replaces_only_the_tag() {
+        assert_eq!(without_tag("127.0.0.1:5000/uv:0.13.9"), "127.0.0.1:5000/uv");
+        assert_eq!(without_tag("127.0.0.1:5000/uv"), "127.0.0.1:5000/uv");
+        assert_eq!(
+            without_tag("ghcr.io/astral-sh/uv:0.9@sha256:ab"),
+            "ghcr.io/astral-sh/uv"
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! `docker buildx build` conventions at the LLB level: build args that set spec values, secrets
+//! for private indexes, SSH agent forwarding and host networking, as the definition carries them.
+
+mod support;
+
+use support::*;
+use uv_frontend::llb::pb;
+
+fn with_args(args: &[(&str, &str)]) -> uv_frontend::gateway::BuildOpts {
+    let mut o = opts();
+    for (k, v) in args {
+        o.opts.insert(format!("build-arg:{k}"), v.to_string());
+    }
+    o
+}
+
+fn build_with(bridge: &mut FakeBridge, args: &[(&str, &str)]) {
+    run(bridge, &with_args(args));
+}
+
+fn sync_steps(def: &pb::Definition) -> Vec<pb::Op> {
+    ops(def)
+        .into_iter()
+        .filter(|(d, _)| name_of(def, d).contains("uv sync"))
+        .map(|(_, op)| op)
+        .collect()
+}
+
+#[test]
+fn build_args_set_images_sync_options_and_cache_id() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let (other, known) = (
+        "127.0.0.1:5000/python:3.11-other",
+        "127.0.0.1:5000/python:3.11-bookworm",
+    );
+    bridge
+        .images
+        .insert(other.into(), bridge.images[known].clone());
+    if let Some(files) = bridge.image_files.get(known).cloned() {
+        bridge.image_files.insert(other.into(), files);
+    }
+    build_with(
+        &mut bridge,
+        &[
+            ("UVF_BUILD_BASE", "127.0.0.1:5000/python:3.11-other"),
+            ("UVF_SYNC_EXTRA", "a, b"),
+            ("UVF_SYNC_DEV", "true"),
+            ("UVF_SYNC_LOCK", "frozen"),
+            ("UVF_CACHE_ID", "team-cache"),
+            ("UVF_UV_VERSION", "0.13.8"),
+        ],
+    );
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+    let (_, project) = vertex(def, "[project 2/2] uv sync");
+    let args = &exec(&project).meta.as_ref().expect("meta").args;
+    let uv = args
+        .iter()
+        .position(|a| a == "/opt/uv-frontend/uv")
+        .expect("uv");
+    assert_eq!(
+        args[uv..],
+        [
+            "/opt/uv-frontend/uv",
+            "sync",
+            "--frozen",
+            "--no-editable",
+            "--extra",
+            "a",
+            "--extra",
+            "b"
+        ]
+    );
+    for sync in sync_steps(def) {
+        let cache = exec(&sync)
+            .mounts
+            .iter()
+            .find(|m| m.dest == "/root/.cache/uv")
+            .expect("the cache");
+        assert_eq!(cache.cache_opt.as_ref().expect("cache").id, "team-cache");
+    }
+    let images: Vec<String> = ops(def)
+        .into_iter()
+        .filter_map(|(_, op)| match op.op {
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("docker-image://") => {
+                Some(s.identifier)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(images.contains(&"docker-image://127.0.0.1:5000/python:3.11-other".to_string()));
+    assert!(images.contains(&"docker-image://127.0.0.1:5000/uv:0.13.8".to_string()));
+}
+
+#[test]
+fn a_bad_or_unknown_uvf_build_arg_names_itself() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_SYNC_DEVV", "1")]);
+    let message = bridge.returned_error().expect("an error").message.clone();
+    assert!(
+        message.starts_with("uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: use one of UVF_BUILD_UV, "),
+        "{message}"
+    );
+    assert!(bridge.solved.is_empty(), "nothing is built");
+
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_SYNC_DEV", "maybe")]);
+    assert_eq!(
+        bridge.returned_error().expect("an error").message,
+        "uv.build:1: --build-arg UVF_SYNC_DEV=\"maybe\" is not a boolean (fix: use true or false)"
+    );
+
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_SYNC_EXTRA", "not a name")]);
+    let message = bridge.returned_error().expect("an error").message.clone();
+    assert!(
+        message.contains("(set by --build-arg UVF_SYNC_EXTRA)"),
+        "{message}"
+    );
+}
+
+const PRIVATE_INDEX: &str = r#"
+[[tool.uv.index]]
+name = "team-private"
+url = "http://127.0.0.1:8099/simple"
+"#;
+
+#[test]
+fn index_credentials_come_from_optional_secrets_as_uv_variables() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject =
+        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
+    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    run(&mut bridge, &opts());
+    assert!(bridge.returned_error().is_none());
+    let def = bridge.result_definition();
+    let syncs = sync_steps(def);
+    assert_eq!(syncs.len(), 2, "both phases");
+    for sync in syncs {
+        let exec = exec(&sync);
+        let secrets: Vec<(&str, &pb::SecretOpt)> = exec
+            .mounts
+            .iter()
+            .filter(|m| m.mount_type == pb::MountType::Secret as i32)
+            .map(|m| (m.dest.as_str(), m.secret_opt.as_ref().expect("secret opt")))
+            .collect();
+        let ids: Vec<&str> = secrets.iter().map(|(_, s)| s.id.as_str()).collect();
+        for id in [
+            "UV_INDEX_TEAM_PRIVATE_USERNAME",
+            "UV_INDEX_TEAM_PRIVATE_PASSWORD",
+            "UV_INDEX_URL",
+        ] {
+            assert!(ids.contains(&id), "{id} in {ids:?}");
+        }
+        for (dest, secret) in &secrets {
+            assert_eq!(*dest, format!("/run/secrets/uv-frontend/{}", secret.id));
+            assert!(secret.optional, "a build without the secret still works");
+            assert_eq!((secret.uid, secret.mode), (0, 0o400));
+        }
+        let meta = exec.meta.as_ref().expect("meta");
+        // The wrapper exports them for uv; nothing secret is in the op itself.
+        assert!(meta.args[2].contains("export \"$name=$value\""));
+        assert_eq!(meta.args[4], "/run/secrets/uv-frontend");
+        assert!(!meta.env.iter().any(|e| e.starts_with("UV_INDEX_")));
+    }
+}
+
+#[test]
+fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
+    let mut bridge = FakeBridge::with_project(
+        PLAIN_EXAMPLE,
+        &format!("{EXAMPLE_SPEC}network = \"host\"\n"),
+    );
+    let lock = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/uv.lock")).expect("the lock");
+    bridge.set_context_file(
+        "uv.lock",
+        &format!(
+            "{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"ssh://git@example.com/private-lib.git?rev=v1#0123\" }}\n"
+        ),
+    );
+    run(&mut bridge, &opts());
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+    for sync in sync_steps(def) {
+        let exec = exec(&sync);
+        let ssh = exec
+            .mounts
+            .iter()
+            .find(|m| m.mount_type == pb::MountType::Ssh as i32)
+            .expect("an ssh mount");
+        assert_eq!(ssh.dest, "/run/buildkit/ssh_agent.0");
+        let opt = ssh.ssh_opt.as_ref().expect("ssh opt");
+        assert_eq!((opt.id.as_str(), opt.optional), ("default", true));
+        let meta = exec.meta.as_ref().expect("meta");
+        assert!(meta
+            .env
+            .contains(&"SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_string()));
+        assert_eq!(exec.network, pb::NetMode::Host as i32);
+    }
+    // Without git sources and without the key: neither.
+    let bridge = {
+        let mut b = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+        run(&mut b, &opts());
+        b
+    };
+    for sync in sync_steps(bridge.result_definition()) {
+        let exec = exec(&sync);
+        assert!(!exec
+            .mounts
+            .iter()
+            .any(|m| m.mount_type == pb::MountType::Ssh as i32));
+        assert_eq!(exec.network, pb::NetMode::Unset as i32);
+    }
+}
+
+#[test]
+fn host_network_can_come_from_a_build_arg() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_BUILD_NETWORK", "host")]);
+    for sync in sync_steps(bridge.result_definition()) {
+        assert_eq!(exec(&sync).network, pb::NetMode::Host as i32);
+    }
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_BUILD_NETWORK", "bridge")]);
+    let message = bridge.returned_error().expect("an error").message.clone();
+    assert!(
+        message.contains("[build] network \"bridge\" is not a network mode (set by --build-arg UVF_BUILD_NETWORK)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn named_contexts_replace_the_uv_builder_and_base_images() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let (other, known) = (
+        "127.0.0.1:5000/python:3.11-other",
+        "127.0.0.1:5000/python:3.11-bookworm",
+    );
+    bridge
+        .images
+        .insert(other.into(), bridge.images[known].clone());
+    if let Some(files) = bridge.image_files.get(known).cloned() {
+        bridge.image_files.insert(other.into(), files);
+    }
+    let mut o = opts();
+    o.opts
+        .insert("context:base".into(), format!("docker-image://{other}"));
+    o.opts
+        .insert("context:unrelated".into(), "local:unrelated".into());
+    run(&mut bridge, &o);
+    assert!(
+        bridge.returned_error().is_none(),
+        "{:?}",
+        bridge.returned_error()
+    );
+    let def = bridge.result_definition();
+    let (_, base) = vertex(def, &format!("[base] {other}"));
+    let Some(pb::op::Op::Source(source)) = base.op else {
+        panic!("an image source")
+    };
+    assert_eq!(source.identifier, format!("docker-image://{other}"));
+
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts
+        .insert("context:builder".into(), "local:builder".into());
+    run(&mut bridge, &o);
+    assert_eq!(
+        bridge.returned_error().expect("an error").message,
+        "uv.build:1: --build-context builder=local:builder is not an image: the builder image can only be replaced by another image (fix: use --build-context builder=docker-image://<image>)"
+    );
+}
+
+fn metadata(bridge: &FakeBridge) -> &std::collections::BTreeMap<String, Vec<u8>> {
+    let Some(uv_frontend::gateway::FrontendResult::Metadata(meta)) = &bridge.returned else {
+        panic!("a metadata result: {:?}", bridge.returned)
+    };
+    meta
+}
+
+/// The solves that built something (reads of the spec, the context and the base are not).
+fn builds(bridge: &FakeBridge) -> usize {
+    bridge
+        .solved
+        .iter()
+        .filter(|(def, _)| {
+            ops(def)
+                .iter()
+                .any(|(_, op)| matches!(op.op, Some(pb::op::Op::Exec(_))))
+        })
+        .count()
+}
+
+#[test]
+fn call_outline_lists_build_args_with_their_values_secrets_and_cache() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject =
+        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
+    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    let mut o = with_args(&[("UVF_SYNC_DEV", "true")]);
+    o.opts.insert("requestid".into(), "frontend.outline".into());
+    run(&mut bridge, &o);
+    assert_eq!(builds(&bridge), 0, "nothing is built");
+    let meta = metadata(&bridge);
+    assert_eq!(meta["version"], b"1.0.0");
+    let outline: serde_json::Value = serde_json::from_slice(&meta["result.json"]).expect("JSON");
+    assert_eq!(outline["name"], "runtime");
+    let arg = |name: &str| {
+        outline["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {outline}"))
+            .clone()
+    };
+    assert_eq!(
+        arg("UVF_SYNC_DEV")["value"],
+        "true",
+        "the value this build uses"
+    );
+    assert_eq!(
+        arg("UVF_BUILD_BUILDER")["value"],
+        "127.0.0.1:5000/python:3.11-bookworm"
+    );
+    assert_eq!(arg("UVF_CACHE_ID")["value"], "uv");
+    assert_eq!(arg("UVF_UV_VERSION")["value"], "0.13.9");
+    assert_eq!(arg("UVF_TEST_SKIP")["value"], "false", "no [test] skip");
+    let secrets: Vec<&str> = outline["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        secrets.contains(&"UV_INDEX_TEAM_PRIVATE_PASSWORD"),
+        "{secrets:?}"
+    );
+    assert_eq!(outline["cache"][0]["ID"], "uv");
+    let text = String::from_utf8_lossy(&meta["result.txt"]);
+    assert!(text.contains("UVF_SYNC_DEV"), "{text}");
+}
+
+#[test]
+fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[sync]\ndev = true\n[run]\nenv = {{ UV_LINK_MODE = \"copy\", PYTHONDONTWRITEBYTECODE = \"1\" }}\n"
+    );
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    // A dependency added to pyproject.toml without `uv lock`.
+    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
+        .expect("the example")
+        .replace(
+            "dependencies = [\"idna>=3.7\"]",
+            "dependencies = [\"idna>=3.7\", \"packaging\"]",
+        );
+    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.set_context_file(".dockerignore", "__pycache__\n");
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.lint".into());
+    run(&mut bridge, &o);
+    assert_eq!(builds(&bridge), 0, "nothing is built");
+    let result: serde_json::Value =
+        serde_json::from_slice(&metadata(&bridge)["result.json"]).expect("JSON");
+    let rules: Vec<(&str, i64, i64)> = result["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| {
+            (
+                w["ruleName"].as_str().expect("a rule"),
+                w["location"]["sourceIndex"].as_i64().expect("an index"),
+                w["location"]["ranges"][0]["start"]["line"]
+                    .as_i64()
+                    .unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("VenvNotIgnored", -1, 0),
+            ("DevDependenciesInRuntime", 0, 6),
+            ("BytecodeSettingsConflict", 0, 8),
+            ("UvEnvInRuntime", 0, 8),
+            ("StaleLock", -1, 0),
+        ]
+    );
+    assert_eq!(result["sources"][0]["filename"], "uv.build");
+    let stale = &result["warnings"][4]["detail"];
+    assert!(
+        stale
+            .as_str()
+            .expect("detail")
+            .starts_with("pyproject.toml depends on packaging which uv.lock does not record"),
+        "{stale}"
+    );
+
+    // A clean project has nothing to report.
+    let mut clean = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    clean.set_context_file(".dockerignore", ".venv\n");
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.lint".into());
+    run(&mut clean, &o);
+    let result: serde_json::Value =
+        serde_json::from_slice(&metadata(&clean)["result.json"]).expect("JSON");
+    assert_eq!(result["warnings"], serde_json::json!([]));
+
+    // A build sends the same findings as warnings, located in uv.build, and still builds.
+    let mut build = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    build.set_context_file(".dockerignore", ".venv\n");
+    run(&mut build, &opts());
+    assert!(build.returned_error().is_none());
+    let warned: Vec<(&str, Option<usize>)> = build
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                w.short.split(':').next().expect("a rule"),
+                w.location.as_ref().map(|(_, _, line)| *line),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            ("DevDependenciesInRuntime", Some(6)),
+            ("BytecodeSettingsConflict", Some(8)),
+            ("UvEnvInRuntime", Some(8)),
+        ]
+    );
+    assert!(build
+        .warnings
+        .iter()
+        .all(|w| w.vertex.starts_with("sha256:")));
+}

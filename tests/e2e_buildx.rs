@@ -1,0 +1,321 @@
+//! End to end: `docker buildx build` conventions through a real BuildKit: secrets for a
+//! password-protected index (reached with host networking), build args and named contexts that
+//! set spec values, and `BUILDKIT_SYNTAX` in place of the `# syntax=` line. Needs the test bed.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use support::e2e::*;
+
+/// The private index of `tests/support/private_index.py`, stopped on drop.
+struct PrivateIndex {
+    child: Child,
+    port: u16,
+}
+
+impl PrivateIndex {
+    fn start(user: &str, password: &str) -> PrivateIndex {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/private_index.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--user", user, "--password", password])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the private index");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the index prints its port");
+        let port = line.trim().parse().expect("a port");
+        PrivateIndex { child, port }
+    }
+}
+
+impl Drop for PrivateIndex {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The uv binary of the test bed's uv image, copied out once, to lock projects on the host.
+fn host_uv() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("uv-frontend-e2e-uv-{}", std::process::id()));
+    let uv = dir.join("uv");
+    if uv.exists() {
+        return uv;
+    }
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let id = docker_command()
+        .args(["create", "127.0.0.1:5000/uv:0.13.9", "/uv"])
+        .output()
+        .expect("docker create");
+    assert!(
+        id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&id.stderr)
+    );
+    let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    let cp = docker_command()
+        .args(["cp", &format!("{id}:/uv")])
+        .arg(&uv)
+        .status()
+        .expect("docker cp");
+    let _ = docker_command().args(["rm", &id]).output();
+    assert!(cp.success());
+    uv
+}
+
+const SECRET_VALUE: &str = "from the private index";
+
+/// The plain example turned into `needs-secret`, which depends on `secret-pkg` from the index
+/// `team-private` at `port`, locked with the host's uv.
+fn project_on_private_index(port: u16, user: &str, password: &str) -> Project {
+    let project = Project::copy_of("plain");
+    project.write(
+        "pyproject.toml",
+        &format!(
+            r#"[project]
+name = "needs-secret"
+version = "0.1.0"
+requires-python = ">=3.11"
+dependencies = ["secret-pkg==1.0"]
+
+[project.scripts]
+needs-secret = "needs_secret:main"
+
+[[tool.uv.index]]
+name = "team-private"
+url = "http://127.0.0.1:{port}/simple"
+explicit = true
+
+[tool.uv.sources]
+secret-pkg = {{ index = "team-private" }}
+
+[build-system]
+requires = ["uv_build>=0.9,<0.14"]
+build-backend = "uv_build"
+"#
+        ),
+    );
+    std::fs::remove_dir_all(project.dir.join("src/hello_uv")).expect("rm");
+    project.write(
+        "src/needs_secret/__init__.py",
+        "def main() -> None:\n    import secret_pkg\n\n    print(\"secret-pkg:\", secret_pkg.VALUE)\n",
+    );
+    let lock = Command::new(host_uv())
+        .args(["lock", "--quiet"])
+        .env("UV_INDEX_TEAM_PRIVATE_USERNAME", user)
+        .env("UV_INDEX_TEAM_PRIVATE_PASSWORD", password)
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env("UV_CACHE_DIR", project.dir.join(".uv-cache"))
+        .current_dir(&project.dir)
+        .output()
+        .expect("uv lock runs");
+    assert!(
+        lock.status.success(),
+        "uv lock: {}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    std::fs::remove_dir_all(project.dir.join(".uv-cache")).expect("rm the host cache");
+    assert!(
+        !project.read("uv.lock").contains(password),
+        "uv never writes credentials into uv.lock"
+    );
+    project
+}
+
+#[test]
+fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let (user, password) = ("ci-reader", format!("pw-{}", unique()));
+    let index = PrivateIndex::start(user, &password);
+    let project = project_on_private_index(index.port, user, &password);
+    let secrets = tempdir("secrets");
+    std::fs::write(secrets.join("user"), user).expect("write");
+    std::fs::write(secrets.join("password"), &password).expect("write");
+    let host = [
+        "--allow",
+        "network.host",
+        "--build-arg",
+        "UVF_BUILD_NETWORK=host",
+    ];
+    // A fresh uv cache: nothing of secret-pkg can come from an earlier run.
+    let cache = fresh_cache_id();
+    project.use_cache(&cache, None);
+    let tag = "uv-frontend-e2e/needs-secret:latest";
+
+    // Without the secrets the index refuses uv: the credentials are what makes it work.
+    let refused = project.build(tag, &host);
+    assert!(!refused.succeeded(), "{}", refused.log());
+    assert!(
+        refused.log().contains("401 Unauthorized"),
+        "uv reports the refusal:\n{}",
+        refused.log()
+    );
+
+    let user_secret = format!(
+        "id=UV_INDEX_TEAM_PRIVATE_USERNAME,src={}",
+        secrets.join("user").display()
+    );
+    let password_secret = format!(
+        "id=UV_INDEX_TEAM_PRIVATE_PASSWORD,src={}",
+        secrets.join("password").display()
+    );
+    let mut args: Vec<&str> = host.to_vec();
+    args.extend(["--secret", &user_secret, "--secret", &password_secret]);
+    let built = project.build(tag, &args);
+    built.expect_success();
+    assert_eq!(built.prepared("[deps 2/2]"), 1, "secret-pkg downloaded");
+    assert_eq!(run(tag, &[]), format!("secret-pkg: {SECRET_VALUE}"));
+
+    // Nowhere in the image: layers, config, history; nor in the build's output.
+    let saved = secrets.join("image.tar");
+    let save = docker_command()
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(tag)
+        .status()
+        .expect("docker save");
+    assert!(save.success());
+    let bytes = std::fs::read(&saved).expect("the saved image");
+    assert!(bytes.len() > 1_000_000, "a whole image was saved");
+    assert!(
+        !contains(&bytes, password.as_bytes()),
+        "the password is in the exported image"
+    );
+    let history = docker_command()
+        .args(["history", "--no-trunc", tag])
+        .output()
+        .expect("docker history");
+    assert!(!String::from_utf8_lossy(&history.stdout).contains(&password));
+    assert!(!built.log().contains(&password));
+    let _ = std::fs::remove_dir_all(&secrets);
+}
+
+#[test]
+fn build_args_set_spec_values_and_buildkit_syntax_replaces_the_directive() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // No `# syntax=` line: BUILDKIT_SYNTAX makes the Dockerfile frontend hand the build over.
+    let spec = project.read("uv.build");
+    let without_directive: String = spec
+        .lines()
+        .filter(|l| !l.starts_with("# syntax="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write("uv.build", &without_directive);
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let tag = "uv-frontend-e2e/plain:build-args";
+    let built = project.build(
+        tag,
+        &[
+            "--build-arg",
+            &syntax,
+            "--build-arg",
+            "UVF_SYNC_DEV=true",
+            "--build-arg",
+            "UVF_TEST_SKIP=1",
+        ],
+    );
+    built.expect_success();
+    assert!(
+        built.step_names().iter().any(|n| n
+            .starts_with("[deps 2/2] uv sync --frozen --no-install-project")
+            && !n.contains("--no-dev")),
+        "UVF_SYNC_DEV=true installs the dev group: {:?}",
+        built.step_names()
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=present"
+    );
+    // It builds, and says the dev group in a runtime image looks like a mistake.
+    assert!(
+        built.log().contains("DevDependenciesInRuntime: "),
+        "a build warning:\n{}",
+        built.log()
+    );
+
+    // The outline shows the build args with the values this build would use (buildx 0.13
+    // calls it `--print=outline`, experimental; newer buildx `--call=outline`).
+    let outline = aim(&mut Command::new(docker()))
+        .env("BUILDX_EXPERIMENTAL", "1")
+        .args([
+            "buildx",
+            "build",
+            "-f",
+            "uv.build",
+            "--print=outline,format=json",
+        ])
+        .args([
+            "--build-arg",
+            &syntax,
+            "--build-arg",
+            "UVF_SYNC_DEV=true",
+            ".",
+        ])
+        .current_dir(&project.dir)
+        .output()
+        .expect("docker runs");
+    assert!(
+        outline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&outline.stderr)
+    );
+    let outline: serde_json::Value = serde_json::from_slice(&outline.stdout).expect("JSON");
+    let dev = outline["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .find(|a| a["name"] == "UVF_SYNC_DEV")
+        .expect("UVF_SYNC_DEV is listed");
+    assert_eq!(dev["value"], "true");
+
+    // A named context replaces the builder image, as it replaces a Dockerfile's FROM (and the
+    // base, which defaults to the builder).
+    let nonroot = "127.0.0.1:5000/python:3.11-bookworm-nonroot";
+    let context = format!("builder=docker-image://{nonroot}");
+    let replaced = project.build(tag, &["--build-arg", &syntax, "--build-context", &context]);
+    replaced.expect_success();
+    assert!(
+        replaced
+            .log()
+            .contains(&format!("load metadata for {nonroot}")),
+        "{}",
+        replaced.log()
+    );
+
+    // A misspelt one fails, naming itself, before anything is built.
+    let typo = project.build(
+        tag,
+        &["--build-arg", &syntax, "--build-arg", "UVF_SYNC_DEVV=1"],
+    );
+    assert!(!typo.succeeded());
+    assert!(
+        typo.log()
+            .contains("--build-arg UVF_SYNC_DEVV sets no uv.build value"),
+        "{}",
+        typo.log()
+    );
+}
+
+fn tempdir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "uv-frontend-e2e-{what}-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
