@@ -133,7 +133,11 @@ build-backend = "uv_build"
 fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let (user, password) = ("ci-reader", format!("pw-{}", unique()));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let (user, password) = ("ci-reader", format!("pw-{nanos}-{}", std::process::id()));
     let index = PrivateIndex::start(user, &password);
     let project = project_on_private_index(index.port, user, &password);
     let secrets = tempdir("secrets");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the dockerd and registry started by start-daemons.sh, and the
-# containerd-store dockerd of containerd-daemon.sh (by their pid files only).
+# side dockerds of side-daemon.sh (by their pid files only).
 # Images and registry storage are kept.
 set -euo pipefail
 # shellcheck source=common.sh
@@ -25,8 +25,10 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
-# The containerd-store dockerd (containerd-daemon.sh), if it runs: before the registry.
-"$(dirname "${BASH_SOURCE[0]}")/containerd-daemon.sh" down
+# The side dockerds (side-daemon.sh: containerd store, Docker 20.10), if they run: before the
+# registry.
+"$(dirname "${BASH_SOURCE[0]}")/side-daemon.sh" containerd down
+"$(dirname "${BASH_SOURCE[0]}")/side-daemon.sh" docker2010 down
 stop_pidfile registry "$TESTBED_RUN_DIR/registry.pid"
 # dockerd stops the containerd it started itself.
 stop_pidfile dockerd "$TESTBED_RUN_DIR/dockerd.pid"

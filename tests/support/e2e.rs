@@ -112,8 +112,26 @@ impl Project {
             .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
             .args(["-t", tag, "--load"])
             .args(extra)
-            .arg(".")
-            .current_dir(&self.dir);
+            .arg(".");
+        self.finish_build(cmd)
+    }
+
+    /// `DOCKER_BUILDKIT=1 <client> build -f uv.build -t <tag> .`: the classic `docker build` of
+    /// an older Docker (its own client), with plain progress.
+    pub fn classic_build(&self, client: &str, tag: &str, extra: &[&str]) -> Build {
+        let mut cmd = Command::new("timeout");
+        aim(&mut cmd)
+            .env("DOCKER_BUILDKIT", "1")
+            .arg(BUILD_TIMEOUT_SECS)
+            .arg(client)
+            .args(["build", "--progress=plain", "-f", "uv.build", "-t", tag])
+            .args(extra)
+            .arg(".");
+        self.finish_build(cmd)
+    }
+
+    fn finish_build(&self, mut cmd: Command) -> Build {
+        cmd.current_dir(&self.dir);
         let output = cmd.output().expect("docker runs");
         let build = Build { output };
         assert_ne!(

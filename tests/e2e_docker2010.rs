@@ -1,0 +1,137 @@
+//! End to end on Debian 12's own Docker 20.10 (BuildKit 0.8), with its own client and
+//! `DOCKER_BUILDKIT=1 docker build`: the core build (both example projects, the runtime image,
+//! cache reuse) on the oldest BuildKit the frontend supports. The test bed starts that daemon
+//! beside Docker 26 (`scripts/testbed/side-daemon.sh docker2010 up`).
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::MutexGuard;
+
+use support::e2e::*;
+
+const HOST: &str = "unix:///run/uvf-docker2010.sock";
+
+fn client() -> String {
+    std::env::var("DOCKER2010_CLIENT")
+        .unwrap_or_else(|_| "/opt/uvf-docker-20.10/usr/bin/docker".into())
+}
+
+/// Takes the daemon lock, aims the helpers at Docker 20.10, and fails unless it answers as one.
+fn docker2010() -> MutexGuard<'static, ()> {
+    let guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    use_docker_host(HOST);
+    assert!(
+        Path::new(&client()).exists(),
+        "no Docker 20.10 client at {}: run scripts/testbed-up (scripts/test does)",
+        client()
+    );
+    let version = Command::new(client())
+        .env("DOCKER_HOST", HOST)
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .expect("the 20.10 client runs");
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    assert!(
+        version.starts_with("20.10."),
+        "no Docker 20.10 answers at {HOST} (got {version:?}): run scripts/testbed-up, or \
+         scripts/testbed/side-daemon.sh docker2010 up"
+    );
+    // The frontend under test: pulled, so the daemon's local copy is never an older build.
+    let pull = Command::new(client())
+        .env("DOCKER_HOST", HOST)
+        .args(["pull", "-q", &frontend_image()])
+        .output()
+        .expect("docker pull runs");
+    assert!(
+        pull.status.success(),
+        "pulling {}: {}",
+        frontend_image(),
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    guard
+}
+
+#[test]
+fn both_examples_build_and_run_with_docker_build_on_buildkit_0_8() {
+    let _guard = docker2010();
+    for (example, tag, expected) in [
+        (
+            "plain",
+            "uv-frontend-e2e-2010/plain:latest",
+            "hello from hello-uv 0.1.0 (idna 3.20) dev=absent",
+        ),
+        (
+            "workspace",
+            "uv-frontend-e2e-2010/workspace:latest",
+            "ws-app: Hello, workspace! (greeter 0.1.0, six 1.17.0)",
+        ),
+    ] {
+        let project = Project::copy_of(example);
+        let build = project.classic_build(&client(), tag, &[]);
+        build.expect_success();
+        assert!(
+            build
+                .log()
+                .contains("[runtime 1/1] copy /app/.venv project files"),
+            "the frontend's own steps ran:\n{}",
+            build.log()
+        );
+        assert_eq!(run(tag, &[]), expected);
+        assert_lean_non_root(tag);
+    }
+}
+
+#[test]
+fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_0_8() {
+    let _guard = docker2010();
+    let project = Project::copy_of("plain");
+    let tag = "uv-frontend-e2e-2010/plain:cache";
+    project.classic_build(&client(), tag, &[]).expect_success();
+
+    let again = project.classic_build(&client(), tag, &[]);
+    again.expect_success();
+    let steps = again.step_names();
+    assert!(steps.len() >= 7, "{steps:?}");
+    for step in &steps {
+        assert!(
+            again.cached(step),
+            "{step} not cached on an identical rebuild:\n{}",
+            again.log()
+        );
+    }
+
+    // A new text every run, so no earlier run's layers can match.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let edit = format!("edited {nanos} on 0.8: ");
+    let source = project.read("src/hello_uv/__init__.py");
+    project.write(
+        "src/hello_uv/__init__.py",
+        &source.replacen("f\"hello from", &format!("f\"{edit}hello from"), 1),
+    );
+    let edited = project.classic_build(&client(), tag, &[]);
+    edited.expect_success();
+    assert!(
+        edited.cached("[deps 2/2]"),
+        "phase 1 reran after a source edit:\n{}",
+        edited.log()
+    );
+    assert!(!edited.cached("[project 2/2]"));
+    assert_eq!(
+        edited.prepared("[project 2/2]"),
+        1,
+        "only the project is built"
+    );
+    assert!(
+        edited.cached("[runtime-deps 2/2]"),
+        "the dependency layer is kept"
+    );
+    assert_eq!(
+        run(tag, &[]),
+        format!("{edit}hello from hello-uv 0.1.0 (idna 3.20) dev=absent")
+    );
+}
