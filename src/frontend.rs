@@ -87,7 +87,7 @@ pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyho
     }
     let outcome = {
         // A bug must not leave BuildKit waiting: a panic is Returned as an error like any other.
-        let mut build = std::pin::pin!(build(bridge, opts, now));
+        let mut build = std::pin::pin!(build_all(bridge, opts, now));
         std::future::poll_fn(|cx| {
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build.as_mut().poll(cx)))
             {
@@ -102,13 +102,42 @@ pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyho
         .await
     };
     let result = match outcome {
-        Ok(image) => FrontendResult::Image {
-            reference: image.reference,
-            config: image.config,
-        },
+        Ok(result) => result,
         Err(error) => FrontendResult::Error(error.to_status()),
     };
     bridge.finish(result).await
+}
+
+/// One image, or with several `--platform`s one per platform, built in turn (the first failure
+/// ends the build, naming its platform).
+async fn build_all<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    now: i64,
+) -> Result<FrontendResult, BuildError> {
+    let platforms = opts.platforms();
+    if let [platform] = platforms.as_slice() {
+        let image = build_for(bridge, opts, platform, false, now).await?;
+        return Ok(FrontendResult::Image {
+            reference: image.reference,
+            config: image.config,
+        });
+    }
+    let mut images = Vec::new();
+    for platform in &platforms {
+        let image = build_for(bridge, opts, platform, true, now)
+            .await
+            .map_err(|mut e| {
+                e.message = format!("{platform}: {}", e.message);
+                e
+            })?;
+        images.push(crate::gateway::PlatformImage {
+            platform: platform.clone(),
+            reference: image.reference,
+            config: image.config,
+        });
+    }
+    Ok(FrontendResult::Images(images))
 }
 
 /// `--call=outline` and `--call=check`: what the build would take, and what looks wrong,
@@ -118,7 +147,7 @@ async fn inspect<B: Bridge>(
     opts: &BuildOpts,
     request: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
-    let prepared = prepare(bridge, opts).await?;
+    let prepared = prepare(bridge, opts, &opts.platform()).await?;
     if request == crate::subrequests::OUTLINE {
         return Ok(crate::subrequests::outline(&prepared));
     }
@@ -172,7 +201,11 @@ impl Prepared {
 }
 
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
-pub async fn prepare<B: Bridge>(bridge: &mut B, opts: &BuildOpts) -> Result<Prepared, BuildError> {
+pub async fn prepare<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    platform: &llb::Platform,
+) -> Result<Prepared, BuildError> {
     let caps = bridge
         .ping()
         .await
@@ -184,7 +217,7 @@ pub async fn prepare<B: Bridge>(bridge: &mut B, opts: &BuildOpts) -> Result<Prep
         caps.llb.iter().cloned().collect::<Vec<_>>().join(" ")
     );
     caps.check_required().map_err(BuildError::plain)?;
-    let platform = opts.platform();
+    let platform = platform.clone();
     let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
     let target = Target::named(opts.target()).ok_or_else(|| {
         BuildError::plain(format!(
@@ -330,13 +363,30 @@ fn warning_of(prepared: &Prepared, finding: &crate::lint::Finding) -> crate::gat
     }
 }
 
-/// Reads, resolves, plans, lowers and solves. Public for tests.
+/// Reads, resolves, plans, lowers and solves for the first platform. Public for tests.
 pub async fn build<B: Bridge>(
     bridge: &mut B,
     opts: &BuildOpts,
     now: i64,
 ) -> Result<BuiltImage, BuildError> {
-    let prepared = prepare(bridge, opts).await?;
+    build_for(bridge, opts, &opts.platform(), false, now).await
+}
+
+/// Reads, resolves, plans, lowers and solves for `platform`; `named` puts the platform into
+/// every step's progress name, as in a multi-platform build.
+async fn build_for<B: Bridge>(
+    bridge: &mut B,
+    opts: &BuildOpts,
+    platform: &llb::Platform,
+    named: bool,
+    now: i64,
+) -> Result<BuiltImage, BuildError> {
+    let prepared = prepare(bridge, opts, platform).await?;
+    let name_platform = |definition: &mut pb::Definition| {
+        if named {
+            llb::prefix_names(definition, &prepared.platform.to_string());
+        }
+    };
     let Prepared {
         platform,
         cache_imports,
@@ -378,7 +428,7 @@ pub async fn build<B: Bridge>(
     )
     .map_err(BuildError::plain)?;
     let state = &lowered.result;
-    let definition = match opts.no_cache() {
+    let mut definition = match opts.no_cache() {
         None => llb::marshal(state).definition,
         // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
         Some(stages) => {
@@ -388,6 +438,7 @@ pub async fn build<B: Bridge>(
             llb::marshal_ignoring_cache(state, &ignored).definition
         }
     };
+    name_platform(&mut definition);
     let step_names = exec_step_names(&definition);
     let reference = bridge
         .solve(definition, cache_imports, true)
@@ -428,7 +479,8 @@ pub async fn build<B: Bridge>(
     for (check, check_state) in
         lower_checks(plan, &lowered, image_base).map_err(BuildError::plain)?
     {
-        let definition = llb::marshal(&check_state).definition;
+        let mut definition = llb::marshal(&check_state).definition;
+        name_platform(&mut definition);
         if let Err(e) = bridge.solve(definition, cache_imports, true).await {
             let message = match check.kind {
                 CheckKind::Interpreter => format!(

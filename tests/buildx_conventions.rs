@@ -442,3 +442,57 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
         .iter()
         .all(|w| w.vertex.starts_with("sha256:")));
 }
+
+#[test]
+fn several_platforms_give_one_image_each_with_its_config_and_named_steps() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts
+        .insert("platform".into(), "linux/amd64,linux/386".into());
+    run(&mut bridge, &o);
+    let Some(uv_frontend::gateway::FrontendResult::Images(images)) = &bridge.returned else {
+        panic!("one image per platform: {:?}", bridge.returned)
+    };
+    let ids: Vec<String> = images.iter().map(|i| i.platform.to_string()).collect();
+    assert_eq!(ids, ["linux/amd64", "linux/386"]);
+    for image in images {
+        let config: serde_json::Value = serde_json::from_slice(&image.config).expect("JSON");
+        assert_eq!(config["architecture"], image.platform.architecture);
+        assert_eq!(config["os"], "linux");
+    }
+    assert_ne!(images[0].reference, images[1].reference);
+
+    // Each platform's definition: its own platform on every op, the platform in every step's
+    // name, and its own kept venv (a venv never crosses platforms).
+    let builds: Vec<&pb::Definition> = bridge
+        .solved
+        .iter()
+        .map(|(def, _)| def)
+        .filter(|def| {
+            ops(def)
+                .iter()
+                .any(|(d, _)| name_of(def, d).contains(" runtime 1/1]"))
+        })
+        .collect();
+    assert_eq!(builds.len(), 2);
+    let mut kept = Vec::new();
+    for (def, platform) in builds.iter().zip(["linux/amd64", "linux/386"]) {
+        let (_, sync) = vertex(def, &format!("[{platform} deps 2/2] uv sync"));
+        let arch = platform.trim_start_matches("linux/");
+        assert_eq!(
+            sync.platform.as_ref().expect("a platform").architecture,
+            arch
+        );
+        kept.push(
+            exec(&sync)
+                .mounts
+                .iter()
+                .find(|m| m.dest == "/uv-frontend/venv-cache")
+                .and_then(|m| m.cache_opt.as_ref())
+                .expect("a kept venv")
+                .id
+                .clone(),
+        );
+    }
+    assert_ne!(kept[0], kept[1]);
+}

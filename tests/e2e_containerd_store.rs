@@ -599,3 +599,49 @@ fn two_builds_on_fresh_builders_give_the_same_image_digest() {
         "SOURCE_DATE_EPOCH + rewrite-timestamp give one digest"
     );
 }
+
+#[test]
+fn several_platforms_build_one_runnable_image_each() {
+    let _guard = containerd_daemon();
+    let project = Project::copy_of("plain");
+    // Manifest lists of the linux/amd64 and linux/386 images (scripts/testbed/base-images.sh).
+    let spec = project
+        .read("uv.build")
+        .replace("127.0.0.1:5000/uv:0.13.9", "127.0.0.1:5000/uv:0.13.9-multi")
+        .replace(
+            "127.0.0.1:5000/python:3.11-bookworm",
+            "127.0.0.1:5000/python:3.11-bookworm-multi",
+        );
+    project.write("uv.build", &spec);
+    let tag = format!("uv-frontend-e2e/multi:{}", nanos());
+    let build = project.build(&tag, &["--platform", "linux/amd64,linux/386"]);
+    build.expect_success();
+    let names = vertex_names(&build);
+    for platform in ["linux/amd64", "linux/386"] {
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("[{platform} deps 2/2] uv sync"))),
+            "each platform's steps carry its name: {names:?}"
+        );
+    }
+    for (platform, bits) in [("linux/amd64", "64"), ("linux/386", "32")] {
+        assert_eq!(
+            run(&tag, &["--platform", platform]),
+            "hello from hello-uv 0.1.0 (idna 3.20) dev=absent",
+            "{platform}"
+        );
+        let python = docker_command()
+            .args(["run", "--rm", "--platform", platform])
+            .args(["--entrypoint", "/app/.venv/bin/python", &tag])
+            .args(["-c", "import struct; print(struct.calcsize('P') * 8)"])
+            .output()
+            .expect("docker runs");
+        assert_eq!(
+            String::from_utf8_lossy(&python.stdout).trim(),
+            bits,
+            "{platform}'s venv runs its platform's interpreter: {}",
+            String::from_utf8_lossy(&python.stderr)
+        );
+    }
+}

@@ -5,6 +5,10 @@
 #   127.0.0.1:5000/debian:bookworm-nopython      the same without Python
 #   127.0.0.1:5000/python:3.13-trixie            debootstrap'ed Debian 13 + python3 (3.13)
 #   127.0.0.1:5000/uv:$UV_VERSION         FROM scratch, /uv and /uvx from the PyPI wheel
+#   127.0.0.1:5000/python:3.11-bookworm-386  the Debian 12 image for linux/386 (debootstrap --arch=i386)
+#   127.0.0.1:5000/uv:$UV_VERSION-386        uv's i686 wheel, for linux/386
+#   127.0.0.1:5000/python:3.11-bookworm-multi and uv:$UV_VERSION-multi: manifest lists of the
+#                                            amd64 and 386 images, for multi-platform builds
 # Each is skipped when the registry already has its tag (FORCE=1 rebuilds).
 set -euo pipefail
 # shellcheck source=common.sh
@@ -29,9 +33,12 @@ trap cleanup EXIT
 split_ref() { local r="${1#"$REGISTRY"/}"; echo "${r%%:*}" "${r##*:}"; }
 
 # --- python:3.11-bookworm (and python:3.13-trixie) --------------------------------
-# build_python [SUITE IMAGE]: Debian SUITE's minbase with its python3, as IMAGE.
+# build_python [SUITE IMAGE [ARCH]]: Debian SUITE's minbase with its python3, as IMAGE, for the
+# Debian architecture ARCH (amd64 or i386; an i386 root filesystem runs natively here).
 build_python() {
-  local suite="${1:-bookworm}" image="${2:-$PYTHON_IMAGE}"
+  local suite="${1:-bookworm}" image="${2:-$PYTHON_IMAGE}" arch="${3:-amd64}"
+  local platform="linux/amd64"
+  [ "$arch" = i386 ] && platform="linux/386"
   local PYTHON_IMAGE="$image"
   local repo tag
   read -r repo tag < <(split_ref "$PYTHON_IMAGE")
@@ -41,13 +48,14 @@ build_python() {
   fi
   local rootfs_dir="$TESTBED_CACHE/rootfs"
   local tarball="$rootfs_dir/$suite-minbase-python3.tar"
+  [ "$arch" = amd64 ] || tarball="$rootfs_dir/$suite-$arch-minbase-python3.tar"
   mkdir -p "$rootfs_dir"
   if [ ! -s "$tarball" ]; then
-    local root="$rootfs_dir/$suite.tmp"
+    local root="$rootfs_dir/$suite-$arch.tmp"
     rm -rf "$root"
-    log "debootstrap --variant=minbase $suite + python3 (takes a minute or two; log $TESTBED_LOG_DIR/debootstrap.log)"
+    log "debootstrap --variant=minbase --arch=$arch $suite + python3 (takes a minute or two; log $TESTBED_LOG_DIR/debootstrap.log)"
     mkdir -p "$TESTBED_LOG_DIR"
-    if ! debootstrap --variant=minbase --include=python3,passwd \
+    if ! debootstrap --variant=minbase --arch="$arch" --include=python3,passwd \
           "$suite" "$root" "$DEBIAN_MIRROR" >"$TESTBED_LOG_DIR/debootstrap.log" 2>&1; then
       tail -30 "$TESTBED_LOG_DIR/debootstrap.log" >&2
       die "debootstrap failed"
@@ -79,23 +87,25 @@ build_python() {
   tar --numeric-owner --owner=0 --group=0 -C "$work/ca" -rf "$work/rootfs.tar" ./etc/ssl/certs/ca-certificates.crt
 
   log "docker import -> $PYTHON_IMAGE"
-  "$DOCKER" import \
+  "$DOCKER" import --platform "$platform" \
     --change "ENV PATH=$IMAGE_PATH_ENV" \
     --change "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt" \
     --change 'CMD ["python3"]' \
     "$work/rootfs.tar" "$PYTHON_IMAGE" >/dev/null
-  log "python in image: $("$DOCKER" run --rm --network none "$PYTHON_IMAGE" python3 --version 2>&1)"
+  log "python in image: $("$DOCKER" run --rm --network none --platform "$platform" "$PYTHON_IMAGE" python3 -c 'import struct, sys; print(sys.version.split()[0], struct.calcsize("P") * 8, "bit")' 2>&1)"
   log "docker push $PYTHON_IMAGE"
   "$DOCKER" push -q "$PYTHON_IMAGE" >/dev/null
 }
 
 # --- uv:$UV_VERSION -----------------------------------------------------------
 fetch_uv_wheel() {
-  # Prints the path of the cached manylinux x86_64 wheel of uv==$UV_VERSION.
+  # Prints the path of the cached manylinux wheel of uv==$UV_VERSION for the wheel
+  # architecture $1 (x86_64, the default, or i686).
+  local warch="${1:-x86_64}"
   local dir="$TESTBED_CACHE/wheels"
   mkdir -p "$dir"
   local existing
-  existing="$(ls "$dir"/uv-"$UV_VERSION"-*manylinux*x86_64*.whl 2>/dev/null | head -n1 || true)"
+  existing="$(ls "$dir"/uv-"$UV_VERSION"-*manylinux*"$warch"*.whl 2>/dev/null | head -n1 || true)"
   if [ -n "$existing" ]; then echo "$existing"; return; fi
   log "looking up uv==$UV_VERSION on PyPI (simple API, PEP 691 JSON)"
   local meta url sha name pick
@@ -103,16 +113,16 @@ fetch_uv_wheel() {
           "${PYPI_SIMPLE_URL:-https://pypi.org/simple}/uv/")" || die "PyPI lookup failed"
   pick="$(python3 -c '
 import json, sys
-ver = sys.argv[1]
+ver, arch = sys.argv[1:3]
 d = json.loads(sys.stdin.read())
 for f in d["files"]:
     n = f["filename"]
     if n.startswith("uv-%s-" % ver) and n.endswith(".whl") and "manylinux" in n \
-            and "x86_64" in n and "musllinux" not in n and not f.get("yanked"):
+            and arch in n and "musllinux" not in n and not f.get("yanked"):
         print(n, f["url"], f["hashes"]["sha256"]); break
 else:
-    sys.exit("no manylinux x86_64 wheel for uv==%s" % ver)
-' "$UV_VERSION" <<<"$meta")" || die "no usable uv==$UV_VERSION wheel found"
+    sys.exit("no manylinux %s wheel for uv==%s" % (arch, ver))
+' "$UV_VERSION" "$warch" <<<"$meta")" || die "no usable uv==$UV_VERSION $warch wheel found"
   read -r name url sha <<<"$pick"
   log "downloading $name"
   curl -fsSL --retry 3 -o "$dir/$name.part" "$url"
@@ -121,14 +131,16 @@ else:
   echo "$dir/$name"
 }
 
+# build_uv [IMAGE PLATFORM WHEEL_ARCH]: the uv image (default: $UV_IMAGE, linux/amd64, x86_64).
 build_uv() {
+  local UV_IMAGE="${1:-$UV_IMAGE}" platform="${2:-linux/amd64}" warch="${3:-x86_64}"
   local repo tag
   read -r repo tag < <(split_ref "$UV_IMAGE")
   if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
     log "$UV_IMAGE already in the registry; skipping"
     return
   fi
-  local wheel; wheel="$(fetch_uv_wheel)"
+  local wheel; wheel="$(fetch_uv_wheel "$warch")"
   local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
   python3 - "$wheel" "$ctx" "$UV_VERSION" <<'EOF'
 import sys, zipfile, os
@@ -141,14 +153,21 @@ with zipfile.ZipFile(whl) as z:
             f.write(data)
         os.chmod(p, 0o755)
 EOF
-  "$ctx/uv" --version >&2
+  if [ "$platform" = linux/amd64 ]; then
+    "$ctx/uv" --version >&2
+  else
+    # i686's uv needs a 32-bit libc: check it in the image of its platform.
+    "$DOCKER" run --rm --network none --platform "$platform" -v "$ctx:/x:ro" \
+      "$PYTHON_386_IMAGE" /x/uv --version >&2
+  fi
   cat > "$ctx/Dockerfile" <<'EOF'
 FROM scratch
 COPY uv uvx /
 ENTRYPOINT ["/uv"]
 EOF
-  log "docker buildx build --push -> $UV_IMAGE"
-  "$DOCKER" buildx build --builder default --progress=quiet --push -t "$UV_IMAGE" "$ctx" >/dev/null
+  log "docker buildx build --platform $platform --push -> $UV_IMAGE"
+  "$DOCKER" buildx build --builder default --progress=quiet --platform "$platform" --push \
+    -t "$UV_IMAGE" "$ctx" >/dev/null
 }
 
 # --- images derived from python:3.11-bookworm -----------------------------------
@@ -188,9 +207,24 @@ CMD ["/bin/sh"]
 EOF
 }
 
+# --- multi-platform: linux/amd64 + linux/386 -------------------------------------
+# make_index INDEX REF...: pushes to INDEX (same repository) a manifest list of the REFs'
+# manifests, each with the platform of its image config. Rebuilt from the registry's current
+# manifests every run (cheap), so it never points at stale ones.
+make_index() {
+  local index="$1"; shift
+  log "manifest list $index <- $*"
+  python3 "$TESTBED_REPO_ROOT/scripts/testbed/manifest-list.py" "$REGISTRY" "$index" "$@" >&2 \
+    || die "could not push the manifest list $index"
+}
+
 build_python
 build_uv
 build_nonroot
 build_nopython
 build_python trixie "$TRIXIE_PYTHON_IMAGE"
-log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE $NOPYTHON_IMAGE $TRIXIE_PYTHON_IMAGE"
+build_python bookworm "$PYTHON_386_IMAGE" i386
+build_uv "$UV_386_IMAGE" linux/386 i686
+make_index "$PYTHON_MULTI_IMAGE" "$PYTHON_IMAGE" "$PYTHON_386_IMAGE"
+make_index "$UV_MULTI_IMAGE" "$UV_IMAGE" "$UV_386_IMAGE"
+log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE $NOPYTHON_IMAGE $TRIXIE_PYTHON_IMAGE $PYTHON_MULTI_IMAGE $UV_MULTI_IMAGE"

@@ -16,6 +16,11 @@ NONROOT_PYTHON_IMAGE="${NONROOT_PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm-non
 NOPYTHON_IMAGE="${NOPYTHON_IMAGE:-$REGISTRY/debian:bookworm-nopython}"
 TRIXIE_PYTHON_IMAGE="${TRIXIE_PYTHON_IMAGE:-$REGISTRY/python:3.13-trixie}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-$REGISTRY/uv-frontend:dev}"
+# linux/386 images, and manifest lists of amd64 + 386, for multi-platform builds.
+PYTHON_386_IMAGE="${PYTHON_386_IMAGE:-$REGISTRY/python:3.11-bookworm-386}"
+UV_386_IMAGE="${UV_386_IMAGE:-$REGISTRY/uv:$UV_VERSION-386}"
+PYTHON_MULTI_IMAGE="${PYTHON_MULTI_IMAGE:-$REGISTRY/python:3.11-bookworm-multi}"
+UV_MULTI_IMAGE="${UV_MULTI_IMAGE:-$REGISTRY/uv:$UV_VERSION-multi}"
 
 # Repository root (scripts/testbed/..).
 TESTBED_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -84,10 +84,21 @@ pub struct Warning {
     pub location: Option<(String, String, usize)>,
 }
 
+/// One platform's image of a multi-platform result.
+#[derive(Clone, Debug)]
+pub struct PlatformImage {
+    pub platform: Platform,
+    pub reference: String,
+    pub config: Vec<u8>,
+}
+
 #[derive(Clone, Debug)]
 pub enum FrontendResult {
     /// A solved reference and the image config of the result.
     Image { reference: String, config: Vec<u8> },
+    /// One image per platform (`--platform a,b`): the refs by platform id, each platform's
+    /// config as `containerimage.config/<id>`, and `refs.platforms` listing them in order.
+    Images(Vec<PlatformImage>),
     /// The build failed; the status carries the message and error details.
     Error(bollard_buildkit_proto::google::rpc::Status),
     /// The answer to a subrequest (`--call`): metadata only, no image.
@@ -142,6 +153,56 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
                 error: None,
             }
         }
+        FrontendResult::Images(images) => {
+            let id = |p: &Platform| p.to_string();
+            let mut metadata: std::collections::HashMap<String, Vec<u8>> = images
+                .iter()
+                .map(|i| {
+                    (
+                        format!("containerimage.config/{}", id(&i.platform)),
+                        i.config.clone(),
+                    )
+                })
+                .collect();
+            let platforms = serde_json::json!({
+                "platforms": images
+                    .iter()
+                    .map(|i| serde_json::json!({"id": id(&i.platform), "platform": i.platform}))
+                    .collect::<Vec<_>>(),
+            });
+            metadata.insert("refs.platforms".into(), platforms.to_string().into_bytes());
+            let result = if ref_array {
+                gw::result::Result::Refs(gw::RefMap {
+                    refs: images
+                        .iter()
+                        .map(|i| {
+                            (
+                                id(&i.platform),
+                                gw::Ref {
+                                    id: i.reference.clone(),
+                                    def: None,
+                                },
+                            )
+                        })
+                        .collect(),
+                })
+            } else {
+                gw::result::Result::RefsDeprecated(gw::RefMapDeprecated {
+                    refs: images
+                        .iter()
+                        .map(|i| (id(&i.platform), i.reference.clone()))
+                        .collect(),
+                })
+            };
+            gw::ReturnRequest {
+                result: Some(gw::Result {
+                    metadata: metadata.into_iter().collect(),
+                    attestations: Default::default(),
+                    result: Some(result),
+                }),
+                error: None,
+            }
+        }
         FrontendResult::Metadata(metadata) => gw::ReturnRequest {
             result: Some(gw::Result {
                 metadata: metadata.into_iter().collect(),
@@ -154,5 +215,50 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
             result: None,
             error: Some(status),
         },
+    }
+}
+
+#[cfg(test)]
+mod return_tests {
+    use super::*;
+
+    #[test]
+    fn several_platforms_return_refs_by_id_configs_and_refs_platforms() {
+        let image = |arch: &str| PlatformImage {
+            platform: Platform::new("linux", arch, ""),
+            reference: format!("ref-{arch}"),
+            config: format!("{{\"architecture\":\"{arch}\"}}").into_bytes(),
+        };
+        let request = return_request(
+            FrontendResult::Images(vec![image("amd64"), image("386")]),
+            true,
+        );
+        let result = request.result.expect("a result");
+        let Some(gw::result::Result::Refs(refs)) = &result.result else {
+            panic!("a ref map")
+        };
+        assert_eq!(refs.refs["linux/386"].id, "ref-386");
+        assert_eq!(refs.refs["linux/amd64"].id, "ref-amd64");
+        assert_eq!(
+            result.metadata["containerimage.config/linux/386"],
+            b"{\"architecture\":\"386\"}"
+        );
+        let platforms: serde_json::Value =
+            serde_json::from_slice(&result.metadata["refs.platforms"]).expect("JSON");
+        assert_eq!(
+            platforms,
+            serde_json::json!({"platforms": [
+                {"id": "linux/amd64", "platform": {"os": "linux", "architecture": "amd64"}},
+                {"id": "linux/386", "platform": {"os": "linux", "architecture": "386"}},
+            ]})
+        );
+        let old = return_request(
+            FrontendResult::Images(vec![image("amd64"), image("386")]),
+            false,
+        );
+        assert!(matches!(
+            old.result.and_then(|r| r.result),
+            Some(gw::result::Result::RefsDeprecated(_))
+        ));
     }
 }

@@ -100,6 +100,26 @@ impl BuildOpts {
             .collect()
     }
 
+    /// Every platform to build for: `--platform`'s, in order and without repeats, else the
+    /// worker's first.
+    pub fn platforms(&self) -> Vec<Platform> {
+        let mut platforms: Vec<Platform> = Vec::new();
+        for p in self
+            .get("platform")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(Platform::parse)
+        {
+            if !platforms.contains(&p) {
+                platforms.push(p);
+            }
+        }
+        if platforms.is_empty() {
+            platforms.push(self.platform());
+        }
+        platforms
+    }
+
     /// The platform to build for: `--platform`'s first, else the worker's.
     pub fn platform(&self) -> Platform {
         self.get("platform")

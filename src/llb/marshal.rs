@@ -148,3 +148,41 @@ pub fn marshal_ignoring_cache(state: &State, ignore_cache: &dyn Fn(&str) -> bool
         result,
     }
 }
+
+/// Puts `prefix` into every vertex name of `definition`, as BuildKit's Dockerfile frontend
+/// names the steps of each platform of a multi-platform build: `[deps 2/2] uv sync` becomes
+/// `[linux/386 deps 2/2] uv sync`, an unbracketed name gets `[linux/386] ` in front. Names are
+/// metadata, not part of any op, so digests and cache keys stay the same.
+pub fn prefix_names(definition: &mut pb::Definition, prefix: &str) {
+    for meta in definition.metadata.values_mut() {
+        if let Some(name) = meta.description.get_mut("llb.customname") {
+            *name = match name.strip_prefix('[') {
+                Some(rest) => format!("[{prefix} {rest}"),
+                None => format!("[{prefix}] {name}"),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn names_get_the_prefix_and_digests_stay() {
+        let state = crate::llb::scratch()
+            .file()
+            .mkdir("/x", 0o755, None)
+            .done("[deps 1/2] make x");
+        let plain = marshal(&state).definition;
+        let mut prefixed = plain.clone();
+        prefix_names(&mut prefixed, "linux/386");
+        assert_eq!(prefixed.def, plain.def, "same ops, same digests");
+        let names: Vec<&String> = prefixed
+            .metadata
+            .values()
+            .filter_map(|m| m.description.get("llb.customname"))
+            .collect();
+        assert_eq!(names, ["[linux/386 deps 1/2] make x"]);
+    }
+}
