@@ -308,6 +308,7 @@ pub async fn prepare<B: Bridge>(
     let base_image = crate::settings::base_image(&spec, &project);
     let facts = BuildFacts {
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
+        secret_env: caps.has_llb("exec.secretenv"),
         platform: platform.clone(),
         build_args: opts.build_args(),
         target,

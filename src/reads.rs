@@ -108,6 +108,7 @@ pub async fn read_accounts<B: Bridge>(
         base_passwd,
         base_group,
         merge_diff: false,
+        secret_env: false,
         platform: platform.clone(),
         build_args: BTreeMap::new(),
         target: Target::Runtime,

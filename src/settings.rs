@@ -100,6 +100,9 @@ pub struct SyncSettings {
     pub secrets: Vec<String>,
     /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
     pub ssh: bool,
+    /// Secrets go straight into the environment (BuildKit's secret env); otherwise files, which
+    /// a wrapper exports.
+    pub secrets_as_env: bool,
 }
 
 /// uv's variables that may carry index credentials, and that sync steps can take from secrets
@@ -210,6 +213,8 @@ pub struct BuildFacts {
     pub base_group: Option<String>,
     /// BuildKit has MergeOp and DiffOp.
     pub merge_diff: bool,
+    /// BuildKit can put a secret into an exec step's environment (LLB cap `exec.secretenv`).
+    pub secret_env: bool,
     pub platform: Platform,
     /// `--build-arg` values.
     pub build_args: BTreeMap<String, String>,
@@ -413,6 +418,7 @@ impl Settings {
                     .uv_lock
                     .as_deref()
                     .is_some_and(|l| l.contains("source = { git = ")),
+                secrets_as_env: facts.secret_env,
             },
             cache: CacheSettings {
                 id: s(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),

@@ -170,6 +170,39 @@ fn index_credentials_come_from_optional_secrets_as_uv_variables() {
 }
 
 #[test]
+fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.llb_caps.push("exec.secretenv".into());
+    let pyproject =
+        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
+    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    run(&mut bridge, &opts());
+    assert!(bridge.returned_error().is_none());
+    for sync in sync_steps(bridge.result_definition()) {
+        let exec = exec(&sync);
+        let env: Vec<(&str, &str, bool)> = exec
+            .secretenv
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str(), s.optional))
+            .collect();
+        assert!(env.contains(&(
+            "UV_INDEX_TEAM_PRIVATE_PASSWORD",
+            "UV_INDEX_TEAM_PRIVATE_PASSWORD",
+            true
+        )));
+        assert!(
+            !exec
+                .mounts
+                .iter()
+                .any(|m| m.mount_type == pb::MountType::Secret as i32),
+            "no secret files"
+        );
+        let args = &exec.meta.as_ref().expect("meta").args;
+        assert!(!args.iter().any(|a| a == "with-secrets"), "no wrapper");
+    }
+}
+
+#[test]
 fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
     let mut bridge = FakeBridge::with_project(
         PLAIN_EXAMPLE,

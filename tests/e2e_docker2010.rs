@@ -135,3 +135,48 @@ fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_
         format!("{edit}hello from hello-uv 0.1.0 (idna 3.20) dev=absent")
     );
 }
+
+#[test]
+fn secrets_reach_uv_as_files_where_buildkit_has_no_secret_env() {
+    let _guard = docker2010();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_nanos();
+    let (user, password) = ("ci-reader", format!("pw-{nanos}-{}", std::process::id()));
+    let index = support::private_index::PrivateIndex::start(user, &password);
+    let project = support::private_index::project_on_private_index(index.port, user, &password);
+    let secrets = support::private_index::tempdir("secrets-2010");
+    std::fs::write(secrets.join("user"), user).expect("write");
+    std::fs::write(secrets.join("password"), &password).expect("write");
+    let user_secret = format!(
+        "id=UV_INDEX_TEAM_PRIVATE_USERNAME,src={}",
+        secrets.join("user").display()
+    );
+    let password_secret = format!(
+        "id=UV_INDEX_TEAM_PRIVATE_PASSWORD,src={}",
+        secrets.join("password").display()
+    );
+    let tag = "uv-frontend-e2e-2010/needs-secret:latest";
+    let built = project.classic_build(
+        &client(),
+        tag,
+        &[
+            "--network",
+            "host",
+            "--build-arg",
+            "UVF_BUILD_NETWORK=host",
+            "--secret",
+            &user_secret,
+            "--secret",
+            &password_secret,
+        ],
+    );
+    built.expect_success();
+    assert_eq!(
+        run(tag, &[]),
+        format!("secret-pkg: {}", support::private_index::SECRET_VALUE)
+    );
+    assert!(!built.log().contains(&password));
+    let _ = std::fs::remove_dir_all(&secrets);
+}

@@ -73,6 +73,7 @@ pub struct Exec {
     name: String,
     proxy: Option<pb::ProxyEnv>,
     network: Network,
+    secret_env: Vec<pb::SecretEnv>,
 }
 
 impl State {
@@ -85,6 +86,7 @@ impl State {
             name: name.into(),
             proxy: None,
             network: Network::Sandbox,
+            secret_env: vec![],
         }
     }
 }
@@ -134,6 +136,18 @@ impl Exec {
                 optional,
             },
         });
+        self
+    }
+
+    /// Sets the environment variable `name` to the client's secret `id` for this step only
+    /// (LLB cap `exec.secretenv`); an `optional` secret the client did not pass leaves it unset.
+    pub fn secret_env(mut self, id: &str, name: &str, optional: bool) -> Exec {
+        self.secret_env.push(pb::SecretEnv {
+            id: id.into(),
+            name: name.into(),
+            optional,
+        });
+        self.secret_env.sort_by(|a, b| a.name.cmp(&b.name));
         self
     }
 
@@ -285,6 +299,9 @@ impl Exec {
         if self.proxy.is_some() {
             caps.push("exec.meta.proxyenv");
         }
+        if !self.secret_env.is_empty() {
+            caps.push("exec.secretenv");
+        }
         let network = match self.network {
             Network::Sandbox => pb::NetMode::Unset,
             Network::Host => {
@@ -307,6 +324,7 @@ impl Exec {
             }),
             mounts,
             network: network as i32,
+            secretenv: self.secret_env,
             ..Default::default()
         });
         Vertex::new(op, inputs, self.base.pb_platform(), self.name, caps)

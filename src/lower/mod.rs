@@ -250,7 +250,8 @@ fn lower_step(
             let uv = format!("{UV_MOUNT}/uv");
             let access = &plan.sync_access;
             let mut argv: Vec<&str> = Vec::new();
-            if !access.secrets.is_empty() {
+            let secret_files = !access.secrets.is_empty() && !access.secrets_as_env;
+            if secret_files {
                 argv.extend(["/bin/sh", "-c", WITH_SECRETS, "with-secrets", SECRETS_DIR]);
             }
             let collect_into = finish.as_ref().and_then(|f| f.collect_into.as_deref());
@@ -293,7 +294,11 @@ fn lower_step(
                 .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
                 .proxy(inputs.proxy.clone());
             for id in &access.secrets {
-                exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
+                exec = if access.secrets_as_env {
+                    exec.secret_env(id, id, true)
+                } else {
+                    exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true)
+                };
             }
             if access.ssh {
                 exec = exec.ssh("default", SSH_AGENT_SOCKET, true);

@@ -256,6 +256,7 @@ pub fn plan(s: &Settings) -> Plan {
         sync_env,
         sync_access: SyncAccess {
             secrets: s.sync.secrets.clone(),
+            secrets_as_env: s.sync.secrets_as_env,
             ssh: s.sync.ssh,
             host_network: s.sync.network_host,
         },

@@ -38,9 +38,12 @@ pub struct Plan {
 /// The client's secrets and SSH agent, and the network, as every sync step sees them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SyncAccess {
-    /// Optional secrets, each exported as the environment variable of its id for uv, from a
-    /// file under [`SECRETS_DIR`]: never in a layer, the image config or the cache key.
+    /// Optional secrets, each the environment variable of its id for uv: never in a layer, the
+    /// image config or the cache key.
     pub secrets: Vec<String>,
+    /// How they get there: BuildKit's secret env, or files under [`SECRETS_DIR`] that a wrapper
+    /// exports (BuildKit without `exec.secretenv`).
+    pub secrets_as_env: bool,
     /// The client's SSH agent (`--ssh default`), optional, as `SSH_AUTH_SOCK`.
     pub ssh: bool,
     /// The host's network instead of BuildKit's sandbox (`--allow network.host`).
