@@ -189,3 +189,42 @@ fn build_args_set_spec_values_and_buildkit_syntax_replaces_the_directive() {
         typo.log()
     );
 }
+
+#[test]
+fn dockerignore_files_decide_what_is_sent_and_a_host_venv_never_is() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.write("notes/private.txt", "not for the image\n");
+    project.write(".venv/host-marker", "a venv of the host\n");
+    let ignore = project.read(".dockerignore");
+    project.write(".dockerignore", &format!("{ignore}notes\n"));
+    let tag = "uv-frontend-e2e/plain:ignore";
+    let listing = |tag: &str| {
+        let out = docker_command()
+            .args(["run", "--rm", "--entrypoint", "sh", tag, "-c"])
+            .arg("ls -a /app /app/.venv")
+            .output()
+            .expect("docker runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The dev target is the builder stage: /app holds what the context sent.
+    project.build(tag, &["--target", "dev"]).expect_success();
+    let sent = listing(tag);
+    assert!(sent.contains("pyproject.toml"), "{sent}");
+    assert!(!sent.contains("notes"), ".dockerignore is honoured: {sent}");
+    assert!(
+        !sent.contains("host-marker"),
+        "a host .venv is never sent: {sent}"
+    );
+
+    // uv.build.dockerignore beside the spec wins over the context's .dockerignore.
+    project.write("uv.build.dockerignore", ".venv\n");
+    project.build(tag, &["--target", "dev"]).expect_success();
+    let sent = listing(tag);
+    assert!(
+        sent.contains("notes"),
+        "the spec's own ignore file decides: {sent}"
+    );
+    assert!(!sent.contains("host-marker"), "{sent}");
+}
