@@ -459,30 +459,34 @@ async fn build_for<B: Bridge>(
         .or(spec.build.builder.as_ref())
         .map(|v| v.span().start)
         .unwrap_or(0);
-    let checked = if settings.target.is_builder() {
-        Ok(Default::default())
-    } else {
-        interpreter_check::check(bridge, &reference, &settings.venv).await
-    };
     let image_base = if settings.target.is_builder() {
         &builder_config
     } else {
         &base_config
     };
-    if let Err(mismatch) = checked {
-        let message =
-            interpreter_check::explain(&mismatch, &plan.images.builder, &plan.images.base);
-        return Err(BuildError::located(
-            SpecError::at(spec_file, images_line, message, ""),
-            &sources,
-        ));
-    }
+    // The interpreter check's command itself checks the venv's Python version, so a passing
+    // check needs no reads; a failing one is explained from the image's files.
     for (check, check_state) in
         lower_checks(plan, &lowered, image_base).map_err(BuildError::plain)?
     {
         let mut definition = llb::marshal(&check_state).definition;
         name_platform(&mut definition);
         if let Err(e) = bridge.solve(definition, cache_imports, true).await {
+            if check.kind == CheckKind::Interpreter {
+                if let Err(mismatch) =
+                    interpreter_check::check(bridge, &reference, &settings.venv).await
+                {
+                    let message = interpreter_check::explain(
+                        &mismatch,
+                        &plan.images.builder,
+                        &plan.images.base,
+                    );
+                    return Err(BuildError::located(
+                        SpecError::at(spec_file, images_line, message, ""),
+                        &sources,
+                    ));
+                }
+            }
             let message = match check.kind {
                 CheckKind::Interpreter => format!(
                     "interpreter check: {}/bin/python does not start in the runtime image {}: {e}",

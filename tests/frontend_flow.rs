@@ -685,6 +685,9 @@ fn interpreter_check_fails_on_a_base_without_the_venvs_python() {
     ] {
         bridge.result_files.remove(path);
     }
+    bridge
+        .failing_checks
+        .insert("/app/.venv/bin/python".into(), "exit code: 127".into());
     run(&mut bridge, &opts());
     let status = bridge.returned_error().expect("the check fails");
     assert_eq!(
@@ -712,6 +715,10 @@ fn interpreter_check_fails_on_another_minor_version() {
     bridge
         .result_files
         .insert("usr/local/lib/python3.12/os.py".into(), b"#".to_vec());
+    // The check's own command sees the mismatch; the reads explain it.
+    bridge
+        .failing_checks
+        .insert("/app/.venv/bin/python".into(), "exit code: 1".into());
     run(&mut bridge, &opts());
     let status = bridge.returned_error().expect("the check fails");
     assert!(

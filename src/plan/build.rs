@@ -216,7 +216,7 @@ pub fn plan(s: &Settings) -> Plan {
         args: vec![
             format!("{}/bin/python", s.venv),
             "-c".into(),
-            "import encodings, site, sys; print(sys.executable, sys.version)".into(),
+            INTERPRETER_CHECK.into(),
         ],
         user: as_user.clone(),
     }];
@@ -303,6 +303,20 @@ pub fn plan(s: &Settings) -> Plan {
         source_date_epoch: s.source_date_epoch,
     }
 }
+
+/// The interpreter check's command, run by the venv's `bin/python` in the runtime image: the
+/// interpreter starts with its standard library (`encodings`, `site`) and is the Python version
+/// the venv was made with (`pyvenv.cfg`), or it exits non-zero saying which it is.
+pub const INTERPRETER_CHECK: &str = r#"import encodings, os, site, sys
+cfg = {}
+for line in open(os.path.join(sys.prefix, "pyvenv.cfg")):
+    key, _, value = line.partition("=")
+    cfg[key.strip()] = value.strip()
+made = (cfg.get("version_info") or cfg.get("version") or "").split(".")[:2]
+runs = [str(n) for n in sys.version_info[:2]]
+if made != runs:
+    sys.exit("the venv was made with Python %s, its interpreter is %s" % (".".join(made), ".".join(runs)))
+print(sys.executable, sys.version)"#;
 
 /// Where the kept venv is mounted during phase 1.
 pub const VENV_CACHE_MOUNT: &str = "/uv-frontend/venv-cache";
