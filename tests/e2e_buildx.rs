@@ -228,3 +228,35 @@ fn dockerignore_files_decide_what_is_sent_and_a_host_venv_never_is() {
     );
     assert!(!sent.contains("host-marker"), "{sent}");
 }
+
+#[test]
+fn call_check_reports_findings_through_buildkit() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let spec = project.read("uv.build") + "[sync]\ndev = true\n";
+    project.write("uv.build", &spec);
+    project.write(".dockerignore", "__pycache__\n");
+    // buildx 0.13 sends any `--print=<name>` as the subrequest `frontend.<name>` and prints its
+    // result.txt; newer buildx has `--call=check`.
+    let check = aim(&mut Command::new(docker()))
+        .env("BUILDX_EXPERIMENTAL", "1")
+        .args(["buildx", "build", "-f", "uv.build", "--print=lint", "."])
+        .current_dir(&project.dir)
+        .output()
+        .expect("docker runs");
+    let out = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(
+        check.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let line = spec.lines().count();
+    assert!(
+        out.contains(&format!(
+            "DevDependenciesInRuntime: uv.build:{line}: [sync] dev = true"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("VenvNotIgnored: .dockerignore: "), "{out}");
+}
