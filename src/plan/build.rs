@@ -341,8 +341,7 @@ fn venv_cache_id(s: &Settings, args: &[String]) -> String {
 fn numbered(name: &str, from: StageBase, mut steps: Vec<Step>) -> Stage {
     let n = steps.len();
     for (i, step) in steps.iter_mut().enumerate() {
-        let label = step.name_mut();
-        *label = format!("[{} {}/{n}] {label}", name, i + 1);
+        step.prefix_name(&format!("[{} {}/{n}] ", name, i + 1));
     }
     Stage {
         name: name.into(),

@@ -229,14 +229,14 @@ impl Step {
         }
     }
 
-    pub(crate) fn name_mut(&mut self) -> &mut String {
-        match self {
-            Step::WriteFiles { name, .. }
-            | Step::CopyContext { name, .. }
-            | Step::Sync { name, .. }
-            | Step::AddUser { name, .. }
-            | Step::CopyPath { name, .. } => name,
-        }
+    /// Prefixes the progress name (`[deps 2/2] ` before `uv sync ...`).
+    pub(crate) fn prefix_name(&mut self, prefix: &str) {
+        let (Step::WriteFiles { name, .. }
+        | Step::CopyContext { name, .. }
+        | Step::Sync { name, .. }
+        | Step::AddUser { name, .. }
+        | Step::CopyPath { name, .. }) = self;
+        name.insert_str(0, prefix);
     }
 }
 
