@@ -105,6 +105,20 @@ pub struct SyncSettings {
     pub secrets_as_env: bool,
 }
 
+/// The `[[index]]` names of `uv.toml` (uv's own configuration file beside the project).
+fn uv_toml_index_names(text: Option<&str>) -> Vec<String> {
+    let Some(table) = text.and_then(|t| toml::from_str::<toml::Table>(t).ok()) else {
+        return Vec::new();
+    };
+    table
+        .get("index")
+        .and_then(|i| i.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect()
+}
+
 /// uv's variables that may carry index credentials, and that sync steps can take from secrets
 /// besides the per-index `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`.
 pub const INDEX_SECRETS: &[&str] = &[
@@ -413,7 +427,15 @@ impl Settings {
                     .network
                     .as_ref()
                     .is_some_and(|n| n.get_ref() == "host"),
-                secrets: index_secrets(&project.pyproject.index_names),
+                secrets: index_secrets(
+                    &project
+                        .pyproject
+                        .index_names
+                        .iter()
+                        .cloned()
+                        .chain(uv_toml_index_names(files.uv_toml.as_deref()))
+                        .collect::<Vec<_>>(),
+                ),
                 ssh: files
                     .uv_lock
                     .as_deref()

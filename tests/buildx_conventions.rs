@@ -170,6 +170,27 @@ fn index_credentials_come_from_optional_secrets_as_uv_variables() {
 }
 
 #[test]
+fn indexes_of_uv_toml_get_their_secrets_too() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(
+        "uv.toml",
+        "[[index]]\nname = \"corp\"\nurl = \"https://pypi.corp.example/simple\"\n",
+    );
+    run(&mut bridge, &opts());
+    assert!(bridge.returned_error().is_none());
+    let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2]");
+    let ids: Vec<String> = exec(&deps)
+        .mounts
+        .iter()
+        .filter_map(|m| m.secret_opt.as_ref().map(|s| s.id.clone()))
+        .collect();
+    assert!(
+        ids.contains(&"UV_INDEX_CORP_PASSWORD".to_string()),
+        "{ids:?}"
+    );
+}
+
+#[test]
 fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.push("exec.secretenv".into());
