@@ -6,39 +6,15 @@ mod support;
 use support::*;
 use uv_frontend::llb::pb;
 
-fn with_args(args: &[(&str, &str)]) -> uv_frontend::gateway::BuildOpts {
-    let mut o = opts();
-    for (k, v) in args {
-        o.opts.insert(format!("build-arg:{k}"), v.to_string());
-    }
-    o
-}
-
 fn build_with(bridge: &mut FakeBridge, args: &[(&str, &str)]) {
-    run(bridge, &with_args(args));
-}
-
-fn sync_steps(def: &pb::Definition) -> Vec<pb::Op> {
-    ops(def)
-        .into_iter()
-        .filter(|(d, _)| name_of(def, d).contains("uv sync"))
-        .map(|(_, op)| op)
-        .collect()
+    run(bridge, &opts_with_args(args));
 }
 
 #[test]
 fn build_args_set_images_sync_options_and_cache_id() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let (other, known) = (
-        "127.0.0.1:5000/python:3.11-other",
-        "127.0.0.1:5000/python:3.11-bookworm",
-    );
-    bridge
-        .images
-        .insert(other.into(), bridge.images[known].clone());
-    if let Some(files) = bridge.image_files.get(known).cloned() {
-        bridge.image_files.insert(other.into(), files);
-    }
+    let other = "127.0.0.1:5000/python:3.11-other";
+    bridge.alias_image(other, "127.0.0.1:5000/python:3.11-bookworm");
     build_with(
         &mut bridge,
         &[
@@ -50,20 +26,11 @@ fn build_args_set_images_sync_options_and_cache_id() {
             ("UVF_UV_VERSION", "0.13.8"),
         ],
     );
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     let (_, project) = vertex(def, "[project 2/2] uv sync");
-    let args = &exec(&project).meta.as_ref().expect("meta").args;
-    let uv = args
-        .iter()
-        .position(|a| a == "/opt/uv-frontend/uv")
-        .expect("uv");
     assert_eq!(
-        args[uv..],
+        uv_command(&project),
         [
             "/opt/uv-frontend/uv",
             "sync",
@@ -136,7 +103,7 @@ fn index_credentials_come_from_optional_secrets_as_uv_variables() {
         std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
     bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
     run(&mut bridge, &opts());
-    assert!(bridge.returned_error().is_none());
+    bridge.assert_built();
     let def = bridge.result_definition();
     let syncs = sync_steps(def);
     assert_eq!(syncs.len(), 2, "both phases");
@@ -177,7 +144,7 @@ fn indexes_of_uv_toml_get_their_secrets_too() {
         "[[index]]\nname = \"corp\"\nurl = \"https://pypi.corp.example/simple\"\n",
     );
     run(&mut bridge, &opts());
-    assert!(bridge.returned_error().is_none());
+    bridge.assert_built();
     let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2]");
     let ids: Vec<String> = exec(&deps)
         .mounts
@@ -198,7 +165,7 @@ fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() 
         std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
     bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
     run(&mut bridge, &opts());
-    assert!(bridge.returned_error().is_none());
+    bridge.assert_built();
     for sync in sync_steps(bridge.result_definition()) {
         let exec = exec(&sync);
         let env: Vec<(&str, &str, bool)> = exec
@@ -237,11 +204,7 @@ fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
         ),
     );
     run(&mut bridge, &opts());
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     for sync in sync_steps(def) {
         let exec = exec(&sync);
@@ -294,27 +257,15 @@ fn host_network_can_come_from_a_build_arg() {
 #[test]
 fn named_contexts_replace_the_uv_builder_and_base_images() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let (other, known) = (
-        "127.0.0.1:5000/python:3.11-other",
-        "127.0.0.1:5000/python:3.11-bookworm",
-    );
-    bridge
-        .images
-        .insert(other.into(), bridge.images[known].clone());
-    if let Some(files) = bridge.image_files.get(known).cloned() {
-        bridge.image_files.insert(other.into(), files);
-    }
+    let other = "127.0.0.1:5000/python:3.11-other";
+    bridge.alias_image(other, "127.0.0.1:5000/python:3.11-bookworm");
     let mut o = opts();
     o.opts
         .insert("context:base".into(), format!("docker-image://{other}"));
     o.opts
         .insert("context:unrelated".into(), "local:unrelated".into());
     run(&mut bridge, &o);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     let (_, base) = vertex(def, &format!("[base] {other}"));
     let Some(pb::op::Op::Source(source)) = base.op else {
@@ -333,37 +284,17 @@ fn named_contexts_replace_the_uv_builder_and_base_images() {
     );
 }
 
-fn metadata(bridge: &FakeBridge) -> &std::collections::BTreeMap<String, Vec<u8>> {
-    let Some(uv_frontend::gateway::FrontendResult::Metadata(meta)) = &bridge.returned else {
-        panic!("a metadata result: {:?}", bridge.returned)
-    };
-    meta
-}
-
-/// The solves that built something (reads of the spec, the context and the base are not).
-fn builds(bridge: &FakeBridge) -> usize {
-    bridge
-        .solved
-        .iter()
-        .filter(|(def, _)| {
-            ops(def)
-                .iter()
-                .any(|(_, op)| matches!(op.op, Some(pb::op::Op::Exec(_))))
-        })
-        .count()
-}
-
 #[test]
 fn call_outline_lists_build_args_with_their_values_secrets_and_cache() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let pyproject =
         std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
     bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
-    let mut o = with_args(&[("UVF_SYNC_DEV", "true")]);
+    let mut o = opts_with_args(&[("UVF_SYNC_DEV", "true")]);
     o.opts.insert("requestid".into(), "frontend.outline".into());
     run(&mut bridge, &o);
-    assert_eq!(builds(&bridge), 0, "nothing is built");
-    let meta = metadata(&bridge);
+    assert_eq!(bridge.builds(), 0, "nothing is built");
+    let meta = bridge.returned_metadata();
     assert_eq!(meta["version"], b"1.0.0");
     let outline: serde_json::Value = serde_json::from_slice(&meta["result.json"]).expect("JSON");
     assert_eq!(outline["name"], "runtime");
@@ -421,9 +352,9 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
     let mut o = opts();
     o.opts.insert("requestid".into(), "frontend.lint".into());
     run(&mut bridge, &o);
-    assert_eq!(builds(&bridge), 0, "nothing is built");
+    assert_eq!(bridge.builds(), 0, "nothing is built");
     let result: serde_json::Value =
-        serde_json::from_slice(&metadata(&bridge)["result.json"]).expect("JSON");
+        serde_json::from_slice(&bridge.returned_metadata()["result.json"]).expect("JSON");
     let rules: Vec<(&str, i64, i64)> = result["warnings"]
         .as_array()
         .expect("warnings")
@@ -465,14 +396,14 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
     o.opts.insert("requestid".into(), "frontend.lint".into());
     run(&mut clean, &o);
     let result: serde_json::Value =
-        serde_json::from_slice(&metadata(&clean)["result.json"]).expect("JSON");
+        serde_json::from_slice(&clean.returned_metadata()["result.json"]).expect("JSON");
     assert_eq!(result["warnings"], serde_json::json!([]));
 
     // A build sends the same findings as warnings, located in uv.build, and still builds.
     let mut build = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
     build.set_context_file(".dockerignore", ".venv\n");
     run(&mut build, &opts());
-    assert!(build.returned_error().is_none());
+    build.assert_built();
     let warned: Vec<(&str, Option<usize>)> = build
         .warnings
         .iter()

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::e2e::*;
 use support::private_index::*;
 
@@ -13,16 +11,8 @@ use support::private_index::*;
 fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let (user, password) = ("ci-reader", format!("pw-{nanos}-{}", std::process::id()));
-    let index = PrivateIndex::start(user, &password);
-    let project = project_on_private_index(index.port, user, &password);
-    let secrets = tempdir("secrets");
-    std::fs::write(secrets.join("user"), user).expect("write");
-    std::fs::write(secrets.join("password"), &password).expect("write");
+    let private = PrivateProject::new();
+    let project = &private.project;
     let host = [
         "--allow",
         "network.host",
@@ -30,8 +20,7 @@ fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
         "UVF_BUILD_NETWORK=host",
     ];
     // A fresh uv cache: nothing of secret-pkg can come from an earlier run.
-    let cache = fresh_cache_id();
-    project.use_cache(&cache, None);
+    project.use_cache(&fresh_cache_id(), None);
     let tag = "uv-frontend-e2e/needs-secret:latest";
 
     // Without the secrets the index refuses uv: the credentials are what makes it work.
@@ -43,23 +32,17 @@ fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
         refused.log()
     );
 
-    let user_secret = format!(
-        "id=UV_INDEX_TEAM_PRIVATE_USERNAME,src={}",
-        secrets.join("user").display()
-    );
-    let password_secret = format!(
-        "id=UV_INDEX_TEAM_PRIVATE_PASSWORD,src={}",
-        secrets.join("password").display()
-    );
+    let secrets = private.secret_args();
     let mut args: Vec<&str> = host.to_vec();
-    args.extend(["--secret", &user_secret, "--secret", &password_secret]);
+    args.extend(secrets.iter().map(String::as_str));
     let built = project.build(tag, &args);
     built.expect_success();
     assert_eq!(built.prepared("[deps 2/2]"), 1, "secret-pkg downloaded");
     assert_eq!(run(tag, &[]), format!("secret-pkg: {SECRET_VALUE}"));
 
     // Nowhere in the image: layers, config, history; nor in the build's output.
-    let saved = secrets.join("image.tar");
+    let password = &private.password;
+    let saved = private.scratch_dir().join("image.tar");
     let save = docker_command()
         .args(["save", "-o"])
         .arg(&saved)
@@ -77,25 +60,29 @@ fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
         .args(["history", "--no-trunc", tag])
         .output()
         .expect("docker history");
-    assert!(!String::from_utf8_lossy(&history.stdout).contains(&password));
-    assert!(!built.log().contains(&password));
-    let _ = std::fs::remove_dir_all(&secrets);
+    assert!(!String::from_utf8_lossy(&history.stdout).contains(password.as_str()));
+    assert!(!built.log().contains(password.as_str()));
+}
+
+/// The plain example without its `# syntax=` line, and the build arg that names the frontend.
+fn without_directive() -> (Project, String) {
+    let project = Project::copy_of("plain");
+    let spec: String = project
+        .read("uv.build")
+        .lines()
+        .filter(|l| !l.starts_with("# syntax="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write("uv.build", &spec);
+    (project, format!("BUILDKIT_SYNTAX={}", frontend_image()))
 }
 
 #[test]
 fn build_args_set_spec_values_and_buildkit_syntax_replaces_the_directive() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("plain");
     // No `# syntax=` line: BUILDKIT_SYNTAX makes the Dockerfile frontend hand the build over.
-    let spec = project.read("uv.build");
-    let without_directive: String = spec
-        .lines()
-        .filter(|l| !l.starts_with("# syntax="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    project.write("uv.build", &without_directive);
-    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let (project, syntax) = without_directive();
     let tag = "uv-frontend-e2e/plain:build-args";
     let built = project.build(
         tag,
@@ -120,61 +107,6 @@ fn build_args_set_spec_values_and_buildkit_syntax_replaces_the_directive() {
         run(tag, &[]),
         "hello from hello-uv 0.1.0 (idna 3.20) dev=present"
     );
-    // It builds, and says the dev group in a runtime image looks like a mistake.
-    assert!(
-        built.log().contains("DevDependenciesInRuntime: "),
-        "a build warning:\n{}",
-        built.log()
-    );
-
-    // The outline shows the build args with the values this build would use (buildx 0.13
-    // calls it `--print=outline`, experimental; newer buildx `--call=outline`).
-    let outline = aim(&mut Command::new(docker()))
-        .env("BUILDX_EXPERIMENTAL", "1")
-        .args([
-            "buildx",
-            "build",
-            "-f",
-            "uv.build",
-            "--print=outline,format=json",
-        ])
-        .args([
-            "--build-arg",
-            &syntax,
-            "--build-arg",
-            "UVF_SYNC_DEV=true",
-            ".",
-        ])
-        .current_dir(&project.dir)
-        .output()
-        .expect("docker runs");
-    assert!(
-        outline.status.success(),
-        "{}",
-        String::from_utf8_lossy(&outline.stderr)
-    );
-    let outline: serde_json::Value = serde_json::from_slice(&outline.stdout).expect("JSON");
-    let dev = outline["args"]
-        .as_array()
-        .expect("args")
-        .iter()
-        .find(|a| a["name"] == "UVF_SYNC_DEV")
-        .expect("UVF_SYNC_DEV is listed");
-    assert_eq!(dev["value"], "true");
-
-    // A named context replaces the builder image, as it replaces a Dockerfile's FROM (and the
-    // base, which defaults to the builder).
-    let nonroot = "127.0.0.1:5000/python:3.11-bookworm-nonroot";
-    let context = format!("builder=docker-image://{nonroot}");
-    let replaced = project.build(tag, &["--build-arg", &syntax, "--build-context", &context]);
-    replaced.expect_success();
-    assert!(
-        replaced
-            .log()
-            .contains(&format!("load metadata for {nonroot}")),
-        "{}",
-        replaced.log()
-    );
 
     // A misspelt one fails, naming itself, before anything is built.
     let typo = project.build(
@@ -188,6 +120,57 @@ fn build_args_set_spec_values_and_buildkit_syntax_replaces_the_directive() {
         "{}",
         typo.log()
     );
+}
+
+#[test]
+fn a_named_context_replaces_the_builder_image() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // As `--build-context` replaces a Dockerfile's FROM; the base defaults to the builder.
+    let nonroot = "127.0.0.1:5000/python:3.11-bookworm-nonroot";
+    let context = format!("builder=docker-image://{nonroot}");
+    let tag = "uv-frontend-e2e/plain:context";
+    let replaced = project.build(tag, &["--build-context", &context]);
+    replaced.expect_success();
+    assert!(
+        replaced
+            .log()
+            .contains(&format!("load metadata for {nonroot}")),
+        "{}",
+        replaced.log()
+    );
+    assert_eq!(
+        run(tag, &["--entrypoint", "id"]),
+        "uid=10001(app) gid=10001(app) groups=10001(app)"
+    );
+}
+
+#[test]
+fn findings_are_build_warnings_and_the_outline_shows_this_builds_values() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let dev = ["--build-arg", "UVF_SYNC_DEV=true"];
+    let built = project.build("uv-frontend-e2e/plain:warned", &dev);
+    built.expect_success();
+    // It builds, and says the dev group in a runtime image looks like a mistake.
+    assert!(
+        built.log().contains("DevDependenciesInRuntime: "),
+        "a build warning:\n{}",
+        built.log()
+    );
+
+    // buildx 0.13 calls it `--print=outline` (experimental); newer buildx `--call=outline`.
+    let outline: serde_json::Value =
+        serde_json::from_str(&project.print("outline,format=json", &dev)).expect("JSON");
+    let arg = outline["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .find(|a| a["name"] == "UVF_SYNC_DEV")
+        .expect("UVF_SYNC_DEV is listed");
+    assert_eq!(arg["value"], "true");
 }
 
 #[test]
@@ -239,18 +222,7 @@ fn call_check_reports_findings_through_buildkit() {
     project.write(".dockerignore", "__pycache__\n");
     // buildx 0.13 sends any `--print=<name>` as the subrequest `frontend.<name>` and prints its
     // result.txt; newer buildx has `--call=check`.
-    let check = aim(&mut Command::new(docker()))
-        .env("BUILDX_EXPERIMENTAL", "1")
-        .args(["buildx", "build", "-f", "uv.build", "--print=lint", "."])
-        .current_dir(&project.dir)
-        .output()
-        .expect("docker runs");
-    let out = String::from_utf8_lossy(&check.stdout).into_owned();
-    assert!(
-        check.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let out = project.print("lint", &[]);
     let line = spec.lines().count();
     assert!(
         out.contains(&format!(

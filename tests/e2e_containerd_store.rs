@@ -53,25 +53,8 @@ fn containerd_daemon() -> MutexGuard<'static, ()> {
     );
     // This daemon's BuildKit resolves `# syntax=` against the registry (not local-first as the
     // classic store does); the pull keeps the local tag the same and checks the registry answers.
-    let pull = docker_command()
-        .args(["pull", "-q", &frontend_image()])
-        .output()
-        .expect("docker runs");
-    assert!(
-        pull.status.success(),
-        "cannot pull {} on {}: {}",
-        frontend_image(),
-        host(),
-        String::from_utf8_lossy(&pull.stderr)
-    );
+    pull_frontend(docker_command());
     guard
-}
-
-fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos()
 }
 
 /// Every vertex name of a plain-progress log (`#N name`, first line of each vertex).

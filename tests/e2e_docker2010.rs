@@ -38,18 +38,9 @@ fn docker2010() -> MutexGuard<'static, ()> {
         "no Docker 20.10 answers at {HOST} (got {version:?}): run scripts/testbed-up, or \
          scripts/testbed/side-daemon.sh docker2010 up"
     );
-    // The frontend under test: pulled, so the daemon's local copy is never an older build.
-    let pull = Command::new(client())
-        .env("DOCKER_HOST", HOST)
-        .args(["pull", "-q", &frontend_image()])
-        .output()
-        .expect("docker pull runs");
-    assert!(
-        pull.status.success(),
-        "pulling {}: {}",
-        frontend_image(),
-        String::from_utf8_lossy(&pull.stderr)
-    );
+    let mut pull = Command::new(client());
+    pull.env("DOCKER_HOST", HOST);
+    pull_frontend(pull);
     guard
 }
 
@@ -92,21 +83,10 @@ fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_
 
     let again = project.classic_build(&client(), tag, &[]);
     again.expect_success();
-    let steps = again.step_names();
-    assert!(steps.len() >= 7, "{steps:?}");
-    for step in &steps {
-        assert!(
-            again.cached(step),
-            "{step} not cached on an identical rebuild:\n{}",
-            again.log()
-        );
-    }
+    again.assert_fully_cached();
 
     // A new text every run, so no earlier run's layers can match.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
+    let nanos = nanos();
     let edit = format!("edited {nanos} on 0.8: ");
     let source = project.read("src/hello_uv/__init__.py");
     project.write(
@@ -139,44 +119,25 @@ fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_
 #[test]
 fn secrets_reach_uv_as_files_where_buildkit_has_no_secret_env() {
     let _guard = docker2010();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_nanos();
-    let (user, password) = ("ci-reader", format!("pw-{nanos}-{}", std::process::id()));
-    let index = support::private_index::PrivateIndex::start(user, &password);
-    let project = support::private_index::project_on_private_index(index.port, user, &password);
-    let secrets = support::private_index::tempdir("secrets-2010");
-    std::fs::write(secrets.join("user"), user).expect("write");
-    std::fs::write(secrets.join("password"), &password).expect("write");
-    let user_secret = format!(
-        "id=UV_INDEX_TEAM_PRIVATE_USERNAME,src={}",
-        secrets.join("user").display()
-    );
-    let password_secret = format!(
-        "id=UV_INDEX_TEAM_PRIVATE_PASSWORD,src={}",
-        secrets.join("password").display()
-    );
+    let private = support::private_index::PrivateProject::new();
+    // A fresh uv cache: the wheel's bytes are the same every run, and uv finds a wheel it has
+    // by its hash, so only an empty cache makes the download (and the credentials) necessary.
+    private.project.use_cache(&fresh_cache_id(), None);
     let tag = "uv-frontend-e2e-2010/needs-secret:latest";
-    let built = project.classic_build(
-        &client(),
-        tag,
-        &[
-            "--network",
-            "host",
-            "--build-arg",
-            "UVF_BUILD_NETWORK=host",
-            "--secret",
-            &user_secret,
-            "--secret",
-            &password_secret,
-        ],
-    );
+    let mut args = vec![
+        "--network".to_string(),
+        "host".into(),
+        "--build-arg".into(),
+        "UVF_BUILD_NETWORK=host".into(),
+    ];
+    args.extend(private.secret_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let built = private.project.classic_build(&client(), tag, &args);
     built.expect_success();
+    assert_eq!(built.prepared("[deps 2/2]"), 1, "secret-pkg downloaded");
     assert_eq!(
         run(tag, &[]),
         format!("secret-pkg: {}", support::private_index::SECRET_VALUE)
     );
-    assert!(!built.log().contains(&password));
-    let _ = std::fs::remove_dir_all(&secrets);
+    assert!(!built.log().contains(&private.password));
 }

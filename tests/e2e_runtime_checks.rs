@@ -145,18 +145,7 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
     require_daemon();
     let project = Project::copy_of("plain");
     // buildx 0.13 calls it `--print` (experimental); newer buildx `--call`.
-    let listing = std::process::Command::new(docker())
-        .env("BUILDX_EXPERIMENTAL", "1")
-        .args(["buildx", "build", "-f", "uv.build", "--print=targets", "."])
-        .current_dir(&project.dir)
-        .output()
-        .expect("docker runs");
-    let out = String::from_utf8_lossy(&listing.stdout).into_owned();
-    assert!(
-        listing.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&listing.stderr)
-    );
+    let out = project.print("targets", &[]);
     assert!(out.contains("runtime (default)"), "{out}");
     assert!(out.lines().any(|l| l.starts_with("dev ")), "{out}");
 

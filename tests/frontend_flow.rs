@@ -7,17 +7,6 @@ use support::*;
 use uv_frontend::gateway::status::SOURCE_DETAIL_TYPE;
 use uv_frontend::llb::pb;
 
-/// The uv command of a sync step: its args from the uv binary on (phase 1 wraps it in a script
-/// that restores and saves the kept venv).
-fn uv_command(op: &pb::Op) -> Vec<String> {
-    let args = &exec(op).meta.as_ref().expect("meta").args;
-    let start = args
-        .iter()
-        .position(|a| a == "/opt/uv-frontend/uv")
-        .expect("uv runs");
-    args[start..].to_vec()
-}
-
 /// The build context's source op.
 fn context_source(def: &pb::Definition) -> pb::SourceOp {
     ops(def)
@@ -29,17 +18,6 @@ fn context_source(def: &pb::Definition) -> pb::SourceOp {
         .expect("the context is loaded")
 }
 
-/// The script a sync step runs as `sh -c <script> <label> $1 ...`: the script and its `$1...`.
-fn script_of<'a>(op: &'a pb::Op, label: &str) -> (&'a str, &'a [String]) {
-    let args = &exec(op).meta.as_ref().expect("meta").args;
-    let at = args
-        .iter()
-        .position(|a| a == label)
-        .unwrap_or_else(|| panic!("no {label} script in {args:?}"));
-    assert_eq!(args[at - 2], "-c");
-    (args[at - 1].as_str(), &args[at + 1..])
-}
-
 fn build(project: &str, spec: &str) -> FakeBridge {
     let mut bridge = FakeBridge::with_project(project, spec);
     run(&mut bridge, &opts());
@@ -49,11 +27,7 @@ fn build(project: &str, spec: &str) -> FakeBridge {
 #[test]
 fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
 
     let (_, deps_op) = vertex(def, "[deps 2/2] uv sync");
@@ -144,11 +118,7 @@ fn every_sync_step_uses_the_spec_cache_mount_and_uv_cache_dir() {
 #[test]
 fn workspace_phase_one_is_frozen_and_skips_every_member() {
     let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
     assert_eq!(
@@ -318,7 +288,7 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.clear();
     run(&mut bridge, &opts());
-    assert!(bridge.returned_error().is_none());
+    bridge.assert_built();
     let def = bridge.result_definition();
     let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
     assert!(all.values().all(|op| !matches!(
@@ -733,11 +703,7 @@ fn interpreter_check_fails_on_another_minor_version() {
 #[test]
 fn interpreter_check_passes_and_the_interpreter_is_started_as_the_runtime_user() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     assert_eq!(
         bridge.check_names(),
         ["[check] /app/.venv/bin/python starts in the runtime image"]
@@ -773,7 +739,7 @@ fn a_venv_that_does_not_start_fails_the_build() {
 fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() {
     let spec = format!("{EXAMPLE_SPEC}[test]\ncommand = [\"hello\"]\n");
     let passing = build(PLAIN_EXAMPLE, &spec);
-    assert!(passing.returned_error().is_none());
+    passing.assert_built();
     assert_eq!(
         passing.check_names(),
         [
@@ -811,11 +777,7 @@ fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() 
 fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
     let spec = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 2000\ngid = 3000\n");
     let bridge = build(PLAIN_EXAMPLE, &spec);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     let (_, copy) = vertex(def, "[runtime-deps 2/2] copy /app/.venv dependencies");
     assert_eq!(owner_ids(file_copy(&copy)), (2000, 3000));
@@ -883,11 +845,7 @@ fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
     let mut o = opts();
     o.opts.insert("target".into(), "dev".into());
     run(&mut bridge, &o);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
     assert_eq!(
@@ -957,11 +915,7 @@ fn the_test_target_runs_the_dev_command_in_the_dev_image() {
     let mut o = opts();
     o.opts.insert("target".into(), "test".into());
     run(&mut bridge, &o);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     assert_eq!(bridge.check_names(), ["[test] python -m pytest"]);
     let (_, check) = ops(&bridge.solved[1].0).pop().expect("the tests");
     assert_eq!(exec(&check).meta.as_ref().expect("meta").user, "0:0");
@@ -1007,11 +961,7 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
         "http://127.0.0.1:8000/python".into(),
     );
     run(&mut bridge, &o);
-    assert!(
-        bridge.returned_error().is_none(),
-        "{:?}",
-        bridge.returned_error()
-    );
+    bridge.assert_built();
     let def = bridge.result_definition();
 
     let (_, install) = vertex(def, "[deps 1/3] uv python install 3.12");
@@ -1092,7 +1042,7 @@ fn every_solve_carries_the_cache_imports() {
         r#"[{"Type":"registry","Attrs":{"ref":"r/c"}}]"#.into(),
     );
     run(&mut bridge, &o);
-    assert!(bridge.returned_error().is_none());
+    bridge.assert_built();
     assert!(!bridge.solve_imports.is_empty());
     assert!(
         bridge

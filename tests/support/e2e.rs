@@ -130,6 +130,27 @@ impl Project {
         self.finish_build(cmd)
     }
 
+    /// `BUILDX_EXPERIMENTAL=1 docker buildx build -f uv.build --print=<what> .`: a subrequest
+    /// (buildx 0.13 names `--call` so), with its stdout. Fails unless it succeeds.
+    pub fn print(&self, what: &str, extra: &[&str]) -> String {
+        let out = aim(&mut Command::new(docker()))
+            .env("BUILDX_EXPERIMENTAL", "1")
+            .args(["buildx", "build", "-f", "uv.build"])
+            .arg(format!("--print={what}"))
+            .args(extra)
+            .arg(".")
+            .current_dir(&self.dir)
+            .output()
+            .expect("docker runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "--print={what}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     fn finish_build(&self, mut cmd: Command) -> Build {
         cmd.current_dir(&self.dir);
         let output = cmd.output().expect("docker runs");
@@ -211,6 +232,20 @@ impl Build {
             }
         }
         names
+    }
+
+    /// Fails unless every step of the frontend's own was cached (an identical rebuild).
+    pub fn assert_fully_cached(&self) {
+        let steps = self.step_names();
+        // deps 1/2, 2/2, project 1/2, 2/2, runtime-deps 1/2, 2/2, runtime 1/1 at the least.
+        assert!(steps.len() >= 7, "{steps:?}");
+        for step in &steps {
+            assert!(
+                self.cached(step),
+                "{step} not cached on an identical rebuild:\n{}",
+                self.log()
+            );
+        }
     }
 
     pub fn cached(&self, prefix: &str) -> bool {
@@ -346,13 +381,43 @@ pub fn assert_lean_non_root(image: &str) {
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "app");
 }
 
-/// A cache id no earlier build used, so that download counts start from an empty uv cache.
-pub fn fresh_cache_id() -> String {
-    let nanos = std::time::SystemTime::now()
+/// Nanoseconds since 1970: a value no earlier test run used (cache ids, edits, passwords).
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after 1970")
-        .as_nanos();
-    format!("e2e-{nanos}")
+        .as_nanos()
+}
+
+/// A cache id no earlier build used, so that download counts start from an empty uv cache.
+pub fn fresh_cache_id() -> String {
+    format!("e2e-{}", nanos())
+}
+
+/// A new empty directory outside any build context.
+pub fn tempdir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "uv-frontend-e2e-{what}-{}-{}",
+        std::process::id(),
+        unique()
+    ));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    dir
+}
+
+/// `docker pull -q` of the frontend under test with `client`, so the daemon's local copy is
+/// never an older build (and the registry is known to answer).
+pub fn pull_frontend(mut client: Command) {
+    let pull = client
+        .args(["pull", "-q", &frontend_image()])
+        .output()
+        .expect("docker pull runs");
+    assert!(
+        pull.status.success(),
+        "pulling {}: {}",
+        frontend_image(),
+        String::from_utf8_lossy(&pull.stderr)
+    );
 }
 
 impl Project {

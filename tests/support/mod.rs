@@ -158,6 +158,45 @@ impl FakeBridge {
             .collect()
     }
 
+    /// Fails the test with the returned error unless the build succeeded.
+    pub fn assert_built(&self) {
+        assert!(
+            self.returned_error().is_none(),
+            "{:?}",
+            self.returned_error()
+        );
+    }
+
+    /// Makes `alias` a copy of the image `known` (its config and its files).
+    pub fn alias_image(&mut self, alias: &str, known: &str) {
+        let config = self.images[known].clone();
+        self.images.insert(alias.into(), config);
+        if let Some(files) = self.image_files.get(known).cloned() {
+            self.image_files.insert(alias.into(), files);
+        }
+    }
+
+    /// The metadata of a subrequest's answer.
+    pub fn returned_metadata(&self) -> &BTreeMap<String, Vec<u8>> {
+        match &self.returned {
+            Some(FrontendResult::Metadata(meta)) => meta,
+            other => panic!("a metadata result: {other:?}"),
+        }
+    }
+
+    /// How many definitions that run something were solved (reads of the spec, the context and
+    /// the base image run nothing).
+    pub fn builds(&self) -> usize {
+        self.solved
+            .iter()
+            .filter(|(def, _)| {
+                ops(def)
+                    .iter()
+                    .any(|(_, op)| matches!(op.op, Some(pb::op::Op::Exec(_))))
+            })
+            .count()
+    }
+
     pub fn returned_error(&self) -> Option<&bollard_buildkit_proto::google::rpc::Status> {
         match self.returned.as_ref()? {
             FrontendResult::Error(status) => Some(status),
@@ -388,6 +427,45 @@ pub fn opts() -> BuildOpts {
 }
 
 /// Runs the frontend against `bridge` on a fixed clock.
+/// `opts()` with `--build-arg`s.
+pub fn opts_with_args(args: &[(&str, &str)]) -> BuildOpts {
+    let mut o = opts();
+    for (k, v) in args {
+        o.opts.insert(format!("build-arg:{k}"), v.to_string());
+    }
+    o
+}
+
+/// The uv command of a sync step: its args from the uv binary on (scripts wrap it).
+pub fn uv_command(op: &pb::Op) -> Vec<String> {
+    let args = &exec(op).meta.as_ref().expect("meta").args;
+    let start = args
+        .iter()
+        .position(|a| a == "/opt/uv-frontend/uv")
+        .expect("uv runs");
+    args[start..].to_vec()
+}
+
+/// The script a sync step runs as `sh -c <script> <label> $1 ...`: the script and its `$1...`.
+pub fn script_of<'a>(op: &'a pb::Op, label: &str) -> (&'a str, &'a [String]) {
+    let args = &exec(op).meta.as_ref().expect("meta").args;
+    let at = args
+        .iter()
+        .position(|a| a == label)
+        .unwrap_or_else(|| panic!("no {label} script in {args:?}"));
+    assert_eq!(args[at - 2], "-c");
+    (args[at - 1].as_str(), &args[at + 1..])
+}
+
+/// Every `uv sync` step of a definition.
+pub fn sync_steps(def: &pb::Definition) -> Vec<pb::Op> {
+    ops(def)
+        .into_iter()
+        .filter(|(d, _)| name_of(def, d).contains("uv sync"))
+        .map(|(_, op)| op)
+        .collect()
+}
+
 pub fn run(bridge: &mut FakeBridge, opts: &BuildOpts) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use super::e2e::{docker_command, Project};
+use super::e2e::{docker_command, nanos, tempdir, Project};
 
 /// The private index of `tests/support/private_index.py`, stopped on drop.
 pub struct PrivateIndex {
@@ -126,16 +126,60 @@ build-backend = "uv_build"
     project
 }
 
-pub fn tempdir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "uv-frontend-e2e-{what}-{}-{}",
-        std::process::id(),
-        super::e2e::unique()
-    ));
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
-}
-
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A project that needs the private index, the index with a password no earlier run used, and
+/// the credentials as files for `--secret id=...,src=...`.
+pub struct PrivateProject {
+    pub index: PrivateIndex,
+    pub project: Project,
+    pub password: String,
+    secrets: PathBuf,
+}
+
+impl PrivateProject {
+    pub fn new() -> PrivateProject {
+        let user = "ci-reader";
+        let password = format!("pw-{}-{}", nanos(), std::process::id());
+        let index = PrivateIndex::start(user, &password);
+        let project = project_on_private_index(index.port, user, &password);
+        let secrets = tempdir("secrets");
+        std::fs::write(secrets.join("user"), user).expect("write");
+        std::fs::write(secrets.join("password"), &password).expect("write");
+        PrivateProject {
+            index,
+            project,
+            password,
+            secrets,
+        }
+    }
+
+    /// `--secret` arguments passing the credentials under the ids uv's variables have.
+    pub fn secret_args(&self) -> Vec<String> {
+        [("USERNAME", "user"), ("PASSWORD", "password")]
+            .iter()
+            .flat_map(|(var, file)| {
+                [
+                    "--secret".to_string(),
+                    format!(
+                        "id=UV_INDEX_TEAM_PRIVATE_{var},src={}",
+                        self.secrets.join(file).display()
+                    ),
+                ]
+            })
+            .collect()
+    }
+
+    /// A directory beside the secrets, for what a test writes (an exported image).
+    pub fn scratch_dir(&self) -> &Path {
+        &self.secrets
+    }
+}
+
+impl Drop for PrivateProject {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.secrets);
+    }
 }
