@@ -34,12 +34,18 @@ impl BuildError {
         }
     }
 
-    /// A spec (or project file) error, located in whichever of `files` it names.
-    fn located(error: SpecError, files: &[(&str, &str)]) -> BuildError {
+    /// A spec (or project file) error, located in whichever of `files` (name, text) it names.
+    fn located<S: AsRef<str>>(error: SpecError, files: &[(S, S)]) -> BuildError {
         let location = files
             .iter()
-            .find(|(name, _)| *name == error.file)
-            .map(|(name, text)| (name.to_string(), text.to_string(), error.line));
+            .find(|(name, _)| name.as_ref() == error.file)
+            .map(|(name, text)| {
+                (
+                    name.as_ref().to_string(),
+                    text.as_ref().to_string(),
+                    error.line,
+                )
+            });
         BuildError {
             message: error.to_string(),
             location,
@@ -189,17 +195,6 @@ pub struct Prepared {
     pub spec_vertex: String,
 }
 
-impl Prepared {
-    pub fn located(&self, error: SpecError) -> BuildError {
-        let sources: Vec<(&str, &str)> = self
-            .sources
-            .iter()
-            .map(|(n, t)| (n.as_str(), t.as_str()))
-            .collect();
-        BuildError::located(error, &sources)
-    }
-}
-
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
 pub async fn prepare<B: Bridge>(
     bridge: &mut B,
@@ -287,7 +282,7 @@ pub async fn prepare<B: Bridge>(
         uv_toml: text(project::UV_TOML),
         dockerignore: spec_ignore.or_else(|| text(project::DOCKERIGNORE)),
     };
-    let owned_sources: Vec<(String, String)> = [
+    let sources: Vec<(String, String)> = [
         (spec_file.name.as_str(), Some(spec_file.text.as_str())),
         (project::PYPROJECT, files.pyproject.as_deref()),
         (project::UV_LOCK, files.uv_lock.as_deref()),
@@ -295,10 +290,6 @@ pub async fn prepare<B: Bridge>(
     .into_iter()
     .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
     .collect();
-    let sources: Vec<(&str, &str)> = owned_sources
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     let members = read_member(bridge, opts, &spec, &project, &platform).await?;
@@ -306,13 +297,15 @@ pub async fn prepare<B: Bridge>(
     // The base image is named in the spec (or defaulted from the project) and its account files
     // decide the runtime user's ids, so they are read before settings are resolved.
     let base_image = crate::settings::base_image(&spec, &project);
+    let accounts = read_accounts(bridge, &base_image, &platform, &cache_imports).await?;
     let facts = BuildFacts {
+        base_passwd: accounts.passwd,
+        base_group: accounts.group,
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
         secret_env: caps.has_llb("exec.secretenv"),
         platform: platform.clone(),
         build_args: opts.build_args(),
         target,
-        ..read_accounts(bridge, &base_image, &platform, &cache_imports).await?
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
         .map_err(|e| BuildError::located(e, &sources))?;
@@ -323,7 +316,7 @@ pub async fn prepare<B: Bridge>(
         cache_imports,
         spec_file,
         spec,
-        sources: owned_sources,
+        sources,
         files,
         project,
         settings,
@@ -397,11 +390,7 @@ async fn build_for<B: Bridge>(
         plan,
         ..
     } = &prepared;
-    let sources: Vec<(&str, &str)> = prepared
-        .sources
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.as_str()))
-        .collect();
+    let sources = &prepared.sources;
 
     // Image configs: env for the steps, and the runtime image's base config.
     let builder_config = resolve_config(bridge, &plan.images.builder, platform, "builder").await?;
@@ -447,7 +436,7 @@ async fn build_for<B: Bridge>(
         .map_err(|e| {
             let message = name_failed_step(&e.to_string(), &step_names);
             let line = spec_offset_of_failure(&spec_file.text, &message);
-            BuildError::located(SpecError::at(spec_file, line, message, ""), &sources)
+            BuildError::located(SpecError::at(spec_file, line, message, ""), sources)
         })?;
 
     // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
@@ -483,7 +472,7 @@ async fn build_for<B: Bridge>(
                     );
                     return Err(BuildError::located(
                         SpecError::at(spec_file, images_line, message, ""),
-                        &sources,
+                        sources,
                     ));
                 }
             }
@@ -508,7 +497,7 @@ async fn build_for<B: Bridge>(
             };
             return Err(BuildError::located(
                 SpecError::at(spec_file, line, message, ""),
-                &sources,
+                sources,
             ));
         }
     }

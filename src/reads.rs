@@ -7,7 +7,6 @@ use crate::frontend::BuildError;
 use crate::gateway::{Bridge, BuildOpts};
 use crate::llb::{self, pb, LocalOptions, Platform};
 use crate::project::{self, Project, PyProject};
-use crate::settings::{BuildFacts, Target};
 use crate::spec;
 
 /// The digest of the vertex that loads `names` from `local` (what warnings about them name).
@@ -70,13 +69,20 @@ pub async fn read_local_files<B: Bridge>(
     Ok(out)
 }
 
+/// The base image's account files, when it has them.
+#[derive(Clone, Debug, Default)]
+pub struct BaseAccounts {
+    pub passwd: Option<String>,
+    pub group: Option<String>,
+}
+
 /// The base image's `/etc/passwd` and `/etc/group`, read from the image itself.
 pub async fn read_accounts<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
     cache_imports: &[crate::gateway::CacheImport],
-) -> Result<BuildFacts, BuildError> {
+) -> Result<BaseAccounts, BuildError> {
     let state = llb::image(image, platform, &format!("[base] {image}"));
     let reference = bridge
         // With the cache imports, like every solve: a vertex first solved without them has no
@@ -103,16 +109,8 @@ pub async fn read_accounts<B: Bridge>(
             *slot = Some(String::from_utf8_lossy(&bytes).into_owned());
         }
     }
-    let [base_passwd, base_group] = files;
-    Ok(BuildFacts {
-        base_passwd,
-        base_group,
-        merge_diff: false,
-        secret_env: false,
-        platform: platform.clone(),
-        build_args: BTreeMap::new(),
-        target: Target::Runtime,
-    })
+    let [passwd, group] = files;
+    Ok(BaseAccounts { passwd, group })
 }
 
 /// The pyproject of the workspace member `[sync] package` names, if it is not the root.
