@@ -273,11 +273,11 @@ fn named_contexts_replace_the_uv_builder_and_base_images() {
     };
     assert_eq!(source.identifier, format!("docker-image://{other}"));
 
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts
-        .insert("context:builder".into(), "local:builder".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("context:builder", "local:builder")],
+    );
     assert_eq!(
         bridge.returned_error().expect("an error").message,
         "uv.build:1: --build-context builder=local:builder is not an image: the builder image can only be replaced by another image (fix: use --build-context builder=docker-image://<image>)"
@@ -430,11 +430,11 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
 
 #[test]
 fn several_platforms_give_one_image_each_with_its_config_and_named_steps() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts
-        .insert("platform".into(), "linux/amd64,linux/386".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("platform", "linux/amd64,linux/386")],
+    );
     let Some(uv_frontend::gateway::FrontendResult::Images(images)) = &bridge.returned else {
         panic!("one image per platform: {:?}", bridge.returned)
     };

@@ -565,10 +565,7 @@ fn no_cache_marks_every_vertex_and_no_cache_filter_only_its_stages() {
     let def = all.result_definition();
     assert!(def.metadata.values().all(|m| m.ignore_cache));
 
-    let mut filtered = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("no-cache".into(), "project".into());
-    run(&mut filtered, &o);
+    let filtered = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("no-cache", "project")]);
     let def = filtered.result_definition();
     for (digest, _) in ops(def) {
         let name = name_of(def, &digest);
@@ -622,10 +619,7 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     assert!(args[2].contains("def remove(p)"), "the mirror script");
 
     // Another platform never restores this venv.
-    let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("platform".into(), "linux/arm64".into());
-    run(&mut other, &o);
+    let other = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("platform", "linux/arm64")]);
     let (_, other_deps) = vertex(other.result_definition(), "[deps 2/2] uv sync");
     let other_id = exec(&other_deps)
         .mounts
@@ -762,10 +756,7 @@ fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() 
         status.message
     );
 
-    let mut skipped = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    let mut o = opts();
-    o.opts.insert("build-arg:UVF_TEST_SKIP".into(), "1".into());
-    run(&mut skipped, &o);
+    let skipped = build_with_opts(PLAIN_EXAMPLE, &spec, &[("build-arg:UVF_TEST_SKIP", "1")]);
     assert_eq!(skipped.check_names().len(), 1, "only the interpreter check");
 
     let skip_in_spec = format!("{spec}skip = true\n");
@@ -841,10 +832,7 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
 
 #[test]
 fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("target".into(), "dev".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "dev")]);
     bridge.assert_built();
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
@@ -872,10 +860,7 @@ fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
 
 #[test]
 fn an_unknown_target_names_the_targets() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("target".into(), "prod".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "prod")]);
     assert_eq!(
         bridge.returned_error().expect("fails").message,
         "uv.build has no target \"prod\": its targets are runtime, dev, test (see --call=targets)"
@@ -884,10 +869,11 @@ fn an_unknown_target_names_the_targets() {
 
 #[test]
 fn call_targets_lists_the_targets_without_building() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("requestid".into(), "frontend.targets".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("requestid", "frontend.targets")],
+    );
     assert!(bridge.solved.is_empty(), "nothing is built");
     let Some(uv_frontend::gateway::FrontendResult::Metadata(meta)) = &bridge.returned else {
         panic!("a metadata result: {:?}", bridge.returned)
@@ -897,10 +883,11 @@ fn call_targets_lists_the_targets_without_building() {
     assert_eq!(list["Targets"][0]["default"], true);
     assert_eq!(list["Targets"][1]["name"], "dev");
 
-    let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let mut o = opts();
-    o.opts.insert("requestid".into(), "frontend.unknown".into());
-    run(&mut other, &o);
+    let other = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("requestid", "frontend.unknown")],
+    );
     assert!(other
         .returned_error()
         .expect("unsupported")
@@ -911,17 +898,13 @@ fn call_targets_lists_the_targets_without_building() {
 #[test]
 fn the_test_target_runs_the_dev_command_in_the_dev_image() {
     let spec = format!("{EXAMPLE_SPEC}[test]\ndev-command = [\"python\", \"-m\", \"pytest\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    let mut o = opts();
-    o.opts.insert("target".into(), "test".into());
-    run(&mut bridge, &o);
+    let bridge = build_with_opts(PLAIN_EXAMPLE, &spec, &[("target", "test")]);
     bridge.assert_built();
     assert_eq!(bridge.check_names(), ["[test] python -m pytest"]);
     let (_, check) = ops(&bridge.solved[1].0).pop().expect("the tests");
     assert_eq!(exec(&check).meta.as_ref().expect("meta").user, "0:0");
 
-    let mut missing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    run(&mut missing, &o);
+    let missing = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "test")]);
     assert!(missing
         .returned_error()
         .expect("fails")

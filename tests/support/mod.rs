@@ -427,6 +427,18 @@ pub fn opts() -> BuildOpts {
 }
 
 /// Runs the frontend against `bridge` on a fixed clock.
+/// A build of `project` with `spec` and these frontend options besides `opts()`'s (`target`,
+/// `platform`, `requestid`, `context:<name>`, ...).
+pub fn build_with_opts(project: &str, spec: &str, extra: &[(&str, &str)]) -> FakeBridge {
+    let mut bridge = FakeBridge::with_project(project, spec);
+    let mut o = opts();
+    for (k, v) in extra {
+        o.opts.insert(k.to_string(), v.to_string());
+    }
+    run(&mut bridge, &o);
+    bridge
+}
+
 /// `opts()` with `--build-arg`s.
 pub fn opts_with_args(args: &[(&str, &str)]) -> BuildOpts {
     let mut o = opts();
