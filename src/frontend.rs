@@ -357,6 +357,14 @@ fn warning_of(prepared: &Prepared, finding: &crate::lint::Finding) -> crate::gat
     }
 }
 
+fn stage_of(lowered: &crate::lower::Lowered, stage: &str) -> Result<llb::State, BuildError> {
+    lowered
+        .stages
+        .get(stage)
+        .cloned()
+        .ok_or_else(|| BuildError::plain(format!("the plan has no stage {stage}")))
+}
+
 /// Reads, resolves, plans, lowers and solves for the first platform. Public for tests.
 pub async fn build<B: Bridge>(
     bridge: &mut B,
@@ -405,39 +413,64 @@ async fn build_for<B: Bridge>(
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
     }
 
-    let lowered = lower(
-        plan,
-        &LowerInputs {
-            platform: platform.clone(),
-            session_id: opts.session_id.clone(),
-            context_name: opts.context_local().to_string(),
-            builder_config: &builder_config,
-            base_config: &base_config,
-            proxy: proxy_env(&opts.build_args()),
-        },
-    )
-    .map_err(BuildError::plain)?;
-    let state = &lowered.result;
-    let mut definition = match opts.no_cache() {
-        None => llb::marshal(state).definition,
-        // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
-        Some(stages) => {
-            let ignored = |name: &str| {
-                stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
-            };
-            llb::marshal_ignoring_cache(state, &ignored).definition
-        }
+    let mut inputs = LowerInputs {
+        platform: platform.clone(),
+        session_id: opts.session_id.clone(),
+        context_name: opts.context_local().to_string(),
+        builder_config: &builder_config,
+        base_config: &base_config,
+        proxy: proxy_env(&opts.build_args()),
+        venv_layout: None,
     };
-    name_platform(&mut definition);
+    let mut lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
+    let definition_of = |state: &llb::State| {
+        let mut definition = match opts.no_cache() {
+            None => llb::marshal(state).definition,
+            // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
+            Some(stages) => {
+                let ignored = |name: &str| {
+                    stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
+                };
+                llb::marshal_ignoring_cache(state, &ignored).definition
+            }
+        };
+        name_platform(&mut definition);
+        definition
+    };
+    let failed = |e: anyhow::Error, step_names: &[(String, String)]| {
+        let message = name_failed_step(&e.to_string(), step_names);
+        let line = spec_offset_of_failure(&spec_file.text, &message);
+        BuildError::located(SpecError::at(spec_file, line, message, ""), sources)
+    };
+
+    // Big packages get layers of their own: which files are theirs is read from the
+    // dependency stage's venv, so that stage is built first. Its definition is part of the
+    // image's, so the build below reuses this result.
+    let layout = match plan.venv_layers() {
+        Some((stage, packages)) => {
+            let definition = definition_of(&stage_of(&lowered, stage)?);
+            let step_names = exec_step_names(&definition);
+            let deps = bridge
+                .solve(definition, cache_imports, true)
+                .await
+                .map_err(|e| failed(e, &step_names))?;
+            // A venv laid out otherwise than uv makes them is copied as one layer.
+            crate::venv_layout::read(bridge, &deps, &settings.venv, packages)
+                .await
+                .ok()
+        }
+        None => None,
+    };
+    if layout.is_some() {
+        inputs.venv_layout = layout.as_ref();
+        lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
+    }
+    let definition = definition_of(&lowered.result);
     let step_names = exec_step_names(&definition);
     let reference = bridge
         .solve(definition, cache_imports, true)
         .await
-        .map_err(|e| {
-            let message = name_failed_step(&e.to_string(), &step_names);
-            let line = spec_offset_of_failure(&spec_file.text, &message);
-            BuildError::located(SpecError::at(spec_file, line, message, ""), sources)
-        })?;
+        .map_err(|e| failed(e, &step_names))?;
 
     // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
     // Python version, and starts there; then the spec's smoke test.

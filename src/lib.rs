@@ -21,3 +21,4 @@ pub mod spec;
 pub mod step_failure;
 pub mod subrequests;
 pub mod user;
+pub mod venv_layout;

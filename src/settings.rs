@@ -52,6 +52,9 @@ pub struct Settings {
     /// Whether the runtime image gets the dependencies and the project as separate layers
     /// (MergeOp and DiffOp), or the venv as one layer where BuildKit lacks them.
     pub layered: bool,
+    /// Third-party packages big enough for a layer of their own in the runtime image (see
+    /// [`own_layer_packages`]), sorted by name.
+    pub own_layers: Vec<String>,
     /// Patterns excluded from the build context: `.dockerignore` and always any `.venv`.
     pub context_excludes: Vec<String>,
 }
@@ -71,6 +74,32 @@ pub struct ManagedPython {
     pub install_dir: String,
     /// `UV_PYTHON_INSTALL_MIRROR`, from the build arg of that name.
     pub mirror: Option<String>,
+}
+
+/// A package whose largest download is at least this big gets a layer of its own.
+pub const OWN_LAYER_MIN_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many packages get a layer of their own (the biggest), so images stay far from
+/// the layer limits of storage drivers.
+pub const OWN_LAYERS_MAX: usize = 8;
+
+/// The packages that get a layer of their own: the biggest of those whose download is at least
+/// [`OWN_LAYER_MIN_BYTES`], at most [`OWN_LAYERS_MAX`], sorted by name. A lock change that
+/// leaves them as they are (one small package added) then leaves their layers as they are: the
+/// runtime image rewrites and a push uploads only the layer of the rest.
+pub fn own_layer_packages(download_sizes: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut big: Vec<(&String, u64)> = download_sizes
+        .iter()
+        .filter(|(_, size)| **size >= OWN_LAYER_MIN_BYTES)
+        .map(|(name, size)| (name, *size))
+        .collect();
+    big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut names: Vec<String> = big
+        .into_iter()
+        .take(OWN_LAYERS_MAX)
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names
 }
 
 /// The image used for builder and base when uv installs Python: Debian without Python.
@@ -470,6 +499,7 @@ impl Settings {
             },
             dependency_files,
             layered: facts.merge_diff,
+            own_layers: own_layer_packages(&project.lock.download_sizes),
             context_excludes,
         })
     }

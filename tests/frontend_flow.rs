@@ -1036,3 +1036,140 @@ fn every_solve_carries_the_cache_imports() {
         bridge.solve_imports
     );
 }
+
+/// A built bigwheels venv as phase 1 leaves it: numpy and pandas with their RECORDs, and small
+/// packages beside them.
+fn bigwheels_venv() -> std::collections::BTreeMap<String, Vec<u8>> {
+    let sp = "app/.venv/lib/python3.11/site-packages";
+    let mut files = debian_python_venv();
+    for (path, content) in [
+        ("numpy/__init__.py", ""),
+        ("numpy.libs/libscipy_openblas.so", ""),
+        (
+            "numpy-2.4.6.dist-info/RECORD",
+            "numpy/__init__.py,sha256=a,1\nnumpy.libs/libscipy_openblas.so,sha256=b,2\n\
+             numpy-2.4.6.dist-info/RECORD,,\n../../../bin/f2py,sha256=c,3\n",
+        ),
+        ("pandas/__init__.py", ""),
+        (
+            "pandas-3.1.1.dist-info/RECORD",
+            "pandas/__init__.py,sha256=d,4\npandas-3.1.1.dist-info/RECORD,,\n",
+        ),
+        ("six.py", ""),
+        ("six-1.17.0.dist-info/RECORD", "six.py,,\n"),
+        ("_virtualenv.pth", ""),
+    ] {
+        files.insert(format!("{sp}/{path}"), content.as_bytes().to_vec());
+    }
+    files.insert("app/.venv/bin/f2py".into(), b"#!python".to_vec());
+    files.insert("app/.venv/lib64".into(), link("lib"));
+    files
+}
+
+/// The exact source paths of a copy file op, in order.
+fn copied_paths(op: &pb::Op) -> Vec<String> {
+    let Some(pb::op::Op::File(file)) = &op.op else {
+        panic!("not a file op: {op:?}")
+    };
+    file.actions
+        .iter()
+        .map(|a| match &a.action {
+            Some(pb::file_action::Action::Copy(c)) => {
+                assert_eq!(c.src, c.dest, "copied to the same path");
+                assert!(!c.follow_symlink && !c.allow_wildcard, "an exact path");
+                c.src.clone()
+            }
+            other => panic!("not a copy: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn big_packages_are_copied_in_layers_of_their_own_read_from_the_built_dependency_phase() {
+    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
+    bridge.llb_caps.clear();
+    bridge.result_files = bigwheels_venv();
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+
+    // Phase 1 is solved on its own first: its venv says which files are numpy's and pandas'.
+    let first = &bridge.solved[0].0;
+    let (terminal, _) = ops(first).pop().expect("an op");
+    let (phase1, _) = vertex(first, "[deps 2/2] uv sync");
+    assert_eq!(terminal, phase1, "the first solve is the dependency phase");
+
+    // The image: base + user, numpy, pandas, the rest, then the project, each a layer.
+    let def = bridge.result_definition();
+    let (phase1_in_image, _) = vertex(def, "[deps 2/2] uv sync");
+    assert_eq!(phase1_in_image, phase1, "the image reuses that very result");
+    let sp = "/app/.venv/lib/python3.11/site-packages";
+    let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
+    let (numpy_digest, numpy) = vertex(
+        def,
+        "[runtime-deps 2/2] copy numpy into /app/.venv from deps (a layer of its own)",
+    );
+    let (pandas_digest, pandas) = vertex(def, "[runtime-deps 2/2] copy pandas into /app/.venv");
+    let (rest_digest, rest) = vertex(def, "[runtime-deps 2/2] copy the rest of /app/.venv");
+    let (_, project) = vertex(def, "[runtime 1/1] copy /app/.venv project files");
+    assert_eq!(numpy.inputs[0].digest, user);
+    assert_eq!(pandas.inputs[0].digest, numpy_digest);
+    assert_eq!(rest.inputs[0].digest, pandas_digest);
+    assert_eq!(project.inputs[0].digest, rest_digest);
+    for op in [&numpy, &pandas, &rest] {
+        assert_eq!(op.inputs[1].digest, phase1, "copied from phase 1");
+    }
+    assert_eq!(
+        copied_paths(&numpy),
+        [
+            format!("{sp}/numpy"),
+            format!("{sp}/numpy-2.4.6.dist-info"),
+            format!("{sp}/numpy.libs")
+        ]
+    );
+    assert_eq!(
+        copied_paths(&pandas),
+        [
+            format!("{sp}/pandas"),
+            format!("{sp}/pandas-3.1.1.dist-info")
+        ]
+    );
+    assert_eq!(
+        copied_paths(&rest),
+        [
+            "/app/.venv/bin".to_string(),
+            format!("{sp}/_virtualenv.pth"),
+            format!("{sp}/six-1.17.0.dist-info"),
+            format!("{sp}/six.py"),
+            "/app/.venv/lib64".into(),
+            "/app/.venv/pyvenv.cfg".into(),
+        ]
+    );
+}
+
+#[test]
+fn with_mergeop_big_packages_are_layers_stacked_beside_the_rest() {
+    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
+    bridge.result_files = bigwheels_venv();
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let (numpy, _) = vertex(def, "[runtime-deps 2/2] copy numpy into");
+    let (pandas, _) = vertex(def, "[runtime-deps 2/2] copy pandas into");
+    let (rest, _) = vertex(def, "[runtime-deps 2/2] copy the rest of");
+    let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
+    let (_, merge) = vertex(def, "[runtime-deps] stack layers");
+    let inputs: Vec<&str> = merge.inputs.iter().map(|i| i.digest.as_str()).collect();
+    assert_eq!(inputs, [&user, &numpy, &pandas, &rest]);
+}
+
+#[test]
+fn a_venv_laid_out_otherwise_is_copied_as_one_layer() {
+    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
+    bridge.llb_caps.clear();
+    // No lib/python3.X/site-packages to read: the venv is copied whole.
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let (_, deps) = vertex(def, "[runtime-deps 2/2] copy /app/.venv dependencies");
+    assert_eq!(file_copy(&deps).src, "/app/.venv");
+}

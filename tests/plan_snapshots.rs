@@ -224,3 +224,23 @@ fn plan_of_layered() -> uv_frontend::plan::Plan {
     s.layered = true;
     plan(&s)
 }
+
+#[test]
+fn big_packages_get_layers_of_their_own() {
+    let s = settings("bigwheels", "# syntax=uv-frontend\n");
+    // numpy's and pandas' wheels are over 4 MiB; python-dateutil, six and tzdata are not.
+    assert_eq!(s.own_layers, ["numpy", "pandas"]);
+    let p = plan(&s);
+    assert_eq!(
+        p.venv_layers(),
+        Some((
+            "deps",
+            ["numpy".to_string(), "pandas".to_string()].as_slice()
+        ))
+    );
+    // Small projects keep one dependency layer and need no read of the built venv.
+    assert_eq!(
+        plan(&settings("plain", "# syntax=uv-frontend\n")).venv_layers(),
+        None
+    );
+}

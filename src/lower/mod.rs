@@ -7,6 +7,7 @@ use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, 
 use crate::plan::{
     Check, DiffMethod, PathSource, Plan, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
 };
+use crate::venv_layout::VenvLayout;
 
 mod scripts;
 
@@ -28,6 +29,9 @@ pub struct LowerInputs<'a> {
     pub base_config: &'a serde_json::Value,
     /// Proxy settings from the predefined proxy build args.
     pub proxy: Option<pb::ProxyEnv>,
+    /// Where the files of the dependency stage's venv go, read from its result; `None` copies
+    /// the venv as one layer.
+    pub venv_layout: Option<&'a VenvLayout>,
 }
 
 /// The images every stage starts from.
@@ -93,6 +97,37 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
                         plan.source_date_epoch,
                         name,
                     ));
+                }
+                Step::CopyVenv {
+                    name,
+                    from,
+                    venv,
+                    uid,
+                    gid,
+                    separate_layer,
+                    ..
+                } => {
+                    let source = stage_state(&stages, from)?;
+                    let copy = |onto: &State, paths: &[String], name: &str| {
+                        copy_paths(
+                            onto,
+                            &source,
+                            venv,
+                            paths,
+                            (*uid, *gid),
+                            plan.source_date_epoch,
+                            name,
+                        )
+                    };
+                    let parts = venv_parts(inputs.venv_layout, name, venv, from);
+                    for (paths, name) in &parts {
+                        if *separate_layer {
+                            layers.push(copy(&llb::scratch(), paths, name));
+                        } else {
+                            state = flush_layers(state, &mut layers, &stage.name);
+                            state = copy(&state, paths, name);
+                        }
+                    }
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
@@ -191,6 +226,70 @@ fn copy_path(
         .created_at(created)
         .copy(from, path, path, &copy_options(Some(Chown::Ids(uid, gid))))
         .done(name)
+}
+
+/// The copies that make up a venv's layers, each its paths (relative to the venv) and progress
+/// name: one per own-layer package that is installed, then the rest; without a layout, the
+/// whole venv (the empty path) under the step's own name.
+fn venv_parts(
+    layout: Option<&VenvLayout>,
+    name: &str,
+    venv: &str,
+    from: &str,
+) -> Vec<(Vec<String>, String)> {
+    let Some(layout) = layout else {
+        return vec![(vec![String::new()], name.to_string())];
+    };
+    // The step's progress prefix (`[runtime-deps 2/2] `), kept on every part.
+    let prefix = name.find("] ").map_or("", |end| &name[..end + 2]);
+    let mut parts: Vec<(Vec<String>, String)> = layout
+        .own
+        .iter()
+        .filter(|(_, paths)| !paths.is_empty())
+        .map(|(package, paths)| {
+            (
+                paths.clone(),
+                format!("{prefix}copy {package} into {venv} from {from} (a layer of its own)"),
+            )
+        })
+        .collect();
+    if !layout.rest.is_empty() {
+        parts.push((
+            layout.rest.clone(),
+            format!("{prefix}copy the rest of {venv} from {from}"),
+        ));
+    }
+    parts
+}
+
+/// `paths` under `venv` of `from` (the empty path: the venv itself), each copied to the same
+/// path, owned by `uid:gid`, in one file op: one layer.
+fn copy_paths(
+    onto: &State,
+    from: &State,
+    venv: &str,
+    paths: &[String],
+    (uid, gid): (u32, u32),
+    created: Option<i64>,
+    name: &str,
+) -> State {
+    let mut op = onto.file().created_at(created);
+    for path in paths {
+        if path.is_empty() {
+            op = op.copy(from, venv, venv, &copy_options(Some(Chown::Ids(uid, gid))));
+        } else {
+            // Exact paths, so BuildKit checksums just them, and a symlink (lib64) stays one.
+            let exact = format!("{venv}/{path}");
+            let options = CopyOptions {
+                allow_wildcard: false,
+                allow_empty_wildcard: false,
+                follow_symlinks: false,
+                ..copy_options(Some(Chown::Ids(uid, gid)))
+            };
+            op = op.copy(from, &exact, &exact, &options);
+        }
+    }
+    op.done(name)
 }
 
 /// A step's result state, and for a sync step that collects what it wrote, that collection.
@@ -333,6 +432,9 @@ fn lower_step(
                 .done(name),
             None,
         ),
+        Step::CopyVenv { .. } => {
+            return Err("the plan's venv copy is lowered with its stage's layers".into())
+        }
         Step::CopyPath {
             name,
             from,

@@ -148,10 +148,11 @@ pub fn plan(s: &Settings) -> Plan {
             separate_layer: s.layered,
         });
     }
-    runtime_steps.push(Step::CopyPath {
+    runtime_steps.push(Step::CopyVenv {
         name: format!("copy {} dependencies from {DEPS_STAGE}", s.venv),
-        from: PathSource::Stage(DEPS_STAGE.into()),
-        path: s.venv.clone(),
+        from: DEPS_STAGE.into(),
+        venv: s.venv.clone(),
+        own_layers: s.own_layers.clone(),
         uid: user.uid,
         gid: user.gid,
         separate_layer: s.layered,

@@ -158,6 +158,20 @@ pub enum Step {
         gid: u32,
         separate_layer: bool,
     },
+    /// The venv of stage `from`, copied to the same path, owned by `uid:gid`: one layer for
+    /// each package of `own_layers` (its top-level entries in site-packages) and one with the
+    /// rest, so a lock change that leaves the big packages alone leaves their layers alone.
+    /// Which entries those are is read from the stage's result when the build runs
+    /// ([`crate::venv_layout`]); until then, and when it cannot be read, one layer.
+    CopyVenv {
+        name: String,
+        from: String,
+        venv: String,
+        own_layers: Vec<String>,
+        uid: u32,
+        gid: u32,
+        separate_layer: bool,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -217,6 +231,22 @@ impl Serialize for PlannedFile {
     }
 }
 
+impl Plan {
+    /// The stage whose venv is copied in layers of its own packages, and those packages; `None`
+    /// when no package gets a layer of its own.
+    pub fn venv_layers(&self) -> Option<(&str, &[String])> {
+        self.stages
+            .iter()
+            .flat_map(|stage| &stage.steps)
+            .find_map(|step| match step {
+                Step::CopyVenv {
+                    from, own_layers, ..
+                } if !own_layers.is_empty() => Some((from.as_str(), own_layers.as_slice())),
+                _ => None,
+            })
+    }
+}
+
 impl Step {
     /// The step's progress name.
     pub fn name(&self) -> &str {
@@ -225,7 +255,8 @@ impl Step {
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
             | Step::AddUser { name, .. }
-            | Step::CopyPath { name, .. } => name,
+            | Step::CopyPath { name, .. }
+            | Step::CopyVenv { name, .. } => name,
         }
     }
 
@@ -235,7 +266,8 @@ impl Step {
         | Step::CopyContext { name, .. }
         | Step::Sync { name, .. }
         | Step::AddUser { name, .. }
-        | Step::CopyPath { name, .. }) = self;
+        | Step::CopyPath { name, .. }
+        | Step::CopyVenv { name, .. }) = self;
         name.insert_str(0, prefix);
     }
 }

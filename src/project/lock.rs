@@ -18,6 +18,9 @@ pub struct Lock {
     pub local_packages: Vec<LocalPackage>,
     /// Names and versions of every third-party package.
     pub third_party: Vec<(String, String)>,
+    /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
+    /// records for each third-party package: how much it weighs in the venv, roughly.
+    pub download_sizes: std::collections::BTreeMap<String, u64>,
 }
 
 impl Lock {
@@ -40,6 +43,7 @@ impl Lock {
             .unwrap_or_default();
         let mut local_packages = Vec::new();
         let mut third_party = Vec::new();
+        let mut download_sizes = std::collections::BTreeMap::new();
         for package in doc
             .get("package")
             .and_then(|p| p.as_array())
@@ -60,20 +64,24 @@ impl Lock {
                     name: name.into(),
                     path: path.into(),
                 }),
-                None => third_party.push((
-                    name.to_string(),
-                    package
-                        .get("version")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("")
-                        .to_string(),
-                )),
+                None => {
+                    third_party.push((
+                        name.to_string(),
+                        package
+                            .get("version")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("")
+                            .to_string(),
+                    ));
+                    download_sizes.insert(name.to_string(), largest_download(package));
+                }
             }
         }
         Ok(Lock {
             members,
             local_packages,
             third_party,
+            download_sizes,
         })
     }
 
@@ -82,5 +90,56 @@ impl Lock {
         self.local_packages
             .iter()
             .find(|p| norm(&p.name) == norm(name))
+    }
+}
+
+/// The largest `size` of a `[[package]]`'s wheels, or of its sdist when it has no wheel; 0 when
+/// the lock records none.
+fn largest_download(package: &toml::Value) -> u64 {
+    let size = |v: &toml::Value| v.get("size").and_then(|s| s.as_integer()).unwrap_or(0);
+    let wheels = package
+        .get("wheels")
+        .and_then(|w| w.as_array())
+        .map(|w| w.iter().map(size).max().unwrap_or(0))
+        .unwrap_or(0);
+    let sdist = package.get("sdist").map(size).unwrap_or(0);
+    let largest = if wheels > 0 { wheels } else { sdist };
+    u64::try_from(largest).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_size_is_the_largest_wheel_else_the_sdist() {
+        let lock = Lock::parse(
+            r#"
+version = 1
+[[package]]
+name = "big"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://x/big-1.0.tar.gz", size = 999999999 }
+wheels = [
+    { url = "https://x/big-1.0-a.whl", size = 100 },
+    { url = "https://x/big-1.0-b.whl", size = 300 },
+]
+[[package]]
+name = "sdist-only"
+version = "1.0"
+source = { registry = "https://pypi.org/simple" }
+sdist = { url = "https://x/sdist_only-1.0.tar.gz", size = 42 }
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            lock.download_sizes,
+            [("big".to_string(), 300), ("sdist-only".to_string(), 42)].into()
+        );
     }
 }

@@ -78,6 +78,7 @@ pub const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 
 pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/plain");
 pub const WORKSPACE_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/workspace");
+pub const BIGWHEELS_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bigwheels");
 
 impl FakeBridge {
     /// A bridge with every cap, `spec` as `uv.build` and the files of `project_dir` as the context.
@@ -144,12 +145,25 @@ impl FakeBridge {
     /// The definition of the build's result (the first solve after the reads; the checks of
     /// the finished image come after it).
     pub fn result_definition(&self) -> &pb::Definition {
-        &self.solved.first().expect("the build solved something").0
+        &self.solved[self.result_index()].0
+    }
+
+    /// Which solve built the image: the first with the project phase in it (the dependency
+    /// phase may be solved on its own before, to read its venv).
+    fn result_index(&self) -> usize {
+        self.solved
+            .iter()
+            .position(|(def, _)| {
+                ops(def)
+                    .iter()
+                    .any(|(d, _)| name_of(def, d).starts_with("[project "))
+            })
+            .expect("the build solved the image")
     }
 
     /// The definitions of the checks run on the finished image, by name.
     pub fn check_names(&self) -> Vec<String> {
-        self.solved[1..]
+        self.solved[self.result_index() + 1..]
             .iter()
             .map(|(def, _)| {
                 let (digest, _) = ops(def).pop().expect("an op");
