@@ -228,3 +228,75 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
         "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
     );
 }
+
+#[test]
+fn managed_python_is_installed_by_uv_from_a_mirror_and_runs_on_a_base_without_python() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.use_cache(&fresh_cache_id(), None);
+    // The builder has no Python either: only the test bed's mirror of one, which its
+    // UV_PYTHON_DOWNLOADS_JSON_URL names (scripts/testbed/base-images.sh).
+    let spec = project.read("uv.build").replace(
+        "builder = \"127.0.0.1:5000/python:3.11-bookworm\"",
+        "builder = \"127.0.0.1:5000/debian:bookworm-uv-python-mirror\"\n\
+         base = \"127.0.0.1:5000/debian:bookworm-nopython\"\n\
+         managed-python = \"3.11\"",
+    );
+    project.write("uv.build", &spec);
+    let tag = "uv-frontend-e2e/plain:managed-python";
+    // The install is not keyed on the project: rerun it so that its output shows.
+    let build = project.build(tag, &["--no-cache-filter", "deps"]);
+    build.expect_success();
+    let install = "[deps 1/3] uv python install 3.11";
+    assert!(
+        build
+            .output(install)
+            .iter()
+            .any(|l| l.contains("Installed Python 3.11.2")),
+        "{}",
+        build.log()
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+    let home = run_entry(
+        tag,
+        "/app/.venv/bin/python",
+        &["-c", "import sys; print(sys.base_prefix)"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&home.stdout).trim(),
+        "/opt/uv-python/cpython-3.11-linux-x86_64-gnu",
+        "the venv runs uv's Python (through uv's minor-version link): {}",
+        String::from_utf8_lossy(&home.stderr)
+    );
+    let writable = run_entry(
+        tag,
+        "/bin/sh",
+        &[
+            "-c",
+            "find /opt/uv-python /app -perm -o+w ! -type l; ls -A /opt/uv-python",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&writable.stdout).trim(),
+        ".gitignore\ncpython-3.11-linux-x86_64-gnu\ncpython-3.11.2-linux-x86_64-gnu",
+        "nothing world-writable, no uv lock or temporary directory"
+    );
+    let system = run_entry(
+        tag,
+        "/bin/sh",
+        &[
+            "-c",
+            "ls /usr/bin/python* /usr/lib/python3* 2>/dev/null | wc -l",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&system.stdout).trim(),
+        "0",
+        "the base has no Python of its own"
+    );
+    assert_lean_non_root(tag);
+}

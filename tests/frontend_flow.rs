@@ -953,6 +953,12 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
         uv_command(&install),
         ["/opt/uv-frontend/uv", "python", "install", "3.12"]
     );
+    // The installation is copied as it is: uv's lock and temporary directory go, and nothing
+    // stays world-writable.
+    let (tidy, tidy_args) = script_of(&install, "then-tidy");
+    assert_eq!(tidy_args[0], "/opt/uv-python");
+    assert!(tidy.contains("rm -rf \"$dir/.lock\" \"$dir/.temp\""));
+    assert!(tidy.contains("chmod -R o-w \"$dir\""));
     let env = &exec_op.meta.as_ref().expect("meta").env;
     for expected in [
         "UV_PYTHON_INSTALL_DIR=/opt/uv-python",

@@ -3,6 +3,7 @@
 #   127.0.0.1:5000/python:3.11-bookworm  debootstrap'ed Debian 12 + python3
 #   127.0.0.1:5000/python:3.11-bookworm-nonroot  the same with USER builder (uid 1000)
 #   127.0.0.1:5000/debian:bookworm-nopython      the same without Python
+#   127.0.0.1:5000/debian:bookworm-uv-python-mirror  no Python; a local mirror for uv python install
 #   127.0.0.1:5000/python:3.13-trixie            debootstrap'ed Debian 13 + python3 (3.13)
 #   127.0.0.1:5000/uv:$UV_VERSION         FROM scratch, /uv and /uvx from the PyPI wheel
 #   127.0.0.1:5000/python:3.11-bookworm-386  the Debian 12 image for linux/386 (debootstrap --arch=i386)
@@ -207,6 +208,55 @@ CMD ["/bin/sh"]
 EOF
 }
 
+# No Python, and a local mirror uv installs one from, for `[build] managed-python`:
+# python-build-standalone's archives (uv's source) are on GitHub, which these machines do not
+# reach, so the image carries Debian 12's own CPython 3.11 repackaged in their `install_only`
+# layout (python/bin/python3.11, python/lib/python3.11: Debian's interpreter finds its standard
+# library relative to itself) and a downloads list naming it, which uv reads from
+# UV_PYTHON_DOWNLOADS_JSON_URL. The libraries that interpreter links (libexpat, libz, ...) stay
+# in the image as they are in the nopython one; only Python itself is gone.
+build_python_mirror() {
+  build_derived "$PYTHON_MIRROR_IMAGE" <<EOF
+FROM $PYTHON_IMAGE AS pack
+RUN <<'PACK'
+set -eu
+version="\$(python3 -c 'import platform; print(platform.python_version())')"
+stage=/mirror/stage/python
+mkdir -p "\$stage/bin" "\$stage/lib" /mirror/out
+cp -a /usr/bin/python3.11 "\$stage/bin/"
+ln -s python3.11 "\$stage/bin/python3"
+ln -s python3 "\$stage/bin/python"
+cp -a /usr/lib/python3.11 "\$stage/lib/"
+# Debian links a few files to /etc (sitecustomize.py); an archive holds no absolute links.
+find "\$stage" -type l | while read -r link; do
+  case "\$(readlink "\$link")" in
+    /*) target="\$(readlink -f "\$link")"; rm "\$link"
+        if [ -f "\$target" ]; then cp "\$target" "\$link"; fi ;;
+  esac
+done
+archive="cpython-\$version-x86_64-unknown-linux-gnu-install_only.tar.gz"
+tar -C /mirror/stage -czf "/mirror/out/\$archive" python
+python3 - "\$version" "\$archive" <<'JSON'
+import hashlib, json, sys
+version, archive = sys.argv[1:3]
+major, minor, patch = (int(p) for p in version.split("."))
+digest = hashlib.sha256(open(f"/mirror/out/{archive}", "rb").read()).hexdigest()
+entry = {
+    "name": "cpython", "arch": {"family": "x86_64", "variant": None}, "os": "linux",
+    "libc": "gnu", "major": major, "minor": minor, "patch": patch, "prerelease": "",
+    "url": f"file:///opt/uv-python-mirror/{archive}", "sha256": digest, "variant": None,
+    "build": "debian",
+}
+with open("/mirror/out/downloads.json", "w") as f:
+    json.dump({f"cpython-{version}-linux-x86_64-gnu": entry}, f, indent=2)
+JSON
+PACK
+FROM $NOPYTHON_IMAGE
+COPY --from=pack /mirror/out /opt/uv-python-mirror
+ENV UV_PYTHON_DOWNLOADS_JSON_URL=/opt/uv-python-mirror/downloads.json
+EOF
+}
+
 # --- multi-platform: linux/amd64 + linux/386 -------------------------------------
 # make_index INDEX REF...: pushes to INDEX (same repository) a manifest list of the REFs'
 # manifests, each with the platform of its image config. Rebuilt from the registry's current
@@ -222,9 +272,10 @@ build_python
 build_uv
 build_nonroot
 build_nopython
+build_python_mirror
 build_python trixie "$TRIXIE_PYTHON_IMAGE"
 build_python bookworm "$PYTHON_386_IMAGE" i386
 build_uv "$UV_386_IMAGE" linux/386 i686
 make_index "$PYTHON_MULTI_IMAGE" "$PYTHON_IMAGE" "$PYTHON_386_IMAGE"
 make_index "$UV_MULTI_IMAGE" "$UV_IMAGE" "$UV_386_IMAGE"
-log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE $NOPYTHON_IMAGE $TRIXIE_PYTHON_IMAGE $PYTHON_MULTI_IMAGE $UV_MULTI_IMAGE"
+log "base images ready: $PYTHON_IMAGE $UV_IMAGE $NONROOT_PYTHON_IMAGE $NOPYTHON_IMAGE $PYTHON_MIRROR_IMAGE $TRIXIE_PYTHON_IMAGE $PYTHON_MULTI_IMAGE $UV_MULTI_IMAGE"

@@ -15,6 +15,8 @@ UV_IMAGE="${UV_IMAGE:-$REGISTRY/uv:$UV_VERSION}"
 NONROOT_PYTHON_IMAGE="${NONROOT_PYTHON_IMAGE:-$REGISTRY/python:3.11-bookworm-nonroot}"
 NOPYTHON_IMAGE="${NOPYTHON_IMAGE:-$REGISTRY/debian:bookworm-nopython}"
 TRIXIE_PYTHON_IMAGE="${TRIXIE_PYTHON_IMAGE:-$REGISTRY/python:3.13-trixie}"
+# No Python, but a local mirror uv installs CPython 3.11 from (`[build] managed-python`).
+PYTHON_MIRROR_IMAGE="${PYTHON_MIRROR_IMAGE:-$REGISTRY/debian:bookworm-uv-python-mirror}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-$REGISTRY/uv-frontend:dev}"
 # linux/386 images, and manifest lists of amd64 + 386, for multi-platform builds.
 PYTHON_386_IMAGE="${PYTHON_386_IMAGE:-$REGISTRY/python:3.11-bookworm-386}"

@@ -13,7 +13,7 @@ mod scripts;
 
 use scripts::{
     FINISH_SCRIPT, KEPT_VENV_SYNC, MIRROR_SCRIPT, NORMALIZE_UV_CACHE_INFO, SYNC_THEN_FINISH,
-    WITH_SECRETS,
+    THEN_TIDY, WITH_SECRETS,
 };
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
@@ -345,6 +345,7 @@ fn lower_step(
             env,
             venv_cache,
             finish,
+            tidy,
         } => {
             let uv = format!("{UV_MOUNT}/uv");
             let access = &plan.sync_access;
@@ -366,6 +367,9 @@ fn lower_step(
                     collect_into.unwrap_or(""),
                     FINISH_SCRIPT,
                 ]);
+            }
+            if let Some(dir) = tidy {
+                argv.extend(["/bin/sh", "-c", THEN_TIDY, "then-tidy", dir]);
             }
             if let Some(kept) = venv_cache {
                 argv.extend([

@@ -84,6 +84,17 @@ if out:
         shutil.copystat(p, os.path.join(out, os.path.relpath(p, "/")), follow_symlinks=False)
 "#;
 
+/// Runs the rest (`uv python install`), then tidies `$1`, a directory copied into the runtime
+/// image as it is: uv's lock file (created world-writable) and its empty temporary directory
+/// go, and nothing in it stays world-writable.
+pub const THEN_TIDY: &str = r#"set -eu
+dir="$1"
+shift
+"$@"
+rm -rf "$dir/.lock" "$dir/.temp"
+chmod -R o-w "$dir"
+"#;
+
 /// Exports every secret file in `$1` as the environment variable its name spells (the files
 /// are there only for the secrets the client passed), then runs the rest: credentials reach uv
 /// in its environment and never touch a layer.

@@ -63,6 +63,7 @@ pub fn plan(s: &Settings) -> Plan {
             args: deps_args,
             env: BTreeMap::new(),
             finish: None,
+            tidy: None,
         },
     ];
     if let Step::WriteFiles { name, files, .. } = &mut deps_steps[0] {
@@ -83,6 +84,7 @@ pub fn plan(s: &Settings) -> Plan {
                 env: BTreeMap::new(),
                 venv_cache: None,
                 finish: None,
+                tidy: Some(python.install_dir.clone()),
             },
         );
     }
@@ -114,6 +116,7 @@ pub fn plan(s: &Settings) -> Plan {
                 compile: s.sync.compile_bytecode,
                 collect_into: (!s.layered).then(|| WRITTEN_MOUNT.to_string()),
             }),
+            tidy: None,
         },
     ];
 

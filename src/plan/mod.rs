@@ -137,6 +137,9 @@ pub enum Step {
         /// After the sync, in the same step: compile the files the sync wrote (phase 1's are
         /// left untouched), drop world-writable bits, and collect what it wrote.
         finish: Option<FinishVenv>,
+        /// After the command, in the same step: this directory loses uv's `.lock` and `.temp`
+        /// and every world-write bit, since it is copied into the runtime image as it is.
+        tidy: Option<String>,
     },
     /// Writes the account files that add the runtime user, and its home directory.
     AddUser {
