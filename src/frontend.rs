@@ -13,7 +13,7 @@ use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::plan;
 use crate::plan::CheckKind;
 use crate::project::{self, ContextFiles, Project};
-use crate::reads::{read_accounts, read_local_files, read_member, resolve_config};
+use crate::reads::{read_accounts, read_local_files, read_members, resolve_config};
 use crate::settings::{BuildFacts, Settings, Target};
 use crate::spec::{self, SpecError, SpecFile};
 use crate::step_failure::{exec_step_names, name_failed_step, spec_offset_of_failure};
@@ -292,7 +292,7 @@ pub async fn prepare<B: Bridge>(
     .collect();
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
-    let members = read_member(bridge, opts, &spec, &project, &platform).await?;
+    let members = read_members(bridge, opts, &project, &platform).await?;
 
     // The base image is named in the spec (or defaulted from the project) and its account files
     // decide the runtime user's ids, so they are read before settings are resolved.

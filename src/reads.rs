@@ -7,7 +7,6 @@ use crate::frontend::BuildError;
 use crate::gateway::{Bridge, BuildOpts};
 use crate::llb::{self, pb, LocalOptions, Platform};
 use crate::project::{self, Project, PyProject};
-use crate::spec;
 
 /// The digest of the vertex that loads `names` from `local` (what warnings about them name).
 pub fn local_files_vertex(
@@ -52,13 +51,24 @@ pub async fn read_local_files<B: Bridge>(
         .solve(definition, &opts.cache_imports().unwrap_or_default(), false)
         .await
         .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
-    let present = bridge
-        .read_dir(&reference, "/")
-        .await
-        .map_err(|e| BuildError::plain(format!("listing {local}: {e}")))?;
+    // Which of the names are there: one listing per directory they are in (a directory that
+    // is not there has none of them).
+    let mut present: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for name in names {
+        let dir = name.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if !present.contains_key(dir) {
+            let listing = match bridge.read_dir(&reference, &format!("/{dir}")).await {
+                Ok(entries) => entries.into_iter().map(|e| e.name).collect(),
+                Err(_) if !dir.is_empty() => Vec::new(),
+                Err(e) => return Err(BuildError::plain(format!("listing {local}: {e}"))),
+            };
+            present.insert(dir, listing);
+        }
+    }
     let mut out = BTreeMap::new();
     for name in names {
-        if present.iter().any(|p| p.name == *name) {
+        let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
+        if present[dir].iter().any(|p| p == base) {
             let data = bridge
                 .read_file(&reference, name)
                 .await
@@ -113,41 +123,40 @@ pub async fn read_accounts<B: Bridge>(
     Ok(BaseAccounts { passwd, group })
 }
 
-/// The pyproject of the workspace member `[sync] package` names, if it is not the root.
-pub async fn read_member<B: Bridge>(
+/// The `pyproject.toml` of every workspace package other than the root that uv builds (not
+/// virtual), by package name: for a `[sync] package` member's default command, and for whether
+/// the project phase can build everything without a network. One read of the context for all.
+pub async fn read_members<B: Bridge>(
     bridge: &mut B,
     opts: &BuildOpts,
-    spec: &spec::Spec,
     project: &Project,
     platform: &Platform,
 ) -> Result<BTreeMap<String, PyProject>, BuildError> {
+    let root = project.pyproject.name.as_deref();
+    let paths: Vec<(String, String)> = project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.virtual_package && p.path != "." && Some(p.name.as_str()) != root)
+        .map(|p| {
+            let path = format!("{}/{}", p.path.trim_end_matches('/'), project::PYPROJECT);
+            (p.name.clone(), path)
+        })
+        .collect();
     let mut members = BTreeMap::new();
-    let Some(package) = spec.sync.package.as_ref().map(|p| p.get_ref()) else {
-        return Ok(members);
-    };
-    let Some(local) = project.lock.local_package(package) else {
-        return Ok(members);
-    };
-    if local.path == "." || project.pyproject.name.as_deref() == Some(package.as_str()) {
+    if paths.is_empty() {
         return Ok(members);
     }
-    let path = format!(
-        "{}/{}",
-        local.path.trim_end_matches('/'),
-        project::PYPROJECT
-    );
-    let files = read_local_files(
-        bridge,
-        opts,
-        opts.context_local(),
-        &[path.as_str()],
-        platform,
-    )
-    .await;
-    // A member whose pyproject cannot be read only loses its default command.
-    if let Ok(files) = files {
-        if let Some(text) = files.get(&path) {
-            if let Ok(p) = PyProject::parse(&String::from_utf8_lossy(text)) {
+    let names: Vec<&str> = paths.iter().map(|(_, path)| path.as_str()).collect();
+    // A member whose pyproject cannot be read only loses its default command, and the project
+    // phase keeps the network.
+    if let Ok(files) = read_local_files(bridge, opts, opts.context_local(), &names, platform).await
+    {
+        for (package, path) in &paths {
+            if let Some(p) = files
+                .get(path)
+                .and_then(|text| PyProject::parse(&String::from_utf8_lossy(text)).ok())
+            {
                 members.insert(package.clone(), p);
             }
         }

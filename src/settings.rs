@@ -52,6 +52,9 @@ pub struct Settings {
     /// Whether the runtime image gets the dependencies and the project as separate layers
     /// (MergeOp and DiffOp), or the venv as one layer where BuildKit lacks them.
     pub layered: bool,
+    /// Whether the project phase builds every package of the project with uv's own backend, so
+    /// that it runs without a network (`uv sync --offline`): it installs nothing from an index.
+    pub project_offline: bool,
     /// Third-party packages big enough for a layer of their own in the runtime image (see
     /// [`own_layer_packages`]), sorted by name.
     pub own_layers: Vec<String>,
@@ -74,6 +77,37 @@ pub struct ManagedPython {
     pub install_dir: String,
     /// `UV_PYTHON_INSTALL_MIRROR`, from the build arg of that name.
     pub mirror: Option<String>,
+}
+
+/// Whether every package of the project that uv builds (the root and the workspace members,
+/// not virtual ones) is built by the `uv_build` backend of the uv in `uv_image`, and no package
+/// comes from git or a URL: then the project phase needs no network. A package whose
+/// `pyproject.toml` was not read counts as needing one.
+fn project_builds_offline(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    uv_image: &str,
+) -> bool {
+    let Some(uv) = project::uv_version_of(uv_image) else {
+        return false;
+    };
+    if project.lock.remote_sources {
+        return false;
+    }
+    let root = project.pyproject.name.as_deref();
+    project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.virtual_package)
+        .all(|p| {
+            let pyproject = if p.path == "." || Some(p.name.as_str()) == root {
+                Some(&project.pyproject)
+            } else {
+                members.get(&p.name)
+            };
+            pyproject.is_some_and(|py| project::builds_without_network(py, &uv))
+        })
 }
 
 /// A package whose largest download is at least this big gets a layer of its own.
@@ -405,6 +439,7 @@ impl Settings {
             mirror: facts.build_args.get("UV_PYTHON_INSTALL_MIRROR").cloned(),
         });
 
+        let uv_image = s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into());
         Ok(Settings {
             spec_file: spec_file.name.clone(),
             managed_python,
@@ -417,7 +452,7 @@ impl Settings {
             test,
             platform: facts.platform.clone(),
             images: Images {
-                uv: s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into()),
+                uv: uv_image.clone(),
                 builder,
                 base,
             },
@@ -500,6 +535,7 @@ impl Settings {
             dependency_files,
             layered: facts.merge_diff,
             own_layers: own_layer_packages(&project.lock.download_sizes),
+            project_offline: project_builds_offline(project, members, &uv_image),
             context_excludes,
         })
     }

@@ -1179,3 +1179,44 @@ fn a_venv_laid_out_otherwise_is_copied_as_one_layer() {
     let (_, deps) = vertex(def, "[runtime-deps 2/2] copy /app/.venv dependencies");
     assert_eq!(file_copy(&deps).src, "/app/.venv");
 }
+
+/// The network mode of each sync step: (phase 1, phase 2).
+fn sync_networks(bridge: &FakeBridge) -> Vec<i32> {
+    sync_steps(bridge.result_definition())
+        .iter()
+        .map(|sync| exec(sync).network)
+        .collect()
+}
+
+#[test]
+fn the_project_phase_runs_offline_when_uv_build_builds_every_package() {
+    let none = pb::NetMode::None as i32;
+    let unset = pb::NetMode::Unset as i32;
+    // The workspace: the root and its member both use uv_build (the member's pyproject.toml
+    // is read from the context for this).
+    let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    bridge.assert_built();
+    assert_eq!(sync_networks(&bridge), [unset, none]);
+    let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
+    let env = &exec(&phase2).meta.as_ref().expect("meta").env;
+    assert!(env.contains(&"UV_OFFLINE=1".to_string()), "{env:?}");
+
+    // A member built by another backend needs its build dependencies from an index.
+    let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let member = "packages/greeter/pyproject.toml";
+    let text = std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/{member}")).expect("member");
+    let start = text.find("[build-system]").expect("a build system");
+    bridge.set_context_file(
+        member,
+        &format!(
+            "{}[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+            &text[..start]
+        ),
+    );
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    assert_eq!(sync_networks(&bridge), [unset, unset]);
+    let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
+    let env = &exec(&phase2).meta.as_ref().expect("meta").env;
+    assert!(!env.iter().any(|e| e.starts_with("UV_OFFLINE")));
+}

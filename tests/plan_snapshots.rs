@@ -244,3 +244,14 @@ fn big_packages_get_layers_of_their_own() {
         None
     );
 }
+
+#[test]
+fn the_project_phase_is_offline_only_when_uv_build_builds_every_package() {
+    let spec = "# syntax=uv-frontend\n[build]\nuv = \"ghcr.io/astral-sh/uv:0.13.9\"\n";
+    assert!(settings("plain", spec).project_offline);
+    // A workspace member's pyproject.toml was not read: it might need a build backend.
+    assert!(!settings("workspace", spec).project_offline);
+    // A uv whose version the tag does not tell, or that uv_build's range excludes.
+    assert!(!settings("plain", "# syntax=x\n[build]\nuv = \"uv:latest\"\n").project_offline);
+    assert!(!settings("plain", "# syntax=x\n[build]\nuv = \"uv:0.14.0\"\n").project_offline);
+}

@@ -345,6 +345,7 @@ fn lower_step(
             env,
             venv_cache,
             finish,
+            offline,
             tidy,
         } => {
             let uv = format!("{UV_MOUNT}/uv");
@@ -406,7 +407,9 @@ fn lower_step(
             if access.ssh {
                 exec = exec.ssh("default", SSH_AGENT_SOCKET, true);
             }
-            if access.host_network {
+            if *offline {
+                exec = exec.network(Network::None);
+            } else if access.host_network {
                 exec = exec.network(Network::Host);
             }
             if let Some(kept) = venv_cache {

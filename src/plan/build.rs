@@ -63,6 +63,7 @@ pub fn plan(s: &Settings) -> Plan {
             args: deps_args,
             env: BTreeMap::new(),
             finish: None,
+            offline: false,
             tidy: None,
         },
     ];
@@ -84,6 +85,7 @@ pub fn plan(s: &Settings) -> Plan {
                 env: BTreeMap::new(),
                 venv_cache: None,
                 finish: None,
+                offline: false,
                 tidy: Some(python.install_dir.clone()),
             },
         );
@@ -109,13 +111,18 @@ pub fn plan(s: &Settings) -> Plan {
                 }
             ),
             args: project_args,
-            env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
+            env: [("UV_COMPILE_BYTECODE", "0")]
+                .into_iter()
+                .chain(s.project_offline.then_some(("UV_OFFLINE", "1")))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             venv_cache: None,
             finish: Some(FinishVenv {
                 venv: s.venv.clone(),
                 compile: s.sync.compile_bytecode,
                 collect_into: (!s.layered).then(|| WRITTEN_MOUNT.to_string()),
             }),
+            offline: s.project_offline,
             tidy: None,
         },
     ];

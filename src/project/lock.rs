@@ -8,6 +8,8 @@ pub struct LocalPackage {
     pub name: String,
     /// Path relative to the workspace root (`.` for the root project).
     pub path: String,
+    /// A virtual package (no `[build-system]`): uv installs its dependencies, never builds it.
+    pub virtual_package: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +20,9 @@ pub struct Lock {
     pub local_packages: Vec<LocalPackage>,
     /// Names and versions of every third-party package.
     pub third_party: Vec<(String, String)>,
+    /// Whether a package comes from a git repository or a URL: checking such a lock or installing
+    /// from it may need the network even when nothing new is installed.
+    pub remote_sources: bool,
     /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
     /// records for each third-party package: how much it weighs in the venv, roughly.
     pub download_sizes: std::collections::BTreeMap<String, u64>,
@@ -44,6 +49,7 @@ impl Lock {
         let mut local_packages = Vec::new();
         let mut third_party = Vec::new();
         let mut download_sizes = std::collections::BTreeMap::new();
+        let mut remote_sources = false;
         for package in doc
             .get("package")
             .and_then(|p| p.as_array())
@@ -54,15 +60,18 @@ impl Lock {
                 continue;
             };
             let source = package.get("source").and_then(|s| s.as_table());
+            remote_sources |=
+                source.is_some_and(|s| s.contains_key("git") || s.contains_key("url"));
             let local_path = source.and_then(|s| {
                 ["editable", "virtual", "directory"]
                     .iter()
-                    .find_map(|k| s.get(*k).and_then(|v| v.as_str()))
+                    .find_map(|k| Some((s.get(*k)?.as_str()?, *k == "virtual")))
             });
             match local_path {
-                Some(path) => local_packages.push(LocalPackage {
+                Some((path, virtual_package)) => local_packages.push(LocalPackage {
                     name: name.into(),
                     path: path.into(),
+                    virtual_package,
                 }),
                 None => {
                     third_party.push((
@@ -81,6 +90,7 @@ impl Lock {
             members,
             local_packages,
             third_party,
+            remote_sources,
             download_sizes,
         })
     }

@@ -1,6 +1,7 @@
 //! What the build context says about the project: `pyproject.toml`, `uv.lock`,
 //! `.python-version`, `uv.toml` and `.dockerignore`, read once by the gateway and parsed here.
 
+mod build_backend;
 mod dockerignore;
 mod lock;
 pub mod normalize;
@@ -8,9 +9,10 @@ mod pyproject;
 
 use std::collections::BTreeMap;
 
+pub use build_backend::{builds_without_network, uv_version_of};
 pub use dockerignore::parse_dockerignore;
 pub use lock::Lock;
-pub use pyproject::PyProject;
+pub use pyproject::{BuildSystem, PyProject};
 
 use crate::spec::SpecError;
 

@@ -20,6 +20,15 @@ pub struct PyProject {
     pub urls: std::collections::BTreeMap<String, String>,
     /// `license` as an SPDX expression (PEP 639), or the old `{ text = ... }` form's text.
     pub license: Option<String>,
+    /// `[build-system]`, when the file has one.
+    pub build_system: Option<BuildSystem>,
+}
+
+/// `[build-system]`: what building the package needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildSystem {
+    pub requires: Vec<String>,
+    pub build_backend: Option<String>,
 }
 
 impl PyProject {
@@ -86,7 +95,26 @@ impl PyProject {
                 .or_else(|| l.get("text").and_then(|t| t.as_str()))
                 .map(str::to_string)
         });
+        let build_system =
+            doc.get("build-system")
+                .and_then(|b| b.as_table())
+                .map(|b| BuildSystem {
+                    requires: b
+                        .get("requires")
+                        .and_then(|r| r.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    build_backend: b
+                        .get("build-backend")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
+                });
         Ok(PyProject {
+            build_system,
             urls,
             license,
             name: string("name"),
