@@ -1220,3 +1220,22 @@ fn the_project_phase_runs_offline_when_uv_build_builds_every_package() {
     let env = &exec(&phase2).meta.as_ref().expect("meta").env;
     assert!(!env.iter().any(|e| e.starts_with("UV_OFFLINE")));
 }
+
+#[test]
+fn a_selected_members_only_script_is_the_command() {
+    let spec = format!("{EXAMPLE_SPEC}[sync]\npackage = \"greeter\"\n");
+    let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, &spec);
+    let member = "packages/greeter/pyproject.toml";
+    let text = std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/{member}")).expect("member");
+    bridge.set_context_file(
+        member,
+        &text.replace(
+            "[build-system]",
+            "[project.scripts]\ngreet = \"greeter:main\"\n\n[build-system]",
+        ),
+    );
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let config = bridge.returned_config().expect("a config");
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["greet"]));
+}
