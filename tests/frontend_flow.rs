@@ -1169,6 +1169,17 @@ fn with_mergeop_big_packages_are_layers_stacked_beside_the_rest() {
 }
 
 #[test]
+fn the_dev_target_reads_no_venv_layout() {
+    let bridge = build_with_opts(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC, &[("target", "dev")]);
+    bridge.assert_built();
+    assert_eq!(
+        bridge.solved.len(),
+        1,
+        "one solve: the dev image, no phase 1 alone"
+    );
+}
+
+#[test]
 fn a_venv_laid_out_otherwise_is_copied_as_one_layer() {
     let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.clear();

@@ -162,7 +162,12 @@ pub fn plan(s: &Settings) -> Plan {
         name: format!("copy {} dependencies from {DEPS_STAGE}", s.venv),
         from: DEPS_STAGE.into(),
         venv: s.venv.clone(),
-        own_layers: s.own_layers.clone(),
+        // The dev and test images are the builder: no runtime layers to lay out, nothing to read.
+        own_layers: if s.target.is_builder() {
+            Vec::new()
+        } else {
+            s.own_layers.clone()
+        },
         uid: user.uid,
         gid: user.gid,
         separate_layer: s.layered,
