@@ -10,12 +10,10 @@ use crate::image::runtime_config;
 use crate::interpreter_check;
 use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
-use crate::plan::plan;
 use crate::plan::CheckKind;
-use crate::project::{self, ContextFiles, Project};
-use crate::reads::{read_accounts, read_local_files, read_members, resolve_config};
-use crate::settings::{BuildFacts, Settings, Target};
-use crate::spec::{self, SpecError, SpecFile};
+use crate::prepare::{findings, prepare, warning_of, Prepared};
+use crate::reads::resolve_config;
+use crate::spec::SpecError;
 use crate::step_failure::{exec_step_names, name_failed_step, spec_offset_of_failure};
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
@@ -35,7 +33,7 @@ impl BuildError {
     }
 
     /// A spec (or project file) error, located in whichever of `files` (name, text) it names.
-    fn located<S: AsRef<str>>(error: SpecError, files: &[(S, S)]) -> BuildError {
+    pub(crate) fn located<S: AsRef<str>>(error: SpecError, files: &[(S, S)]) -> BuildError {
         let location = files
             .iter()
             .find(|(name, _)| name.as_ref() == error.file)
@@ -176,185 +174,6 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic".into())
-}
-
-/// Everything a build (or a subrequest about it) knows before it solves anything but reads.
-pub struct Prepared {
-    pub caps: crate::gateway::Capabilities,
-    pub platform: llb::Platform,
-    pub cache_imports: Vec<crate::gateway::CacheImport>,
-    pub spec_file: SpecFile,
-    pub spec: spec::Spec,
-    /// The files errors can point into: the spec, `pyproject.toml`, `uv.lock`.
-    pub sources: Vec<(String, String)>,
-    pub files: ContextFiles,
-    pub project: Project,
-    pub settings: Settings,
-    pub plan: crate::plan::Plan,
-    /// The vertex that loaded the spec: warnings about it belong there.
-    pub spec_vertex: String,
-}
-
-/// Reads `uv.build` and the project files, resolves the settings and makes the plan.
-pub async fn prepare<B: Bridge>(
-    bridge: &mut B,
-    opts: &BuildOpts,
-    platform: &llb::Platform,
-) -> Result<Prepared, BuildError> {
-    let caps = bridge
-        .ping()
-        .await
-        .map_err(|e| BuildError::plain(e.to_string()))?;
-    // stderr goes to BuildKit's log, for operators; users see vertex names and Return errors.
-    eprintln!(
-        "uv-frontend: gateway caps [{}]; LLB caps [{}]",
-        caps.frontend.iter().cloned().collect::<Vec<_>>().join(" "),
-        caps.llb.iter().cloned().collect::<Vec<_>>().join(" ")
-    );
-    caps.check_required().map_err(BuildError::plain)?;
-    let platform = platform.clone();
-    let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
-    let target = Target::named(opts.target()).ok_or_else(|| {
-        BuildError::plain(format!(
-            "uv.build has no target {:?}: its targets are {} (see --call=targets)",
-            opts.target(),
-            Target::ALL
-                .iter()
-                .map(|(n, _, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
-
-    // uv.build
-    let spec_name = opts.filename().to_string();
-    // `<spec>.dockerignore` beside the spec wins over the context's .dockerignore, as
-    // `Dockerfile.dockerignore` does for Dockerfiles.
-    let spec_ignore_name = format!("{spec_name}.dockerignore");
-    let spec_vertex = crate::reads::local_files_vertex(
-        opts,
-        opts.spec_local(),
-        &[spec_name.as_str(), spec_ignore_name.as_str()],
-        &platform,
-    );
-    let mut spec_files = read_local_files(
-        bridge,
-        opts,
-        opts.spec_local(),
-        &[spec_name.as_str(), spec_ignore_name.as_str()],
-        &platform,
-    )
-    .await?;
-    let spec_ignore = spec_files
-        .remove(&spec_ignore_name)
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let spec_text = spec_files
-        .remove(&spec_name)
-        .ok_or_else(|| {
-            BuildError::plain(format!(
-                "{spec_name} was not found: pass the spec with -f (e.g. docker buildx build -f uv.build .)"
-            ))
-        })?;
-    let spec_file = SpecFile {
-        name: spec_name.clone(),
-        text: String::from_utf8_lossy(&spec_text).into_owned(),
-    };
-    let spec = spec::parse_with_args(&spec_file, &opts.build_args(), &opts.named_contexts())
-        .map_err(|e| BuildError::located(e, &[(&spec_file.name, &spec_file.text)]))?;
-
-    // The project files settings come from.
-    let names = [
-        project::PYPROJECT,
-        project::UV_LOCK,
-        project::PYTHON_VERSION,
-        project::UV_TOML,
-        project::DOCKERIGNORE,
-    ];
-    let raw = read_local_files(bridge, opts, opts.context_local(), &names, &platform).await?;
-    let text = |name: &str| {
-        raw.get(name)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-    };
-    let files = ContextFiles {
-        pyproject: text(project::PYPROJECT),
-        uv_lock: text(project::UV_LOCK),
-        python_version: text(project::PYTHON_VERSION),
-        uv_toml: text(project::UV_TOML),
-        dockerignore: spec_ignore.or_else(|| text(project::DOCKERIGNORE)),
-    };
-    let sources: Vec<(String, String)> = [
-        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
-        (project::PYPROJECT, files.pyproject.as_deref()),
-        (project::UV_LOCK, files.uv_lock.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
-    .collect();
-    let project = Project::from_files(&files, &spec_file.name)
-        .map_err(|e| BuildError::located(e, &sources))?;
-    let members = read_members(bridge, opts, &project, &platform).await?;
-
-    // The base image is named in the spec (or defaulted from the project) and its account files
-    // decide the runtime user's ids, so they are read before settings are resolved.
-    let base_image = crate::settings::base_image(&spec, &project);
-    let accounts = read_accounts(bridge, &base_image, &platform, &cache_imports).await?;
-    let facts = BuildFacts {
-        base_passwd: accounts.passwd,
-        base_group: accounts.group,
-        merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
-        secret_env: caps.has_llb("exec.secretenv"),
-        platform: platform.clone(),
-        build_args: opts.build_args(),
-        target,
-    };
-    let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
-        .map_err(|e| BuildError::located(e, &sources))?;
-    let plan = plan(&settings);
-    Ok(Prepared {
-        caps,
-        platform,
-        cache_imports,
-        spec_file,
-        spec,
-        sources,
-        files,
-        project,
-        settings,
-        plan,
-        spec_vertex,
-    })
-}
-
-/// The lint findings of a prepared build, with the builder image's config.
-pub fn findings(
-    prepared: &Prepared,
-    builder_config: &serde_json::Value,
-) -> Vec<crate::lint::Finding> {
-    crate::lint::lint(
-        &prepared.spec_file,
-        &prepared.spec,
-        &prepared.settings,
-        &prepared.files,
-        &crate::image::env_of(builder_config),
-    )
-}
-
-/// A finding as a build warning, located in its file when it has a line there.
-fn warning_of(prepared: &Prepared, finding: &crate::lint::Finding) -> crate::gateway::Warning {
-    let location = finding.line.and_then(|line| {
-        prepared
-            .sources
-            .iter()
-            .find(|(name, _)| *name == finding.file)
-            .map(|(name, text)| (name.clone(), text.clone(), line))
-    });
-    crate::gateway::Warning {
-        vertex: prepared.spec_vertex.clone(),
-        short: format!("{}: {}", finding.rule, finding.detail),
-        detail: vec![finding.description.to_string()],
-        url: String::new(),
-        location,
-    }
 }
 
 fn stage_of(lowered: &crate::lower::Lowered, stage: &str) -> Result<llb::State, BuildError> {

@@ -14,6 +14,7 @@ pub mod lint;
 pub mod llb;
 pub mod lower;
 pub mod plan;
+pub mod prepare;
 pub mod project;
 pub mod reads;
 pub mod settings;

@@ -87,7 +87,7 @@ pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
 
 /// The build args (with the values this build uses), secrets, SSH and cache of the build, as
 /// BuildKit's outline subrequest spells them.
-pub fn outline(prepared: &crate::frontend::Prepared) -> BTreeMap<String, Vec<u8>> {
+pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>> {
     let st = &prepared.settings;
     let list = |v: &[String]| v.join(",");
     let uv_tag = st
@@ -238,7 +238,7 @@ pub fn outline(prepared: &crate::frontend::Prepared) -> BTreeMap<String, Vec<u8>
 
 /// `--call=check`'s answer: the findings, with the files they point into.
 pub fn lint_result(
-    prepared: &crate::frontend::Prepared,
+    prepared: &crate::prepare::Prepared,
     findings: &[crate::lint::Finding],
 ) -> BTreeMap<String, Vec<u8>> {
     use base64::Engine;
