@@ -628,3 +628,17 @@ fn several_platforms_build_one_runnable_image_each() {
         );
     }
 }
+
+#[test]
+fn big_packages_keep_their_layers_stacked_with_mergeop() {
+    let _guard = containerd_daemon();
+    let cold = assert_big_packages_keep_their_layers("uv-frontend-e2e-ctrd/bigwheels:layers");
+    // Made apart and stacked: base and user, numpy, pandas, the rest, in one MergeOp.
+    assert!(
+        cold.log()
+            .lines()
+            .any(|l| l.ends_with(" [runtime-deps] stack layers")),
+        "{}",
+        cold.log()
+    );
+}

@@ -467,3 +467,79 @@ pub fn prune_all_but_cache_mounts() {
         assert!(status.status.success());
     }
 }
+
+const BIGWHEELS_OUTPUT: &str =
+    "bigwheels 0.1.0: sum(y)=285 mean(x)=4.5 (numpy 2.4.6, pandas 3.1.1)";
+
+/// Builds examples/bigwheels as `tag` (with a cache of its own), then again with one small
+/// dependency added (`packaging`): numpy and pandas have layers of their own, which the second
+/// build keeps (their copies cached, their diff-ids unchanged); only the rest's layer (with
+/// packaging) and the project's are new, and exactly packaging is downloaded. Returns the first
+/// build.
+pub fn assert_big_packages_keep_their_layers(tag: &str) -> Build {
+    let cache = fresh_cache_id();
+    let project = Project::copy_of("bigwheels");
+    project.use_cache(&cache, None);
+    let cold = project.build(tag, &[]);
+    cold.expect_success();
+    let numpy = "[runtime-deps 2/2] copy numpy into /app/.venv from deps (a layer of its own)";
+    let pandas = "[runtime-deps 2/2] copy pandas into /app/.venv from deps (a layer of its own)";
+    let rest = "[runtime-deps 2/2] copy the rest of /app/.venv from deps";
+    for step in [numpy, pandas, rest] {
+        assert!(
+            cold.step_names().iter().any(|n| n == step),
+            "no step {step}:\n{}",
+            cold.log()
+        );
+    }
+    let before = layers(tag);
+
+    // One small dependency added: exactly it is downloaded and installed, numpy's and pandas'
+    // layers are the very same, and only the rest and the project's layers are new.
+    project.use_fixture("bigwheels-with-packaging");
+    let added = project.build(tag, &[]);
+    added.expect_success();
+    assert_eq!(added.prepared("[deps 2/2]"), 1, "{}", added.log());
+    assert_eq!(added.installed("[deps 2/2]"), ["packaging==26.4"]);
+    assert!(
+        added.cached(numpy) && added.cached(pandas),
+        "{}",
+        added.log()
+    );
+    assert!(!added.cached(rest));
+    let after = layers(tag);
+    assert_eq!(after.len(), before.len());
+    let n = before.len();
+    assert_eq!(
+        after[..n - 2],
+        before[..n - 2],
+        "base, user, numpy and pandas layers are reused"
+    );
+    assert_ne!(
+        after[n - 2],
+        before[n - 2],
+        "the rest's layer has packaging"
+    );
+    let big: u64 = after[n - 4..n - 2].iter().map(|(_, size)| size).sum();
+    assert!(
+        after[n - 2].1 * 20 < big,
+        "the rewritten layer ({} B) is small beside the big packages' ({big} B)",
+        after[n - 2].1
+    );
+    let probe = run_entry(
+        tag,
+        "python",
+        &[
+            "-c",
+            "import numpy, pandas, packaging; print(packaging.__version__)",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "26.4",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    assert_eq!(run(tag, &[]), BIGWHEELS_OUTPUT);
+    cold
+}
