@@ -104,19 +104,21 @@ pub async fn read_accounts<B: Bridge>(
                 "the base image {image} could not be loaded for {platform}: {e:#} (fix: check [build] base, or [build] builder when base is not set)"
             ))
         })?;
-    // A base without /etc (scratch-like) has no accounts: the user is created from nothing.
-    let entries = bridge
-        .read_dir(&reference, "/etc")
-        .await
-        .unwrap_or_default();
+    // Read directly (each gateway read mounts the image, so no listing first). A file that is
+    // not there (a scratch-like base) means no accounts: the user is created from nothing. Any
+    // other failure fails the build: taking it for a missing file would replace the base's
+    // accounts.
     let mut files = [None, None];
     for (slot, name) in files.iter_mut().zip(["passwd", "group"]) {
-        if entries.iter().any(|e| e.name == name) {
-            let bytes = bridge
-                .read_file(&reference, &format!("/etc/{name}"))
-                .await
-                .map_err(|e| BuildError::plain(format!("reading /etc/{name} of {image}: {e}")))?;
-            *slot = Some(String::from_utf8_lossy(&bytes).into_owned());
+        let path = format!("/etc/{name}");
+        match bridge.read_file(&reference, &path).await {
+            Ok(bytes) => *slot = Some(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => {
+                return Err(BuildError::plain(format!(
+                    "reading {path} of {image}: {e:#}"
+                )))
+            }
         }
     }
     let [passwd, group] = files;
@@ -183,4 +185,10 @@ pub async fn resolve_config<B: Bridge>(
             "the {role} image {image} has an invalid config: {e}"
         ))
     })
+}
+
+/// Whether a gateway read failed because the file (or a directory on its path) is not there.
+fn is_not_found(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("no such file or directory") || text.contains("not a directory")
 }

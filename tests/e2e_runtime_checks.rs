@@ -43,6 +43,27 @@ fn interpreter_check_refuses_a_base_without_python() {
 }
 
 #[test]
+fn a_base_without_any_accounts_gets_them_and_the_interpreter_check_explains() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // The uv image is FROM scratch: no /etc at all. The user's account files are made from
+    // nothing, and the build stops at the interpreter check with its own message.
+    with_base(&project, "127.0.0.1:5000/uv:0.13.9");
+    let build = project.build("uv-frontend-e2e/plain:scratch-base", &[]);
+    assert!(!build.succeeded(), "a base without Python must fail");
+    // The check runs on the image with the user added: reaching it means that step worked
+    // (it used to fail writing /etc/passwd into a missing /etc).
+    let error = error_line(&build);
+    assert!(
+        error.contains(
+            "interpreter check: the runtime image 127.0.0.1:5000/uv:0.13.9 has no /usr/bin/python3.11"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
 fn interpreter_check_refuses_another_minor_version() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();

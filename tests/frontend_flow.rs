@@ -250,7 +250,11 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     let Some(pb::op::Op::File(add_user)) = &input(0).op else {
         panic!("account files are a file op")
     };
-    let Some(pb::file_action::Action::Mkfile(passwd)) = &add_user.actions[0].action else {
+    let Some(pb::file_action::Action::Mkdir(etc)) = &add_user.actions[0].action else {
+        panic!("/etc is made first, for a base without one")
+    };
+    assert_eq!((etc.path.as_str(), etc.make_parents), ("/etc", true));
+    let Some(pb::file_action::Action::Mkfile(passwd)) = &add_user.actions[1].action else {
         panic!("passwd is written")
     };
     assert_eq!(passwd.path, "/etc/passwd");

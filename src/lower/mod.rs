@@ -433,6 +433,8 @@ fn lower_step(
             state
                 .file()
                 .created_at(plan.source_date_epoch)
+                // A scratch-like base has no /etc; an existing one is left as it is.
+                .mkdir("/etc", 0o755, None)
                 .mkfile("/etc/passwd", 0o644, passwd.as_bytes(), None)
                 .mkfile("/etc/group", 0o644, group.as_bytes(), None)
                 .mkdir(home, 0o755, Some(Chown::Ids(*uid, *gid)))
