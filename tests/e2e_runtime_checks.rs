@@ -185,16 +185,22 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
 
     // --target test: the project's tests run in the dev image, and fail the build when they fail.
     let spec = project.read("uv.build");
+    // A new command every run, so that an earlier run's cached step cannot hide its output.
+    let nonce = nanos();
     project.write(
         "uv.build",
-        &format!("{spec}[test]\ndev-command = [\"python\", \"-c\", \"import iniconfig, hello_uv; print('tests ok')\"]\n"),
+        &format!("{spec}[test]\ndev-command = [\"python\", \"-c\", \"import iniconfig, hello_uv; print('tests ok {nonce}')\"]\n"),
     );
     let tests = project.build("uv-frontend-e2e/plain:test", &["--target", "test"]);
     tests.expect_success();
-    assert!(tests
-        .vertex_lines("[test] python")
-        .iter()
-        .any(|l| l.ends_with("tests ok")));
+    assert!(
+        tests
+            .vertex_lines("[test] python")
+            .iter()
+            .any(|l| l.ends_with(&format!("tests ok {nonce}"))),
+        "{}",
+        tests.log()
+    );
     project.write(
         "uv.build",
         &format!("{spec}[test]\ndev-command = [\"python\", \"-c\", \"raise SystemExit('1 test failed')\"]\n"),
