@@ -91,7 +91,7 @@ fn project_builds_offline(
     let Some(uv) = project::uv_version_of(uv_image) else {
         return false;
     };
-    if project.lock.remote_sources {
+    if project.lock.git_sources || project.lock.url_sources {
         return false;
     }
     let root = project.pyproject.name.as_deref();
@@ -500,10 +500,7 @@ impl Settings {
                         .chain(uv_toml_index_names(files.uv_toml.as_deref()))
                         .collect::<Vec<_>>(),
                 ),
-                ssh: files
-                    .uv_lock
-                    .as_deref()
-                    .is_some_and(|l| l.contains("source = { git = ")),
+                ssh: project.lock.git_sources,
                 secrets_as_env: facts.secret_env,
             },
             cache: CacheSettings {

@@ -20,9 +20,11 @@ pub struct Lock {
     pub local_packages: Vec<LocalPackage>,
     /// Names and versions of every third-party package.
     pub third_party: Vec<(String, String)>,
-    /// Whether a package comes from a git repository or a URL: checking such a lock or installing
-    /// from it may need the network even when nothing new is installed.
-    pub remote_sources: bool,
+    /// Whether a package comes from a git repository: syncing it may need the client's SSH
+    /// agent, and checking the lock the network.
+    pub git_sources: bool,
+    /// Whether a package comes from a direct URL: checking the lock may need the network.
+    pub url_sources: bool,
     /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
     /// records for each third-party package: how much it weighs in the venv, roughly.
     pub download_sizes: std::collections::BTreeMap<String, u64>,
@@ -49,7 +51,8 @@ impl Lock {
         let mut local_packages = Vec::new();
         let mut third_party = Vec::new();
         let mut download_sizes = std::collections::BTreeMap::new();
-        let mut remote_sources = false;
+        let mut git_sources = false;
+        let mut url_sources = false;
         for package in doc
             .get("package")
             .and_then(|p| p.as_array())
@@ -60,8 +63,8 @@ impl Lock {
                 continue;
             };
             let source = package.get("source").and_then(|s| s.as_table());
-            remote_sources |=
-                source.is_some_and(|s| s.contains_key("git") || s.contains_key("url"));
+            git_sources |= source.is_some_and(|s| s.contains_key("git"));
+            url_sources |= source.is_some_and(|s| s.contains_key("url"));
             let local_path = source.and_then(|s| {
                 ["editable", "virtual", "directory"]
                     .iter()
@@ -90,7 +93,8 @@ impl Lock {
             members,
             local_packages,
             third_party,
-            remote_sources,
+            git_sources,
+            url_sources,
             download_sizes,
         })
     }
@@ -151,5 +155,22 @@ source = { editable = "." }
             lock.download_sizes,
             [("big".to_string(), 300), ("sdist-only".to_string(), 42)].into()
         );
+        assert!(!lock.git_sources && !lock.url_sources);
+    }
+
+    #[test]
+    fn git_and_url_sources_are_told_apart() {
+        let git = Lock::parse(
+            "version = 1\n[[package]]\nname = \"lib\"\nversion = \"1.0\"\n\
+             source = { git = \"ssh://git@example.com/lib.git?rev=v1#0123\" }\n",
+        )
+        .unwrap();
+        assert!(git.git_sources && !git.url_sources);
+        let url = Lock::parse(
+            "version = 1\n[[package]]\nname = \"lib\"\nversion = \"1.0\"\n\
+             source = { url = \"https://example.com/lib-1.0.tar.gz\" }\n",
+        )
+        .unwrap();
+        assert!(url.url_sources && !url.git_sources);
     }
 }
