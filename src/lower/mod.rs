@@ -389,6 +389,9 @@ fn lower_step(
             for (key, value) in env {
                 on = on.env(key, value);
             }
+            if *offline {
+                on = on.env("UV_OFFLINE", "1");
+            }
             if access.ssh {
                 on = on.env("SSH_AUTH_SOCK", SSH_AGENT_SOCKET);
             }

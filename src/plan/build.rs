@@ -111,11 +111,7 @@ pub fn plan(s: &Settings) -> Plan {
                 }
             ),
             args: project_args,
-            env: [("UV_COMPILE_BYTECODE", "0")]
-                .into_iter()
-                .chain(s.project_offline.then_some(("UV_OFFLINE", "1")))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
             venv_cache: None,
             finish: Some(FinishVenv {
                 venv: s.venv.clone(),

@@ -137,9 +137,9 @@ pub enum Step {
         /// After the sync, in the same step: compile the files the sync wrote (phase 1's are
         /// left untouched), drop world-writable bits, and collect what it wrote.
         finish: Option<FinishVenv>,
-        /// Runs without a network, uv with `UV_OFFLINE=1` in `env`: everything it needs is
-        /// installed or in the build context (the project phase, when uv's own backend builds
-        /// every package). Such a step also starts faster.
+        /// Runs without a network, and uv with `UV_OFFLINE=1`: everything it needs is installed
+        /// or in the build context (the project phase, when uv's own backend builds every
+        /// package). Such a step also starts faster.
         offline: bool,
         /// After the command, in the same step: this directory loses uv's `.lock` and `.temp`
         /// and every world-write bit, since it is copied into the runtime image as it is.
