@@ -134,12 +134,11 @@ pub async fn read_members<B: Bridge>(
     project: &Project,
     platform: &Platform,
 ) -> Result<BTreeMap<String, PyProject>, BuildError> {
-    let root = project.pyproject.name.as_deref();
     let paths: Vec<(String, String)> = project
         .lock
         .local_packages
         .iter()
-        .filter(|p| !p.virtual_package && p.path != "." && Some(p.name.as_str()) != root)
+        .filter(|p| !p.virtual_package && !project.is_root(p))
         .map(|p| {
             let path = format!("{}/{}", p.path.trim_end_matches('/'), project::PYPROJECT);
             (p.name.clone(), path)

@@ -94,14 +94,13 @@ fn project_builds_offline(
     if project.lock.git_sources || project.lock.url_sources {
         return false;
     }
-    let root = project.pyproject.name.as_deref();
     project
         .lock
         .local_packages
         .iter()
         .filter(|p| !p.virtual_package)
         .all(|p| {
-            let pyproject = if p.path == "." || Some(p.name.as_str()) == root {
+            let pyproject = if project.is_root(p) {
                 Some(&project.pyproject)
             } else {
                 members.get(&p.name)

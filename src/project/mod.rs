@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 pub use build_backend::{builds_without_network, uv_version_of};
 pub use dockerignore::parse_dockerignore;
-pub use lock::Lock;
+pub use lock::{LocalPackage, Lock};
 pub use pyproject::{BuildSystem, PyProject};
 
 use crate::spec::SpecError;
@@ -87,6 +87,12 @@ impl Project {
                 .map(parse_dockerignore)
                 .unwrap_or_default(),
         })
+    }
+
+    /// Whether `package` is the project itself (the workspace root), not a member: its
+    /// `pyproject.toml` is the one already read.
+    pub fn is_root(&self, package: &LocalPackage) -> bool {
+        package.path == "." || Some(package.name.as_str()) == self.pyproject.name.as_deref()
     }
 
     /// Whether this project is (the root of) a uv workspace.
