@@ -18,15 +18,24 @@ fn error_line(build: &Build) -> String {
         .to_string()
 }
 
+/// Builds examples/plain on `base` as `tag`, which must fail; the build and its ERROR line.
+fn refused_on(base: &str, tag: &str) -> (Build, String) {
+    let project = Project::copy_of("plain");
+    with_base(&project, base);
+    let build = project.build(tag, &[]);
+    assert!(!build.succeeded(), "{base} cannot run the builder's venv");
+    let error = error_line(&build);
+    (build, error)
+}
+
 #[test]
 fn interpreter_check_refuses_a_base_without_python() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("plain");
-    with_base(&project, "127.0.0.1:5000/debian:bookworm-nopython");
-    let build = project.build("uv-frontend-e2e/plain:nopython", &[]);
-    assert!(!build.succeeded(), "a base without Python must fail");
-    let error = error_line(&build);
+    let (build, error) = refused_on(
+        "127.0.0.1:5000/debian:bookworm-nopython",
+        "uv-frontend-e2e/plain:nopython",
+    );
     assert!(
         error.contains(
             "uv.build:5: interpreter check: the runtime image 127.0.0.1:5000/debian:bookworm-nopython has no /usr/bin/python3.11"
@@ -46,15 +55,14 @@ fn interpreter_check_refuses_a_base_without_python() {
 fn a_base_without_any_accounts_gets_them_and_the_interpreter_check_explains() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("plain");
     // The uv image is FROM scratch: no /etc at all. The user's account files are made from
-    // nothing, and the build stops at the interpreter check with its own message.
-    with_base(&project, "127.0.0.1:5000/uv:0.13.9");
-    let build = project.build("uv-frontend-e2e/plain:scratch-base", &[]);
-    assert!(!build.succeeded(), "a base without Python must fail");
-    // The check runs on the image with the user added: reaching it means that step worked
-    // (it used to fail writing /etc/passwd into a missing /etc).
-    let error = error_line(&build);
+    // nothing, and the build stops at the interpreter check with its own message. The check
+    // runs on the image with the user added: reaching it means that step worked (it used to
+    // fail writing /etc/passwd into a missing /etc).
+    let (_, error) = refused_on(
+        "127.0.0.1:5000/uv:0.13.9",
+        "uv-frontend-e2e/plain:scratch-base",
+    );
     assert!(
         error.contains(
             "interpreter check: the runtime image 127.0.0.1:5000/uv:0.13.9 has no /usr/bin/python3.11"
@@ -67,11 +75,10 @@ fn a_base_without_any_accounts_gets_them_and_the_interpreter_check_explains() {
 fn interpreter_check_refuses_another_minor_version() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("plain");
-    with_base(&project, "127.0.0.1:5000/python:3.13-trixie");
-    let build = project.build("uv-frontend-e2e/plain:py313", &[]);
-    assert!(!build.succeeded(), "Python 3.13 cannot run a 3.11 venv");
-    let error = error_line(&build);
+    let (_, error) = refused_on(
+        "127.0.0.1:5000/python:3.13-trixie",
+        "uv-frontend-e2e/plain:py313",
+    );
     assert!(
         error.contains(
             "interpreter check: the runtime image 127.0.0.1:5000/python:3.13-trixie has no /usr/bin/python3.11 (it has python3.13 there)"

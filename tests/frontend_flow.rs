@@ -289,8 +289,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
 
 #[test]
 fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_project_layer() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    bridge.llb_caps.clear();
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     run(&mut bridge, &opts());
     bridge.assert_built();
     let def = bridge.result_definition();
@@ -1096,8 +1095,7 @@ fn copied_paths(op: &pb::Op) -> Vec<String> {
 
 #[test]
 fn big_packages_are_copied_in_layers_of_their_own_read_from_the_built_dependency_phase() {
-    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
-    bridge.llb_caps.clear();
+    let mut bridge = FakeBridge::without_mergeop(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
     bridge.result_files = bigwheels_venv();
     run(&mut bridge, &opts());
     bridge.assert_built();
@@ -1185,8 +1183,7 @@ fn the_dev_target_reads_no_venv_layout() {
 
 #[test]
 fn a_venv_laid_out_otherwise_is_copied_as_one_layer() {
-    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
-    bridge.llb_caps.clear();
+    let mut bridge = FakeBridge::without_mergeop(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
     // No lib/python3.X/site-packages to read: the venv is copied whole.
     run(&mut bridge, &opts());
     bridge.assert_built();

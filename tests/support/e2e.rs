@@ -290,6 +290,18 @@ impl Build {
     }
 }
 
+/// Two builds of one image have the same number of layers, the lowest `kept` of them the very
+/// same (diff id and size), and the one above those changed.
+pub fn assert_layers_kept(before: &[(String, u64)], after: &[(String, u64)], kept: usize) {
+    assert_eq!(after.len(), before.len(), "{before:?}\n{after:?}");
+    assert_eq!(
+        after[..kept],
+        before[..kept],
+        "the lowest {kept} layers are reused"
+    );
+    assert_ne!(after[kept], before[kept], "layer {kept} changed");
+}
+
 /// The image's layers, bottom first: (diff id, uncompressed bytes), from `docker save`.
 pub fn layers(image: &str) -> Vec<(String, u64)> {
     let out = std::env::temp_dir().join(format!(
@@ -508,18 +520,9 @@ pub fn assert_big_packages_keep_their_layers(tag: &str) -> Build {
     );
     assert!(!added.cached(rest));
     let after = layers(tag);
-    assert_eq!(after.len(), before.len());
     let n = before.len();
-    assert_eq!(
-        after[..n - 2],
-        before[..n - 2],
-        "base, user, numpy and pandas layers are reused"
-    );
-    assert_ne!(
-        after[n - 2],
-        before[n - 2],
-        "the rest's layer has packaging"
-    );
+    // Base, user, numpy and pandas kept; the rest's layer (with packaging) new.
+    assert_layers_kept(&before, &after, n - 2);
     let big: u64 = after[n - 4..n - 2].iter().map(|(_, size)| size).sum();
     assert!(
         after[n - 2].1 * 20 < big,

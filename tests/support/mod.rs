@@ -128,6 +128,14 @@ impl FakeBridge {
         bridge
     }
 
+    /// [`FakeBridge::with_project`] on a BuildKit without MergeOp and DiffOp (the classic
+    /// image store), so the runtime layers are copied one onto the other.
+    pub fn without_mergeop(project_dir: &str, spec: &str) -> FakeBridge {
+        let mut bridge = FakeBridge::with_project(project_dir, spec);
+        bridge.llb_caps.clear();
+        bridge
+    }
+
     pub fn set_context_file(&mut self, path: &str, content: &str) {
         self.locals
             .get_mut("context")
