@@ -81,58 +81,31 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
         let mut layers: Vec<State> = Vec::new();
         for step in &stage.steps {
             match step {
-                Step::CopyPath {
-                    separate_layer: true,
-                    name,
-                    from,
-                    path,
-                    uid,
-                    gid,
-                } => {
-                    let source = path_source(&stages, &written, from)?;
-                    layers.push(copy_path(
-                        &llb::scratch(),
-                        &source,
-                        (path, *uid, *gid),
-                        plan.source_date_epoch,
-                        name,
-                    ));
-                }
-                Step::CopyVenv {
-                    name,
-                    from,
-                    venv,
-                    uid,
-                    gid,
-                    separate_layer,
-                    ..
-                } => {
-                    let source = stage_state(&stages, from)?;
-                    let copy = |onto: &State, paths: &[String], name: &str| {
-                        copy_paths(
-                            onto,
-                            &source,
-                            venv,
-                            paths,
-                            (*uid, *gid),
-                            plan.source_date_epoch,
-                            name,
-                        )
-                    };
-                    let parts = venv_parts(inputs.venv_layout, name, venv, from);
-                    for (paths, name) in &parts {
-                        if *separate_layer {
-                            layers.push(copy(&llb::scratch(), paths, name));
+                Step::CopyPath { .. } | Step::CopyVenv { .. } => {
+                    let copies = copies_of(step, inputs.venv_layout, &stages, &written)?;
+                    for (paths, name) in &copies.parts {
+                        let copy = |onto: &State| {
+                            copy_paths(
+                                onto,
+                                &copies.source,
+                                &copies.root,
+                                paths,
+                                copies.owner,
+                                plan.source_date_epoch,
+                                name,
+                            )
+                        };
+                        if copies.separate_layer {
+                            layers.push(copy(&llb::scratch()));
                         } else {
                             state = flush_layers(state, &mut layers, &stage.name);
-                            state = copy(&state, paths, name);
+                            state = copy(&state);
                         }
                     }
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
-                    let (next, collected) =
-                        lower_step(plan, inputs, &images, (&stages, &written), state, step)?;
+                    let (next, collected) = lower_step(plan, inputs, &images, state, step)?;
                     state = next;
                     if let Some(collected) = collected {
                         written.insert(stage.name.clone(), collected);
@@ -215,17 +188,58 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
     llb::merge(&all, &format!("[{stage}] stack layers"))
 }
 
-fn copy_path(
-    onto: &State,
-    from: &State,
-    (path, uid, gid): (&str, u32, u32),
-    created: Option<i64>,
-    name: &str,
-) -> State {
-    onto.file()
-        .created_at(created)
-        .copy(from, path, path, &copy_options(Some(Chown::Ids(uid, gid))))
-        .done(name)
+/// A copy step, lowered: what it copies from, under which path, to whom, and its layers.
+struct Copies {
+    source: State,
+    /// The path copied (to the same path); each part's paths are relative to it.
+    root: String,
+    owner: (u32, u32),
+    /// Each layer: its paths (the empty path: all of `root`) and progress name.
+    parts: Vec<(Vec<String>, String)>,
+    /// Made on its own and stacked with MergeOp, or copied onto the stage in turn.
+    separate_layer: bool,
+}
+
+/// The layers of a [`Step::CopyPath`] (one, of its path) or a [`Step::CopyVenv`] (one per
+/// own-layer package and the rest, given the venv's layout; else one).
+fn copies_of(
+    step: &Step,
+    layout: Option<&VenvLayout>,
+    stages: &BTreeMap<String, State>,
+    written: &BTreeMap<String, State>,
+) -> Result<Copies, String> {
+    Ok(match step {
+        Step::CopyPath {
+            name,
+            from,
+            path,
+            uid,
+            gid,
+            separate_layer,
+        } => Copies {
+            source: path_source(stages, written, from)?,
+            root: path.clone(),
+            owner: (*uid, *gid),
+            parts: vec![(vec![String::new()], name.clone())],
+            separate_layer: *separate_layer,
+        },
+        Step::CopyVenv {
+            name,
+            from,
+            venv,
+            uid,
+            gid,
+            separate_layer,
+            ..
+        } => Copies {
+            source: stage_state(stages, from)?,
+            root: venv.clone(),
+            owner: (*uid, *gid),
+            parts: venv_parts(layout, name, venv, from),
+            separate_layer: *separate_layer,
+        },
+        other => return Err(format!("{} is not a copy step", other.name())),
+    })
 }
 
 /// The copies that make up a venv's layers, each its paths (relative to the venv) and progress
@@ -262,12 +276,12 @@ fn venv_parts(
     parts
 }
 
-/// `paths` under `venv` of `from` (the empty path: the venv itself), each copied to the same
+/// `paths` under `root` of `from` (the empty path: `root` itself), each copied to the same
 /// path, owned by `uid:gid`, in one file op: one layer.
 fn copy_paths(
     onto: &State,
     from: &State,
-    venv: &str,
+    root: &str,
     paths: &[String],
     (uid, gid): (u32, u32),
     created: Option<i64>,
@@ -276,10 +290,10 @@ fn copy_paths(
     let mut op = onto.file().created_at(created);
     for path in paths {
         if path.is_empty() {
-            op = op.copy(from, venv, venv, &copy_options(Some(Chown::Ids(uid, gid))));
+            op = op.copy(from, root, root, &copy_options(Some(Chown::Ids(uid, gid))));
         } else {
             // Exact paths, so BuildKit checksums just them, and a symlink (lib64) stays one.
-            let exact = format!("{venv}/{path}");
+            let exact = format!("{root}/{path}");
             let options = CopyOptions {
                 allow_wildcard: false,
                 allow_empty_wildcard: false,
@@ -297,7 +311,6 @@ fn lower_step(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     images: &Images,
-    (stages, written): (&BTreeMap<String, State>, &BTreeMap<String, State>),
     state: State,
     step: &Step,
 ) -> Result<(State, Option<State>), String> {
@@ -444,26 +457,11 @@ fn lower_step(
                 .done(name),
             None,
         ),
-        Step::CopyVenv { .. } => {
-            return Err("the plan's venv copy is lowered with its stage's layers".into())
-        }
-        Step::CopyPath {
-            name,
-            from,
-            path,
-            uid,
-            gid,
-            ..
-        } => {
-            let source = path_source(stages, written, from)?;
-            let copied = copy_path(
-                &state,
-                &source,
-                (path, *uid, *gid),
-                plan.source_date_epoch,
-                name,
-            );
-            (copied, None)
+        Step::CopyPath { .. } | Step::CopyVenv { .. } => {
+            return Err(format!(
+                "{} is lowered with its stage's layers",
+                step.name()
+            ))
         }
     })
 }
