@@ -138,7 +138,7 @@ pub async fn read_members<B: Bridge>(
         .lock
         .local_packages
         .iter()
-        .filter(|p| !p.virtual_package && !project.is_root(p))
+        .filter(|p| !p.is_virtual() && !project.is_root(p))
         .map(|p| {
             let path = format!("{}/{}", p.path.trim_end_matches('/'), project::PYPROJECT);
             (p.name.clone(), path)

@@ -60,6 +60,11 @@ pub struct Settings {
     pub own_layers: Vec<String>,
     /// Patterns excluded from the build context: `.dockerignore` and always any `.venv`.
     pub context_excludes: Vec<String>,
+    /// The modules of the project's packages, as directories of the build context
+    /// (`src/hello_uv`), when the runtime image gets them as they are, beside an editable
+    /// install that the project phase makes from everything else (see [`editable_modules`]);
+    /// empty when the project is installed as wheels (`--no-editable`).
+    pub editable_modules: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -98,7 +103,7 @@ fn project_builds_offline(
         .lock
         .local_packages
         .iter()
-        .filter(|p| !p.virtual_package)
+        .filter(|p| !p.is_virtual())
         .all(|p| {
             let pyproject = if project.is_root(p) {
                 Some(&project.pyproject)
@@ -107,6 +112,58 @@ fn project_builds_offline(
             };
             pyproject.is_some_and(|py| project::builds_without_network(py, &uv))
         })
+}
+
+/// The module directories of the project's packages when the runtime image can have them copied
+/// as they are, beside an editable install: the project phase then syncs with empty stand-ins
+/// for the modules (uv's build backend only checks that `__init__.py` exists and writes a `.pth`
+/// naming the module root), so a source edit reruns no sync at all. That holds when every
+/// package uv installs from the workspace is an editable one (not a path dependency, which is
+/// always built as a wheel) that `uv_build` builds from one module directory, and only for the
+/// runtime image: the dev image keeps the whole project, installed as before.
+fn editable_modules(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    no_editable: bool,
+    target: Target,
+) -> Vec<String> {
+    if no_editable || target.is_builder() {
+        return Vec::new();
+    }
+    let modules: Option<Vec<String>> = project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.is_virtual())
+        .map(|p| {
+            if p.source != project::LocalSource::Editable {
+                return None;
+            }
+            let pyproject = if project.is_root(p) {
+                &project.pyproject
+            } else {
+                members.get(&p.name)?
+            };
+            let backend = pyproject.build_system.as_ref()?.build_backend.as_deref();
+            if backend != Some("uv_build") {
+                return None;
+            }
+            let module = pyproject.uv_build_module.as_deref()?;
+            let dir = p.path.trim_start_matches("./").trim_end_matches('/');
+            if dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
+                // Outside the build context: nothing to copy from it.
+                return None;
+            }
+            Some(match dir {
+                "" | "." => module.to_string(),
+                dir => format!("{dir}/{module}"),
+            })
+        })
+        .collect();
+    let mut modules = modules.unwrap_or_default();
+    modules.sort();
+    modules.dedup();
+    modules
 }
 
 /// A package whose largest download is at least this big gets a layer of its own.
@@ -533,6 +590,12 @@ impl Settings {
             own_layers: own_layer_packages(&project.lock.download_sizes),
             project_offline: project_builds_offline(project, members, &uv_image),
             context_excludes,
+            editable_modules: editable_modules(
+                project,
+                members,
+                spec.sync.no_editable.unwrap_or(false),
+                facts.target,
+            ),
         })
     }
 }

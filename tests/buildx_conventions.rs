@@ -22,6 +22,7 @@ fn build_args_set_images_sync_options_and_cache_id() {
             ("UVF_SYNC_EXTRA", "a, b"),
             ("UVF_SYNC_DEV", "true"),
             ("UVF_SYNC_LOCK", "frozen"),
+            ("UVF_SYNC_NO_EDITABLE", "true"),
             ("UVF_CACHE_ID", "team-cache"),
             ("UVF_UV_VERSION", "0.13.8"),
         ],
@@ -466,7 +467,7 @@ fn several_platforms_give_one_image_each_with_its_config_and_named_steps() {
         .filter(|def| {
             ops(def)
                 .iter()
-                .any(|(d, _)| name_of(def, d).contains(" runtime 1/1]"))
+                .any(|(d, _)| name_of(def, d).contains(" runtime 1/"))
         })
         .collect();
     assert_eq!(builds.len(), 2);

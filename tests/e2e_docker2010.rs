@@ -63,9 +63,7 @@ fn both_examples_build_and_run_with_docker_build_on_buildkit_0_8() {
         let build = project.classic_build(&client(), tag, &[]);
         build.expect_success();
         assert!(
-            build
-                .log()
-                .contains("[runtime 1/1] copy /app/.venv project files"),
+            build.log().contains("[runtime 1/"),
             "the frontend's own steps ran:\n{}",
             build.log()
         );
@@ -100,12 +98,12 @@ fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_
         "phase 1 reran after a source edit:\n{}",
         edited.log()
     );
-    assert!(!edited.cached("[project 2/2]"));
-    assert_eq!(
-        edited.prepared("[project 2/2]"),
-        1,
-        "only the project is built"
+    assert!(
+        edited.cached("[project 2/2]"),
+        "no sync reruns: the module is copied as it is:\n{}",
+        edited.log()
     );
+    assert!(!edited.cached("[runtime 2/2] copy src/hello_uv from the build context"));
     assert!(
         edited.cached("[runtime-deps 2/2]"),
         "the dependency layer is kept"

@@ -8,14 +8,13 @@ use uv_frontend::gateway::status::SOURCE_DETAIL_TYPE;
 use uv_frontend::llb::pb;
 
 /// The build context's source op.
+/// The build context as the project phase loads it (the runtime loads each module on its own).
 fn context_source(def: &pb::Definition) -> pb::SourceOp {
-    ops(def)
-        .into_iter()
-        .find_map(|(_, op)| match op.op {
-            Some(pb::op::Op::Source(s)) if s.identifier == "local://context" => Some(s),
-            _ => None,
-        })
-        .expect("the context is loaded")
+    let (_, op) = vertex(def, "load build context");
+    match op.op {
+        Some(pb::op::Op::Source(s)) if s.identifier == "local://context" => s,
+        other => panic!("not the context: {other:?}"),
+    }
 }
 
 fn build(project: &str, spec: &str) -> FakeBridge {
@@ -52,18 +51,12 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
 
     let (_, project) = vertex(
         def,
-        "[project 2/2] uv sync --locked --no-editable --no-dev, then bytecode",
+        "[project 2/2] uv sync --locked --no-dev, then bytecode",
     );
     assert_eq!(
         uv_command(&project),
-        [
-            "/opt/uv-frontend/uv",
-            "sync",
-            "--locked",
-            "--no-editable",
-            "--no-dev"
-        ],
-        "phase 2 checks the real lock"
+        ["/opt/uv-frontend/uv", "sync", "--locked", "--no-dev"],
+        "phase 2 checks the real lock; the project is installed editable, its module beside it"
     );
     let meta = exec(&project).meta.clone().expect("meta");
     assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
@@ -230,12 +223,13 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
         terminal.inputs[0].digest.clone()
     };
-    // The image: the runtime without the project's files, and the project layer on top.
+    // The image: the runtime without the project's files, then the project's venv files and
+    // its module, each a layer.
     let image = &all[&marshalled_result];
     let Some(pb::op::Op::Merge(m)) = &image.op else {
         panic!("the runtime is a MergeOp: {image:?}")
     };
-    assert_eq!(m.inputs.len(), 2);
+    assert_eq!(m.inputs.len(), 3);
     let (deps_merge_digest, _) = vertex(def, "[runtime-deps] stack layers");
     assert_eq!(image.inputs[0].digest, deps_merge_digest);
     let merge = &all[&deps_merge_digest];
@@ -285,6 +279,16 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         diff.inputs[1].digest, compiled,
         "upper: phase 2 with bytecode"
     );
+
+    // 4: the module, from the build context, onto nothing.
+    let module_copy = &all[&image.inputs[2].digest];
+    let copy = file_copy(module_copy);
+    assert_eq!(
+        (copy.src.as_str(), copy.dest.as_str()),
+        ("/src/hello_uv", "/app/src/hello_uv")
+    );
+    assert_eq!(owner_ids(copy), (10001, 10001));
+    assert_eq!(module_copy.inputs.len(), 1, "copied onto scratch");
 }
 
 #[test]
@@ -303,9 +307,17 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
         def,
         "[runtime-deps 2/2] copy /app/.venv dependencies from deps",
     );
-    let (_, project) = vertex(
+    let (project_digest, project) = vertex(
         def,
-        "[runtime 1/1] copy /app/.venv project files from project",
+        "[runtime 1/2] copy /app/.venv project files from project",
+    );
+    let (_, module) = vertex(
+        def,
+        "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
+    );
+    assert_eq!(
+        module.inputs[0].digest, project_digest,
+        "then the module, as the last layer"
     );
     assert_eq!(
         deps.inputs[0].digest, user,
@@ -442,7 +454,11 @@ fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
     let source = context_source(def);
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
-    assert_eq!(excludes, ["build", "*.log", ".venv", "**/.venv"]);
+    // The module is not part of the project phase's input: it is copied to the image on its own.
+    assert_eq!(
+        excludes,
+        ["build", "*.log", ".venv", "**/.venv", "src/hello_uv"]
+    );
     assert_eq!(source.attrs["local.session"], "session-1");
 }
 
@@ -478,7 +494,7 @@ fn unknown_key_fails_with_its_line_in_uv_build() {
     let status = bridge.returned_error().expect("an error");
     assert_eq!(
         status.message,
-        "uv.build:7: unknown key `extras` in [sync] (fix: did you mean `extra`? [sync] takes: package, extra, all-extras, group, dev, lock, compile-bytecode)"
+        "uv.build:7: unknown key `extras` in [sync] (fix: did you mean `extra`? [sync] takes: package, extra, all-extras, group, dev, lock, compile-bytecode, no-editable)"
     );
     let detail = source_detail(&bridge);
     assert_eq!(detail["info"]["filename"], "uv.build");
@@ -1020,7 +1036,10 @@ fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
     let source = context_source(def);
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
-    assert_eq!(excludes, ["from-spec-dir", ".venv", "**/.venv"]);
+    assert_eq!(
+        excludes,
+        ["from-spec-dir", ".venv", "**/.venv", "src/hello_uv"]
+    );
 }
 
 #[test]
@@ -1118,7 +1137,7 @@ fn big_packages_are_copied_in_layers_of_their_own_read_from_the_built_dependency
     );
     let (pandas_digest, pandas) = vertex(def, "[runtime-deps 2/2] copy pandas into /app/.venv");
     let (rest_digest, rest) = vertex(def, "[runtime-deps 2/2] copy the rest of /app/.venv");
-    let (_, project) = vertex(def, "[runtime 1/1] copy /app/.venv project files");
+    let (_, project) = vertex(def, "[runtime 1/2] copy /app/.venv project files");
     assert_eq!(numpy.inputs[0].digest, user);
     assert_eq!(pandas.inputs[0].digest, numpy_digest);
     assert_eq!(rest.inputs[0].digest, pandas_digest);
@@ -1250,4 +1269,194 @@ fn a_selected_members_only_script_is_the_command() {
     bridge.assert_built();
     let config = bridge.returned_config().expect("a config");
     assert_eq!(config["config"]["Cmd"], serde_json::json!(["greet"]));
+}
+
+/// Every op `digest` depends on, itself included.
+fn depends_on(def: &pb::Definition, digest: &str) -> std::collections::BTreeSet<String> {
+    let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![digest.to_string()];
+    while let Some(d) = todo.pop() {
+        if let Some(op) = all.get(&d) {
+            todo.extend(op.inputs.iter().map(|i| i.digest.clone()));
+        }
+        seen.insert(d);
+    }
+    seen
+}
+
+/// The build context's local source that loads `path` alone, and its digest.
+fn module_source(def: &pb::Definition, path: &str) -> (String, pb::SourceOp) {
+    let (digest, op) = vertex(def, &format!("load {path} from the build context"));
+    match op.op {
+        Some(pb::op::Op::Source(s)) if s.identifier == "local://context" => (digest, s),
+        other => panic!("not the context: {other:?}"),
+    }
+}
+
+#[test]
+fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
+    let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", "**/__pycache__\n");
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let modules = ["packages/greeter/src/greeter", "src/ws_app"];
+
+    // Phase 2 sees the project without its modules, an empty __init__.py standing in for each:
+    // all uv_build checks for an editable install. So no source edit can rerun it.
+    let (copy_digest, copy) = vertex(
+        def,
+        "[project 1/2] copy build context to /app, packages/greeter/src/greeter/__init__.py src/ws_app/__init__.py empty",
+    );
+    let Some(pb::op::Op::File(file)) = &copy.op else {
+        panic!("a file op")
+    };
+    let written: Vec<(String, usize)> = file
+        .actions
+        .iter()
+        .filter_map(|a| match &a.action {
+            Some(pb::file_action::Action::Mkfile(f)) => Some((f.path.clone(), f.data.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (
+                "/app/packages/greeter/src/greeter/__init__.py".to_string(),
+                0
+            ),
+            ("/app/src/ws_app/__init__.py".to_string(), 0)
+        ]
+    );
+    let excludes: Vec<String> =
+        serde_json::from_str(&context_source(def).attrs["local.excludepatterns"]).expect("JSON");
+    assert_eq!(excludes[excludes.len() - 2..], modules);
+    let (phase2_digest, phase2) = vertex(def, "[project 2/2] uv sync");
+    assert_eq!(
+        uv_command(&phase2),
+        ["/opt/uv-frontend/uv", "sync", "--locked", "--no-dev"],
+        "editable: uv writes a .pth naming each module's root"
+    );
+    let phase2_inputs = depends_on(def, &phase2_digest);
+    assert!(phase2_inputs.contains(&copy_digest));
+
+    // Each module: a layer of its own in the runtime image, straight from the context (only
+    // that path sent, .dockerignore honoured), owned by the runtime user; never phase 2's input.
+    for (i, module) in modules.iter().enumerate() {
+        let (source_digest, source) = module_source(def, module);
+        assert!(!phase2_inputs.contains(&source_digest), "{module}");
+        let patterns =
+            |key: &str| -> Vec<String> { serde_json::from_str(&source.attrs[key]).expect("JSON") };
+        assert_eq!(patterns("local.includepattern"), [*module]);
+        assert_eq!(
+            patterns("local.excludepatterns"),
+            ["**/__pycache__", ".venv", "**/.venv"]
+        );
+        let (_, copy) = vertex(
+            def,
+            &format!(
+                "[runtime {}/3] copy {module} from the build context to /app/{module}",
+                i + 2
+            ),
+        );
+        let action = file_copy(&copy);
+        assert_eq!(action.src, format!("/{module}"));
+        assert_eq!(action.dest, format!("/app/{module}"));
+        assert_eq!(owner_ids(action), (10001, 10001));
+        assert_eq!(copy.inputs.len(), 1, "onto scratch, from the context");
+        assert_eq!(copy.inputs[0].digest, source_digest);
+    }
+}
+
+#[test]
+fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
+    let member = "packages/greeter/pyproject.toml";
+    let member_text =
+        std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/{member}")).expect("member");
+    let with_backend_settings = |settings: &str| {
+        member_text.replace(
+            "[build-system]",
+            &format!("[tool.uv.build-backend]\n{settings}\n\n[build-system]"),
+        )
+    };
+    let hatchling = {
+        let start = member_text.find("[build-system]").expect("a build system");
+        format!(
+            "{}[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+            &member_text[..start]
+        )
+    };
+    struct Case {
+        why: &'static str,
+        spec: String,
+        opts: Vec<(&'static str, &'static str)>,
+        member: String,
+    }
+    let cases = vec![
+        Case {
+            why: "the spec asks for it",
+            spec: format!("{EXAMPLE_SPEC}[sync]\nno-editable = true\n"),
+            opts: vec![],
+            member: member_text.clone(),
+        },
+        Case {
+            why: "the dev image keeps the whole project",
+            spec: EXAMPLE_SPEC.to_string(),
+            opts: vec![("target", "dev")],
+            member: member_text.clone(),
+        },
+        Case {
+            why: "another backend builds a member",
+            spec: EXAMPLE_SPEC.to_string(),
+            opts: vec![],
+            member: hatchling,
+        },
+        Case {
+            why: "a namespace package",
+            spec: EXAMPLE_SPEC.to_string(),
+            opts: vec![],
+            member: with_backend_settings("namespace = true"),
+        },
+        Case {
+            why: "data directories",
+            spec: EXAMPLE_SPEC.to_string(),
+            opts: vec![],
+            member: with_backend_settings("data = { scripts = \"scripts\" }"),
+        },
+    ];
+    for Case {
+        why,
+        spec,
+        opts: extra,
+        member: member_pyproject,
+    } in cases
+    {
+        let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, &spec);
+        bridge.set_context_file(member, &member_pyproject);
+        let mut o = opts();
+        for (k, v) in extra {
+            o.opts.insert(k.to_string(), v.to_string());
+        }
+        run(&mut bridge, &o);
+        bridge.assert_built();
+        let def = bridge.result_definition();
+        let (_, phase2) = vertex(def, "[project 2/2] uv sync");
+        assert!(
+            uv_command(&phase2).contains(&"--no-editable".to_string()),
+            "{why}"
+        );
+        let (_, copy) = vertex(def, "[project 1/2] copy build context to /app");
+        let Some(pb::op::Op::File(file)) = &copy.op else {
+            panic!("a file op")
+        };
+        assert_eq!(file.actions.len(), 1, "{why}: the context alone");
+        assert!(
+            !ops(def)
+                .iter()
+                .any(|(d, _)| name_of(def, d).contains("from the build context")),
+            "{why}: no module copied on its own"
+        );
+    }
 }

@@ -82,13 +82,13 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
         for step in &stage.steps {
             match step {
                 Step::CopyPath { .. } | Step::CopyVenv { .. } => {
-                    let copies = copies_of(step, inputs.venv_layout, &stages, &written)?;
+                    let copies = copies_of(step, inputs, &stages, &written)?;
                     for (paths, name) in &copies.parts {
                         let copy = |onto: &State| {
                             copy_paths(
                                 onto,
                                 &copies.source,
-                                &copies.root,
+                                (&copies.root, &copies.dest),
                                 paths,
                                 copies.owner,
                                 plan.source_date_epoch,
@@ -160,6 +160,9 @@ fn path_source(
 ) -> Result<State, String> {
     Ok(match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
+        PathSource::Context { .. } => {
+            return Err("a path of the build context is copied from its own source".into())
+        }
         PathSource::Diff {
             lower,
             upper,
@@ -191,8 +194,10 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
 /// A copy step, lowered: what it copies from, under which path, to whom, and its layers.
 struct Copies {
     source: State,
-    /// The path copied (to the same path); each part's paths are relative to it.
+    /// The path copied, in the source; each part's paths are relative to it.
     root: String,
+    /// Where it goes: the same path, but for a path of the build context.
+    dest: String,
     owner: (u32, u32),
     /// Each layer: its paths (the empty path: all of `root`) and progress name.
     parts: Vec<(Vec<String>, String)>,
@@ -204,11 +209,43 @@ struct Copies {
 /// own-layer package and the rest, given the venv's layout; else one).
 fn copies_of(
     step: &Step,
-    layout: Option<&VenvLayout>,
+    inputs: &LowerInputs<'_>,
     stages: &BTreeMap<String, State>,
     written: &BTreeMap<String, State>,
 ) -> Result<Copies, String> {
     Ok(match step {
+        Step::CopyPath {
+            name,
+            from: PathSource::Context { dir, exclude },
+            path,
+            uid,
+            gid,
+            separate_layer,
+        } => {
+            let relative = path
+                .strip_prefix(dir.as_str())
+                .and_then(|p| p.strip_prefix('/'))
+                .ok_or_else(|| format!("{name}: {path} is not under {dir}"))?;
+            // Only this path is sent, and only it is checksummed.
+            let source = context(
+                inputs,
+                &LocalOptions {
+                    include_patterns: vec![relative.to_string()],
+                    follow_paths: vec![relative.to_string()],
+                    exclude_patterns: exclude.clone(),
+                    ..Default::default()
+                },
+                &format!("load {relative} from the build context"),
+            );
+            Copies {
+                source,
+                root: format!("/{relative}"),
+                dest: path.clone(),
+                owner: (*uid, *gid),
+                parts: vec![(vec![String::new()], name.clone())],
+                separate_layer: *separate_layer,
+            }
+        }
         Step::CopyPath {
             name,
             from,
@@ -219,6 +256,7 @@ fn copies_of(
         } => Copies {
             source: path_source(stages, written, from)?,
             root: path.clone(),
+            dest: path.clone(),
             owner: (*uid, *gid),
             parts: vec![(vec![String::new()], name.clone())],
             separate_layer: *separate_layer,
@@ -234,8 +272,9 @@ fn copies_of(
         } => Copies {
             source: stage_state(stages, from)?,
             root: venv.clone(),
+            dest: venv.clone(),
             owner: (*uid, *gid),
-            parts: venv_parts(layout, name, venv, from),
+            parts: venv_parts(inputs.venv_layout, name, venv, from),
             separate_layer: *separate_layer,
         },
         other => return Err(format!("{} is not a copy step", other.name())),
@@ -277,11 +316,11 @@ fn venv_parts(
 }
 
 /// `paths` under `root` of `from` (the empty path: `root` itself), each copied to the same
-/// path, owned by `uid:gid`, in one file op: one layer.
+/// path under `dest`, owned by `uid:gid`, in one file op: one layer.
 fn copy_paths(
     onto: &State,
     from: &State,
-    root: &str,
+    (root, dest): (&str, &str),
     paths: &[String],
     (uid, gid): (u32, u32),
     created: Option<i64>,
@@ -290,20 +329,36 @@ fn copy_paths(
     let mut op = onto.file().created_at(created);
     for path in paths {
         if path.is_empty() {
-            op = op.copy(from, root, root, &copy_options(Some(Chown::Ids(uid, gid))));
+            op = op.copy(from, root, dest, &copy_options(Some(Chown::Ids(uid, gid))));
         } else {
             // Exact paths, so BuildKit checksums just them, and a symlink (lib64) stays one.
             let exact = format!("{root}/{path}");
+            let to = format!("{dest}/{path}");
             let options = CopyOptions {
                 allow_wildcard: false,
                 allow_empty_wildcard: false,
                 follow_symlinks: false,
                 ..copy_options(Some(Chown::Ids(uid, gid)))
             };
-            op = op.copy(from, &exact, &exact, &options);
+            op = op.copy(from, &exact, &to, &options);
         }
     }
     op.done(name)
+}
+
+/// The build context, as `options` filter it, from the client's session.
+fn context(inputs: &LowerInputs<'_>, options: &LocalOptions, progress: &str) -> State {
+    let options = LocalOptions {
+        session_id: inputs.session_id.clone(),
+        shared_key_hint: inputs.context_name.clone(),
+        ..options.clone()
+    };
+    llb::local(
+        &inputs.context_name,
+        &options,
+        Some(&inputs.platform),
+        progress,
+    )
 }
 
 /// A step's result state, and for a sync step that collects what it wrote, that collection.
@@ -330,26 +385,35 @@ fn lower_step(
             }
             (op.done(name).cwd(dir), None)
         }
-        Step::CopyContext { name, dir, exclude } => {
-            let context = llb::local(
-                &inputs.context_name,
+        Step::CopyContext {
+            name,
+            dir,
+            exclude,
+            empty_files,
+        } => {
+            let context = context(
+                inputs,
                 &LocalOptions {
-                    session_id: inputs.session_id.clone(),
-                    shared_key_hint: inputs.context_name.clone(),
                     exclude_patterns: exclude.clone(),
                     ..Default::default()
                 },
-                Some(&inputs.platform),
                 "load build context",
             );
             // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
             // directory times in its installer metadata (uv_cache.json).
-            let copied = state
-                .file()
-                .created_at(plan.source_date_epoch)
-                .copy(&context, "/", dir, &copy_options(None))
-                .done(name)
-                .cwd(dir);
+            let mut op = state.file().created_at(plan.source_date_epoch).copy(
+                &context,
+                "/",
+                dir,
+                &copy_options(None),
+            );
+            for path in empty_files {
+                if let Some((parent, _)) = path.rsplit_once('/') {
+                    op = op.mkdir(&format!("{dir}/{parent}"), 0o755, None);
+                }
+                op = op.mkfile(&format!("{dir}/{path}"), 0o644, b"", None);
+            }
+            let copied = op.done(name).cwd(dir);
             (copied, None)
         }
         Step::Sync {

@@ -32,11 +32,13 @@ pub fn plan(s: &Settings) -> Plan {
     });
     deps_args.extend(selection.iter().cloned());
 
-    let mut project_args = vec![
-        "sync".to_string(),
-        s.sync.lock.flag().to_string(),
-        "--no-editable".into(),
-    ];
+    // With the modules copied as they are, the project is installed editable (a `.pth` naming
+    // each module's root), from the context without them: a source edit reruns nothing here.
+    let editable = !s.editable_modules.is_empty();
+    let mut project_args = vec!["sync".to_string(), s.sync.lock.flag().to_string()];
+    if !editable {
+        project_args.push("--no-editable".into());
+    }
     project_args.extend(selection.iter().cloned());
 
     let mut deps_steps = vec![
@@ -94,34 +96,52 @@ pub fn plan(s: &Settings) -> Plan {
     // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
     // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
     // venv and the project layer (the changes over phase 1) holds the project's files alone.
-    let project_steps = vec![
-        Step::CopyContext {
-            name: format!("copy build context to {}", s.workdir),
-            dir: s.workdir.clone(),
-            exclude: s.context_excludes.clone(),
+    // All uv's build backend asks of a module for an editable install is its __init__.py.
+    let stand_ins: Vec<String> = s
+        .editable_modules
+        .iter()
+        .map(|module| format!("{module}/__init__.py"))
+        .collect();
+    let mut project_steps = vec![Step::CopyContext {
+        name: if editable {
+            format!(
+                "copy build context to {}, {} empty (copied to the image as they are)",
+                s.workdir,
+                stand_ins.join(" ")
+            )
+        } else {
+            format!("copy build context to {}", s.workdir)
         },
-        Step::Sync {
-            name: format!(
-                "uv {}{}",
-                project_args.join(" "),
-                if s.sync.compile_bytecode {
-                    ", then bytecode"
-                } else {
-                    ""
-                }
-            ),
-            args: project_args,
-            env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
-            venv_cache: None,
-            finish: Some(FinishVenv {
-                venv: s.venv.clone(),
-                compile: s.sync.compile_bytecode,
-                collect_into: (!s.layered).then(|| WRITTEN_MOUNT.to_string()),
-            }),
-            offline: s.project_offline,
-            tidy: None,
-        },
-    ];
+        dir: s.workdir.clone(),
+        exclude: s
+            .context_excludes
+            .iter()
+            .chain(&s.editable_modules)
+            .cloned()
+            .collect(),
+        empty_files: stand_ins,
+    }];
+    project_steps.push(Step::Sync {
+        name: format!(
+            "uv {}{}",
+            project_args.join(" "),
+            if s.sync.compile_bytecode {
+                ", then bytecode"
+            } else {
+                ""
+            }
+        ),
+        args: project_args,
+        env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
+        venv_cache: None,
+        finish: Some(FinishVenv {
+            venv: s.venv.clone(),
+            compile: s.sync.compile_bytecode,
+            collect_into: (!s.layered).then(|| WRITTEN_MOUNT.to_string()),
+        }),
+        offline: s.project_offline,
+        tidy: None,
+    });
 
     let user = &s.run.user;
     let mut runtime_steps = Vec::new();
@@ -168,7 +188,7 @@ pub fn plan(s: &Settings) -> Plan {
         gid: user.gid,
         separate_layer: s.layered,
     });
-    let project_layer = vec![Step::CopyPath {
+    let mut project_layers = vec![Step::CopyPath {
         name: format!("copy {} project files from {PROJECT_STAGE}", s.venv),
         from: PathSource::Diff {
             lower: DEPS_STAGE.into(),
@@ -180,6 +200,21 @@ pub fn plan(s: &Settings) -> Plan {
         gid: user.gid,
         separate_layer: s.layered,
     }];
+    // Each module a layer of its own, straight from the context: a source edit changes that one.
+    for module in &s.editable_modules {
+        let path = format!("{}/{module}", s.workdir);
+        project_layers.push(Step::CopyPath {
+            name: format!("copy {module} from the build context to {path}"),
+            from: PathSource::Context {
+                dir: s.workdir.clone(),
+                exclude: s.context_excludes.clone(),
+            },
+            path,
+            uid: user.uid,
+            gid: user.gid,
+            separate_layer: s.layered,
+        });
+    }
 
     let mut sync_env = BTreeMap::new();
     sync_env.insert("UV_CACHE_DIR".to_string(), s.cache.dir.clone());
@@ -283,7 +318,7 @@ pub fn plan(s: &Settings) -> Plan {
             numbered(
                 RUNTIME_STAGE,
                 StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
-                project_layer,
+                project_layers,
             ),
         ],
         result: if s.target.is_builder() {

@@ -120,11 +120,13 @@ pub enum Step {
         dir: String,
         files: Vec<PlannedFile>,
     },
-    /// The build context, minus `exclude`, copied into `dir`.
+    /// The build context, minus `exclude`, copied into `dir`; then `empty_files` (paths under
+    /// `dir`) are written, empty, in the same step.
     CopyContext {
         name: String,
         dir: String,
         exclude: Vec<String>,
+        empty_files: Vec<String>,
     },
     /// `uv sync` with the uv image and the cache mounted; `env` is added to the sync environment.
     Sync {
@@ -196,6 +198,9 @@ pub struct FinishVenv {
 pub enum PathSource {
     /// The result of a stage.
     Stage(String),
+    /// The build context (minus `exclude`) as if it were at `dir`: the copied path, under
+    /// `dir`, comes from the context's matching path.
+    Context { dir: String, exclude: Vec<String> },
     /// What stage `upper` changed on top of stage `lower`.
     Diff {
         lower: String,

@@ -1,7 +1,9 @@
-//! Whether building the project's own packages needs the network: a package built by uv's own
-//! backend (`uv_build`, in a version range that holds the uv that builds it) needs nothing from
-//! an index, so the project phase can run without a network, which starts faster and lets
-//! nothing unlocked in.
+//! What uv's own build backend (`uv_build`) does with the project's packages. Building one
+//! with a `uv_build` version range that holds the uv that builds it needs nothing from an index,
+//! so the project phase can run without a network, which starts faster and lets nothing
+//! unlocked in. And its editable install is a `.pth` file naming the module's root directory,
+//! whatever the module holds, so the module can be copied beside it as it is (see
+//! [`module_dir`]).
 
 use super::PyProject;
 
@@ -97,10 +99,110 @@ pub fn builds_without_network(pyproject: &PyProject, uv_version: &[u64]) -> bool
         .all(|s| satisfies(uv_version, s) == Some(true))
 }
 
+/// Where `uv_build` finds the module of the package named `name`, relative to the package's
+/// directory, given `[tool.uv.build-backend]`: `<module-root>/<module-name>`, by default
+/// `src/<name normalized, with underscores>`. `None` for what this does not cover: several or
+/// dotted module names, namespace and `-stubs` packages (no `__init__.py`), `data` directories
+/// (installed, not linked), a root outside the package, or values of other types.
+pub fn module_dir(name: &str, settings: Option<&toml::Table>) -> Option<String> {
+    let empty = toml::Table::new();
+    let settings = settings.unwrap_or(&empty);
+    if settings.contains_key("data")
+        || settings
+            .get("namespace")
+            .is_some_and(|n| n.as_bool() != Some(false))
+    {
+        return None;
+    }
+    let root = match settings.get("module-root") {
+        None => "src",
+        Some(value) => value.as_str()?,
+    };
+    let root = root.trim_start_matches("./").trim_end_matches('/');
+    let outside = root.starts_with('/')
+        || root.split('/').any(|part| part == ".." || part == ".")
+        || root.contains('\\');
+    if outside {
+        return None;
+    }
+    let module = match settings.get("module-name") {
+        None => {
+            let lower = name.to_ascii_lowercase();
+            if lower.ends_with("-stubs") || lower.ends_with("_stubs") {
+                return None;
+            }
+            lower
+                .split(['-', '_', '.'])
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("_")
+        }
+        Some(value) => value.as_str()?.to_string(),
+    };
+    let identifier = !module.is_empty()
+        && !module.starts_with(|c: char| c.is_ascii_digit())
+        && module
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !identifier {
+        return None;
+    }
+    Some(if root.is_empty() {
+        module
+    } else {
+        format!("{root}/{module}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::project::BuildSystem;
+
+    fn module_dir_with(name: &str, settings: &str) -> Option<String> {
+        let table: toml::Table = toml::from_str(settings).unwrap();
+        module_dir(name, Some(&table))
+    }
+
+    #[test]
+    fn the_module_is_under_src_named_like_the_package_by_default() {
+        assert_eq!(
+            module_dir("hello-uv", None).as_deref(),
+            Some("src/hello_uv")
+        );
+        assert_eq!(
+            module_dir("Foo.Bar--baz", None).as_deref(),
+            Some("src/foo_bar_baz")
+        );
+        assert_eq!(
+            module_dir_with("x", "module-root = \"\"\nmodule-name = \"y2\"").as_deref(),
+            Some("y2")
+        );
+        assert_eq!(
+            module_dir_with("x", "module-root = \"./lib/\"").as_deref(),
+            Some("lib/x")
+        );
+    }
+
+    #[test]
+    fn layouts_it_does_not_cover_have_no_module_dir() {
+        assert_eq!(module_dir("types-x-stubs", None), None);
+        for settings in [
+            "namespace = true",
+            "module-name = [\"a\", \"b\"]",
+            "module-name = \"a.b\"",
+            "module-root = \"../elsewhere\"",
+            "module-root = \"/abs\"",
+            "module-root = 1",
+            "[data]\nscripts = \"scripts\"",
+        ] {
+            assert_eq!(module_dir_with("x", settings), None, "{settings}");
+        }
+        assert_eq!(
+            module_dir_with("x", "namespace = false").as_deref(),
+            Some("src/x")
+        );
+    }
 
     fn project(requires: &[&str], backend: Option<&str>) -> PyProject {
         PyProject {

@@ -8,8 +8,26 @@ pub struct LocalPackage {
     pub name: String,
     /// Path relative to the workspace root (`.` for the root project).
     pub path: String,
-    /// A virtual package (no `[build-system]`): uv installs its dependencies, never builds it.
-    pub virtual_package: bool,
+    /// How the lock installs it: `source = { editable | virtual | directory = ... }`.
+    pub source: LocalSource,
+}
+
+/// How `uv.lock` installs a package of the workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalSource {
+    /// Built and installed editable (unless `uv sync --no-editable`): the project itself and
+    /// workspace members.
+    Editable,
+    /// No `[build-system]`: uv installs its dependencies, never builds it.
+    Virtual,
+    /// A path dependency, always built and installed as a wheel.
+    Directory,
+}
+
+impl LocalPackage {
+    pub fn is_virtual(&self) -> bool {
+        self.source == LocalSource::Virtual
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,15 +84,19 @@ impl Lock {
             git_sources |= source.is_some_and(|s| s.contains_key("git"));
             url_sources |= source.is_some_and(|s| s.contains_key("url"));
             let local_path = source.and_then(|s| {
-                ["editable", "virtual", "directory"]
-                    .iter()
-                    .find_map(|k| Some((s.get(*k)?.as_str()?, *k == "virtual")))
+                [
+                    ("editable", LocalSource::Editable),
+                    ("virtual", LocalSource::Virtual),
+                    ("directory", LocalSource::Directory),
+                ]
+                .iter()
+                .find_map(|(key, kind)| Some((s.get(*key)?.as_str()?, *kind)))
             });
             match local_path {
-                Some((path, virtual_package)) => local_packages.push(LocalPackage {
+                Some((path, source)) => local_packages.push(LocalPackage {
                     name: name.into(),
                     path: path.into(),
-                    virtual_package,
+                    source,
                 }),
                 None => {
                     third_party.push((

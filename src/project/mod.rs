@@ -9,9 +9,9 @@ mod pyproject;
 
 use std::collections::BTreeMap;
 
-pub use build_backend::{builds_without_network, uv_version_of};
+pub use build_backend::{builds_without_network, module_dir, uv_version_of};
 pub use dockerignore::parse_dockerignore;
-pub use lock::{LocalPackage, Lock};
+pub use lock::{LocalPackage, LocalSource, Lock};
 pub use pyproject::{BuildSystem, PyProject};
 
 use crate::spec::SpecError;

@@ -22,6 +22,11 @@ pub struct PyProject {
     pub license: Option<String>,
     /// `[build-system]`, when the file has one.
     pub build_system: Option<BuildSystem>,
+    /// The one module uv's build backend would package, relative to the package's directory
+    /// (`src/hello_uv`), from `[tool.uv.build-backend]` and the name; `None` for layouts it
+    /// does not cover (several modules, a dotted name, namespace or stub packages, data
+    /// directories) or without a name.
+    pub uv_build_module: Option<String>,
 }
 
 /// `[build-system]`: what building the package needs.
@@ -113,8 +118,16 @@ impl PyProject {
                         .and_then(|v| v.as_str())
                         .map(str::to_string),
                 });
+        let uv_build_module = string("name").and_then(|name| {
+            super::build_backend::module_dir(
+                &name,
+                uv.and_then(|u| u.get("build-backend"))
+                    .and_then(|b| b.as_table()),
+            )
+        });
         Ok(PyProject {
             build_system,
+            uv_build_module,
             urls,
             license,
             name: string("name"),

@@ -75,6 +75,9 @@ pub struct SyncTable {
     pub lock: Option<Spanned<LockMode>>,
     /// `UV_COMPILE_BYTECODE`.
     pub compile_bytecode: Option<bool>,
+    /// `--no-editable`: install the project as a wheel even when its modules could be copied
+    /// beside an editable install.
+    pub no_editable: Option<bool>,
 }
 
 /// How `uv sync` treats `uv.lock`.

@@ -45,6 +45,7 @@ pub const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("sync", "dev", Kind::Bool),
     ("sync", "lock", Kind::Text),
     ("sync", "compile-bytecode", Kind::Bool),
+    ("sync", "no-editable", Kind::Bool),
     ("cache", "id", Kind::Text),
     ("cache", "dir", Kind::Text),
     ("cache", "sharing", Kind::Text),
@@ -218,6 +219,7 @@ fn set(
             spec.sync.lock = Some(spanned(mode));
         }
         ("sync", "compile-bytecode") => spec.sync.compile_bytecode = Some(bool_value()?),
+        ("sync", "no-editable") => spec.sync.no_editable = Some(bool_value()?),
         ("cache", "id") => spec.cache.id = text(),
         ("cache", "dir") => spec.cache.dir = text(),
         ("cache", "sharing") => {

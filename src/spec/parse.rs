@@ -376,9 +376,8 @@ fn table_of_key(key: &str) -> Option<&'static str> {
     Some(match key {
         "uv" | "builder" | "base" | "workdir" | "managed-python" | "python-install-dir"
         | "network" => "build",
-        "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode" => {
-            "sync"
-        }
+        "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode"
+        | "no-editable" => "sync",
         "id" | "dir" | "sharing" => "cache",
         "user" | "uid" | "gid" | "command" | "env" | "expose" | "labels" | "stop-signal"
         | "healthcheck" => "run",
