@@ -1350,9 +1350,16 @@ fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
         let patterns =
             |key: &str| -> Vec<String> { serde_json::from_str(&source.attrs[key]).expect("JSON") };
         assert_eq!(patterns("local.includepattern"), [*module]);
+        // The .dockerignore, then bytecode a checkout may hold (which a wheel never has).
         assert_eq!(
             patterns("local.excludepatterns"),
-            ["**/__pycache__", ".venv", "**/.venv"]
+            [
+                "**/__pycache__",
+                ".venv",
+                "**/.venv",
+                "**/*.pyc",
+                "**/*.pyo"
+            ]
         );
         let (_, copy) = vertex(
             def,

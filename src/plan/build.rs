@@ -14,6 +14,9 @@ pub const PROJECT_STAGE: &str = "project";
 pub const RUNTIME_STAGE: &str = "runtime";
 /// The runtime image without the project's own files: what the interpreter check runs in.
 pub const RUNTIME_DEPS_STAGE: &str = "runtime-deps";
+/// What uv's build backend leaves out of a wheel by default: bytecode a developer's checkout
+/// may hold, never copied with the modules (Python writes none in the image either).
+pub const STALE_BYTECODE: [&str; 3] = ["**/__pycache__", "**/*.pyc", "**/*.pyo"];
 /// Where phase 2 collects the files it wrote, where DiffOp is missing.
 pub const WRITTEN_MOUNT: &str = "/uv-frontend/written";
 
@@ -207,7 +210,18 @@ pub fn plan(s: &Settings) -> Plan {
             name: format!("copy {module} from the build context to {path}"),
             from: PathSource::Context {
                 dir: s.workdir.clone(),
-                exclude: s.context_excludes.clone(),
+                exclude: s
+                    .context_excludes
+                    .iter()
+                    .map(String::as_str)
+                    .chain(
+                        STALE_BYTECODE
+                            .iter()
+                            .copied()
+                            .filter(|p| !s.context_excludes.iter().any(|e| e == p)),
+                    )
+                    .map(str::to_string)
+                    .collect(),
             },
             path,
             uid: user.uid,
