@@ -242,3 +242,69 @@ fn big_packages_keep_their_layers_when_a_dependency_is_added() {
     // The classic store: the layers are copied one onto the other, no MergeOp.
     assert!(!cold.log().contains("stack layers"), "{}", cold.log());
 }
+
+#[test]
+fn no_editable_installs_the_project_as_a_compiled_wheel_and_a_source_edit_reruns_phase_two() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let spec = project.read("uv.build") + "\n[sync]\nno-editable = true\n";
+    project.write("uv.build", &spec);
+    let init = "src/hello_uv/__init__.py";
+    // A new text every run, so that no earlier run's layers can satisfy phase 2.
+    let nonce = nanos();
+    let original = project.read(init);
+    project.write(
+        init,
+        &original.replace("hello from", &format!("wheel {nonce} hello from")),
+    );
+    let tag = "uv-frontend-e2e/plain:no-editable";
+    let first = project.build(tag, &[]);
+    first.expect_success();
+    assert!(
+        !first
+            .step_names()
+            .iter()
+            .any(|n| n.contains("from the build context")),
+        "no module is copied on its own:\n{}",
+        first.log()
+    );
+
+    // The module is in site-packages, with its bytecode, and nothing of it under /app/src.
+    let probe = run_entry(
+        tag,
+        "python",
+        &[
+            "-c",
+            "import hello_uv, os, importlib.util as u; \
+             print(hello_uv.__file__); print(os.path.exists(u.cache_from_source(hello_uv.__file__))); \
+             print(os.path.exists('/app/src'))",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "/app/.venv/lib/python3.11/site-packages/hello_uv/__init__.py\nTrue\nFalse",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    // A source edit reinstalls the project in phase 2: built, nothing downloaded.
+    project.write(
+        init,
+        &original.replace("hello from", &format!("edited {nonce} hello from")),
+    );
+    let edited = project.build(tag, &[]);
+    edited.expect_success();
+    assert!(edited.cached("[deps 2/2]"), "{}", edited.log());
+    assert!(!edited.cached("[project 2/2]"), "phase 2 reruns");
+    assert_eq!(
+        edited.installed("[project 2/2]"),
+        ["hello-uv==0.1.0 (from file:///app)"]
+    );
+    assert_eq!(
+        edited.prepared("[project 2/2]"),
+        1,
+        "only the project is built"
+    );
+    assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
+}
