@@ -118,9 +118,10 @@ fn project_builds_offline(
 /// as they are, beside an editable install: the project phase then syncs with empty stand-ins
 /// for the modules (uv's build backend only checks that `__init__.py` exists and writes a `.pth`
 /// naming the module root), so a source edit reruns no sync at all. That holds when every
-/// package uv installs from the workspace is an editable one (not a path dependency, which is
-/// always built as a wheel) that `uv_build` builds from one module directory, and only for the
-/// runtime image: the dev image keeps the whole project, installed as before.
+/// editable package of the workspace (the project, its members, editable path dependencies) is
+/// built by `uv_build` from one module directory, and only for the runtime image: the dev image
+/// keeps the whole project, installed as before. Path dependencies that are not editable are
+/// built as wheels from the context either way.
 fn editable_modules(
     project: &Project,
     members: &BTreeMap<String, PyProject>,
@@ -134,11 +135,9 @@ fn editable_modules(
         .lock
         .local_packages
         .iter()
-        .filter(|p| !p.is_virtual())
+        // Path dependencies are always built as wheels, from the context as it is.
+        .filter(|p| p.source == project::LocalSource::Editable)
         .map(|p| {
-            if p.source != project::LocalSource::Editable {
-                return None;
-            }
             let pyproject = if project.is_root(p) {
                 &project.pyproject
             } else {
@@ -201,6 +200,9 @@ pub struct ProjectInfo {
     pub name: Option<String>,
     pub version: Option<String>,
     pub workspace: bool,
+    /// The lock has path dependencies ([`Project::has_path_dependencies`]): phase 1, which has
+    /// no sources, skips them with every other local package (`--no-install-local`).
+    pub path_dependencies: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -518,6 +520,7 @@ impl Settings {
                 name: project.pyproject.name.clone(),
                 version: project.pyproject.version.clone(),
                 workspace: project.is_workspace(),
+                path_dependencies: project.has_path_dependencies(),
             },
             sync: SyncSettings {
                 package,

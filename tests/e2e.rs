@@ -308,3 +308,60 @@ fn no_editable_installs_the_project_as_a_compiled_wheel_and_a_source_edit_reruns
     );
     assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
 }
+
+#[test]
+fn a_path_dependency_is_skipped_by_phase_one_and_installed_by_phase_two() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.use_fixture("plain-with-path-dep");
+    let tag = "uv-frontend-e2e/plain:path-dep";
+    let build = project.build(tag, &[]);
+    build.expect_success();
+    // Phase 1 has no sources at all: it installs the third-party packages only.
+    let deps = build
+        .step_names()
+        .into_iter()
+        .find(|n| n.starts_with("[deps 2/2]"))
+        .expect("phase 1");
+    assert!(deps.contains("--no-install-local"), "{deps}");
+    assert!(
+        !build
+            .installed("[deps 2/2]")
+            .iter()
+            .any(|p| p.starts_with("helper")),
+        "{}",
+        build.log()
+    );
+    // Phase 2 builds it, as a wheel (a path dependency is never editable).
+    assert!(
+        build
+            .installed("[project 2/2]")
+            .iter()
+            .any(|p| p.starts_with("helper==0.1.0")),
+        "{}",
+        build.log()
+    );
+    let probe = run_entry(
+        tag,
+        "python",
+        &["-c", "import helper, hello_uv; print(helper.greet())"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "helped",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+    assert!(
+        build
+            .step_names()
+            .iter()
+            .any(|n| n.contains("copy src/hello_uv from the build context")),
+        "the project's own module is still copied beside its editable install"
+    );
+}

@@ -1467,3 +1467,46 @@ fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
         );
     }
 }
+
+#[test]
+fn a_path_dependency_is_skipped_by_phase_one_and_built_as_a_wheel_by_phase_two() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/plain-with-path-dep"
+    );
+    for file in ["pyproject.toml", "uv.lock", "libs/helper/pyproject.toml"] {
+        let text = std::fs::read_to_string(format!("{fixture}/{file}")).expect("fixture");
+        bridge.set_context_file(file, &text);
+    }
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    // `--no-install-project` would make uv look for the path dependency's sources, which
+    // phase 1 does not have.
+    let (_, deps) = vertex(def, "[deps 2/2] uv sync");
+    assert_eq!(
+        uv_command(&deps),
+        [
+            "/opt/uv-frontend/uv",
+            "sync",
+            "--frozen",
+            "--no-install-local",
+            "--no-dev"
+        ]
+    );
+    // uv builds a path dependency as a wheel whatever the mode, from the context phase 2 has;
+    // the project itself is installed editable, its module copied on its own.
+    let (_, phase2) = vertex(def, "[project 2/2] uv sync");
+    assert_eq!(
+        uv_command(&phase2),
+        ["/opt/uv-frontend/uv", "sync", "--locked", "--no-dev"]
+    );
+    let excludes: Vec<String> =
+        serde_json::from_str(&context_source(def).attrs["local.excludepatterns"]).expect("JSON");
+    assert_eq!(excludes.last().map(String::as_str), Some("src/hello_uv"));
+    vertex(
+        def,
+        "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
+    );
+}

@@ -28,7 +28,10 @@ pub fn plan(s: &Settings) -> Plan {
     // workspace, any member), so no source edit, version bump or [tool.*] edit can invalidate it.
     // --frozen: the normalized files are not what `uv lock` checks; phase 2 checks the real ones.
     let mut deps_args = vec!["sync".to_string(), "--frozen".to_string()];
-    deps_args.push(if s.project.workspace {
+    deps_args.push(if s.project.path_dependencies {
+        // Path dependencies' sources are not there either.
+        "--no-install-local".into()
+    } else if s.project.workspace {
         "--no-install-workspace".into()
     } else {
         "--no-install-project".into()

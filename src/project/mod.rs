@@ -95,6 +95,16 @@ impl Project {
         package.path == "." || Some(package.name.as_str()) == self.pyproject.name.as_deref()
     }
 
+    /// Whether the lock installs local packages that are neither the project nor a workspace
+    /// member: path dependencies (`[tool.uv.sources] x = { path = "libs/x" }`), which
+    /// `--no-install-project` and `--no-install-workspace` do not skip.
+    pub fn has_path_dependencies(&self) -> bool {
+        self.lock
+            .local_packages
+            .iter()
+            .any(|p| !p.is_virtual() && !self.is_root(p) && !self.lock.members.contains(&p.name))
+    }
+
     /// Whether this project is (the root of) a uv workspace.
     pub fn is_workspace(&self) -> bool {
         self.pyproject.workspace_members.is_some() || self.lock.members.len() > 1

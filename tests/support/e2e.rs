@@ -450,13 +450,23 @@ impl Project {
     }
 
     /// Replaces pyproject.toml and uv.lock with a fixture's (a dependency added with `uv add`).
+    /// Writes every file of `tests/fixtures/<fixture>` over the project's, at the same path.
     pub fn use_fixture(&self, fixture: &str) {
-        for file in ["pyproject.toml", "uv.lock"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures")
-                .join(fixture)
-                .join(file);
-            self.write(file, &std::fs::read_to_string(path).expect("fixture"));
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a fixture directory") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let relative = path.strip_prefix(&root).expect("under the fixture");
+                let text = std::fs::read_to_string(&path).expect("fixture");
+                self.write(relative.to_str().expect("a UTF-8 path"), &text);
+            }
         }
     }
 }
