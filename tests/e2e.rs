@@ -315,6 +315,12 @@ fn a_path_dependency_is_skipped_by_phase_one_and_installed_by_phase_two() {
     require_daemon();
     let project = Project::copy_of("plain");
     project.use_fixture("plain-with-path-dep");
+    // A new text every run, so that phase 2 (which builds the path dependency) runs.
+    let nonce = nanos();
+    project.write(
+        "libs/helper/src/helper/__init__.py",
+        &format!("def greet():\n    return \"helped {nonce}\"\n"),
+    );
     let tag = "uv-frontend-e2e/plain:path-dep";
     let build = project.build(tag, &[]);
     build.expect_success();
@@ -349,7 +355,7 @@ fn a_path_dependency_is_skipped_by_phase_one_and_installed_by_phase_two() {
     );
     assert_eq!(
         String::from_utf8_lossy(&probe.stdout).trim(),
-        "helped",
+        format!("helped {nonce}"),
         "{}",
         String::from_utf8_lossy(&probe.stderr)
     );
