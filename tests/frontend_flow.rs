@@ -1307,7 +1307,7 @@ fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
     // all uv_build checks for an editable install. So no source edit can rerun it.
     let (copy_digest, copy) = vertex(
         def,
-        "[project 1/2] copy build context to /app, packages/greeter/src/greeter/__init__.py src/ws_app/__init__.py empty",
+        "[project 1/2] copy build context to /app, modules packages/greeter/src/greeter src/ws_app as empty stand-ins",
     );
     let Some(pb::op::Op::File(file)) = &copy.op else {
         panic!("a file op")

@@ -110,10 +110,14 @@ pub fn plan(s: &Settings) -> Plan {
         .collect();
     let mut project_steps = vec![Step::CopyContext {
         name: if editable {
+            let (what, stand_in) = match s.editable_modules.len() {
+                1 => ("module", "an empty stand-in"),
+                _ => ("modules", "empty stand-ins"),
+            };
             format!(
-                "copy build context to {}, {} empty (copied to the image as they are)",
+                "copy build context to {}, {what} {} as {stand_in}",
                 s.workdir,
-                stand_ins.join(" ")
+                s.editable_modules.join(" ")
             )
         } else {
             format!("copy build context to {}", s.workdir)
