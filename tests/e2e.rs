@@ -262,30 +262,21 @@ fn no_editable_installs_the_project_as_a_compiled_wheel_and_a_source_edit_reruns
     let first = project.build(tag, &[]);
     first.expect_success();
     assert!(
-        !first
-            .step_names()
-            .iter()
-            .any(|n| n.contains("from the build context")),
+        !first.has_step("from the build context"),
         "no module is copied on its own:\n{}",
         first.log()
     );
 
     // The module is in site-packages, with its bytecode, and nothing of it under /app/src.
-    let probe = run_entry(
+    let (out, err) = python_output(
         tag,
-        "python",
-        &[
-            "-c",
-            "import hello_uv, os, importlib.util as u; \
-             print(hello_uv.__file__); print(os.path.exists(u.cache_from_source(hello_uv.__file__))); \
-             print(os.path.exists('/app/src'))",
-        ],
+        "import hello_uv, os, importlib.util as u; \
+         print(hello_uv.__file__); print(os.path.exists(u.cache_from_source(hello_uv.__file__))); \
+         print(os.path.exists('/app/src'))",
     );
     assert_eq!(
-        String::from_utf8_lossy(&probe.stdout).trim(),
-        "/app/.venv/lib/python3.11/site-packages/hello_uv/__init__.py\nTrue\nFalse",
-        "{}",
-        String::from_utf8_lossy(&probe.stderr)
+        out, "/app/.venv/lib/python3.11/site-packages/hello_uv/__init__.py\nTrue\nFalse",
+        "{err}"
     );
 
     // A source edit reinstalls the project in phase 2: built, nothing downloaded.
@@ -348,26 +339,14 @@ fn a_path_dependency_is_skipped_by_phase_one_and_installed_by_phase_two() {
         "{}",
         build.log()
     );
-    let probe = run_entry(
-        tag,
-        "python",
-        &["-c", "import helper, hello_uv; print(helper.greet())"],
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&probe.stdout).trim(),
-        format!("helped {nonce}"),
-        "{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
+    let (out, err) = python_output(tag, "import helper, hello_uv; print(helper.greet())");
+    assert_eq!(out, format!("helped {nonce}"), "{err}");
     assert_eq!(
         run(tag, &[]),
         "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
     );
     assert!(
-        build
-            .step_names()
-            .iter()
-            .any(|n| n.contains("copy src/hello_uv from the build context")),
+        build.has_step("copy src/hello_uv from the build context"),
         "the project's own module is still copied beside its editable install"
     );
 }

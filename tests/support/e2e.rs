@@ -234,6 +234,11 @@ impl Build {
         names
     }
 
+    /// Whether one of the frontend's own steps has `part` in its name.
+    pub fn has_step(&self, part: &str) -> bool {
+        self.step_names().iter().any(|n| n.contains(part))
+    }
+
     /// Fails unless every step of the frontend's own was cached (an identical rebuild).
     pub fn assert_fully_cached(&self) {
         let steps = self.step_names();
@@ -369,6 +374,16 @@ pub fn run_entry(image: &str, entrypoint: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("docker runs")
+}
+
+/// What `python -c <code>` writes in the image: its stdout, trimmed, and its stderr (for the
+/// message of a failed assertion).
+pub fn python_output(image: &str, code: &str) -> (String, String) {
+    let output = run_entry(image, "python", &["-c", code]);
+    (
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The runtime image runs as the non-root user and holds neither uv nor the uv cache.
