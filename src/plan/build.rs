@@ -23,7 +23,72 @@ pub const WRITTEN_MOUNT: &str = "/uv-frontend/written";
 /// The two-phase `uv sync` in a builder stage and a runtime stage holding only the venv.
 pub fn plan(s: &Settings) -> Plan {
     let selection = selection_args(s);
+    let mut env = s.run.env.clone();
+    env.insert("VIRTUAL_ENV".into(), s.venv.clone());
+    Plan {
+        images: PlanImages {
+            uv: s.images.uv.clone(),
+            builder: s.images.builder.clone(),
+            base: s.images.base.clone(),
+        },
+        cache: CacheMount {
+            id: s.cache.id.clone(),
+            target: s.cache.dir.clone(),
+            sharing: s.cache.sharing,
+        },
+        sync_env: sync_env(s),
+        sync_access: SyncAccess {
+            secrets: s.sync.secrets.clone(),
+            secrets_as_env: s.sync.secrets_as_env,
+            ssh: s.sync.ssh,
+            host_network: s.sync.network_host,
+        },
+        stages: vec![
+            numbered(DEPS_STAGE, StageBase::Builder, deps_steps(s, &selection)),
+            numbered(
+                PROJECT_STAGE,
+                StageBase::Stage(DEPS_STAGE.into()),
+                project_steps(s, &selection),
+            ),
+            numbered(RUNTIME_DEPS_STAGE, StageBase::Base, runtime_deps_steps(s)),
+            numbered(
+                RUNTIME_STAGE,
+                StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
+                project_layers(s),
+            ),
+        ],
+        result: if s.target.is_builder() {
+            PROJECT_STAGE.into()
+        } else {
+            RUNTIME_STAGE.into()
+        },
+        image: ImageConfig {
+            path_prepend: format!("{}/bin", s.venv),
+            env,
+            working_dir: s.workdir.clone(),
+            // The dev image runs as root, like the sync steps: tests may write anywhere.
+            user: if s.target.is_builder() {
+                "0".into()
+            } else {
+                s.run.user.name.clone()
+            },
+            cmd: s.run.command.clone(),
+            exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
+            labels: s.run.labels.clone(),
+            stop_signal: s.run.stop_signal.clone(),
+            healthcheck: s.run.healthcheck.as_ref().map(|h| {
+                std::iter::once("CMD".to_string())
+                    .chain(h.iter().cloned())
+                    .collect()
+            }),
+        },
+        checks: checks(s),
+        source_date_epoch: s.source_date_epoch,
+    }
+}
 
+/// Phase 1 (and uv's Python, when it installs one): the dependencies alone, into a kept venv.
+fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
     // Phase 1: the normalized dependency files only, and never the project itself (or, in a
     // workspace, any member), so no source edit, version bump or [tool.*] edit can invalidate it.
     // --frozen: the normalized files are not what `uv lock` checks; phase 2 checks the real ones.
@@ -37,15 +102,6 @@ pub fn plan(s: &Settings) -> Plan {
         "--no-install-project".into()
     });
     deps_args.extend(selection.iter().cloned());
-
-    // With the modules copied as they are, the project is installed editable (a `.pth` naming
-    // each module's root), from the context without them: a source edit reruns nothing here.
-    let editable = !s.editable_modules.is_empty();
-    let mut project_args = vec!["sync".to_string(), s.sync.lock.flag().to_string()];
-    if !editable {
-        project_args.push("--no-editable".into());
-    }
-    project_args.extend(selection.iter().cloned());
 
     let mut deps_steps = vec![
         Step::WriteFiles {
@@ -98,10 +154,20 @@ pub fn plan(s: &Settings) -> Plan {
             },
         );
     }
+    deps_steps
+}
 
-    // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
-    // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
-    // venv and the project layer (the changes over phase 1) holds the project's files alone.
+/// Phase 2: the project (and workspace members) on top of phase 1, from the build context.
+fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
+    // With the modules copied as they are, the project is installed editable (a `.pth` naming
+    // each module's root), from the context without them: a source edit reruns nothing here.
+    let editable = !s.editable_modules.is_empty();
+    let mut project_args = vec!["sync".to_string(), s.sync.lock.flag().to_string()];
+    if !editable {
+        project_args.push("--no-editable".into());
+    }
+    project_args.extend(selection.iter().cloned());
+
     // All uv's build backend asks of a module for an editable install is its __init__.py.
     let stand_ins: Vec<String> = s
         .editable_modules
@@ -131,6 +197,9 @@ pub fn plan(s: &Settings) -> Plan {
             .collect(),
         empty_files: stand_ins,
     }];
+    // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
+    // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
+    // venv and the project layer (the changes over phase 1) holds the project's files alone.
     project_steps.push(Step::Sync {
         name: format!(
             "uv {}{}",
@@ -152,7 +221,12 @@ pub fn plan(s: &Settings) -> Plan {
         offline: s.project_offline,
         tidy: None,
     });
+    project_steps
+}
 
+/// The runtime image without the project's own files: the user, uv's Python when it installed
+/// one, and the dependency venv.
+fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
     let user = &s.run.user;
     let mut runtime_steps = Vec::new();
     if let Some(add) = &user.add {
@@ -165,14 +239,6 @@ pub fn plan(s: &Settings) -> Plan {
             gid: user.gid,
         });
     }
-    // Dependencies and the project's own files in separate layers: a source edit changes only
-    // the second. With MergeOp and DiffOp the layers are made apart and stacked, so even a new
-    // base image keeps the dependency layer; elsewhere they are copied one after the other.
-    let diff_method = if s.layered {
-        DiffMethod::DiffOp
-    } else {
-        DiffMethod::Written
-    };
     if let Some(python) = &s.managed_python {
         // The interpreter the venv links to, at the same path; owned by root, read-only to all.
         runtime_steps.push(Step::CopyPath {
@@ -198,6 +264,21 @@ pub fn plan(s: &Settings) -> Plan {
         gid: user.gid,
         separate_layer: s.layered,
     });
+    runtime_steps
+}
+
+/// The project's own files on top: what phase 2 added to the venv, and each module copied as it
+/// is beside an editable install.
+fn project_layers(s: &Settings) -> Vec<Step> {
+    let user = &s.run.user;
+    // Dependencies and the project's own files in separate layers: a source edit changes only
+    // the second. With MergeOp and DiffOp the layers are made apart and stacked, so even a new
+    // base image keeps the dependency layer; elsewhere they are copied one after the other.
+    let diff_method = if s.layered {
+        DiffMethod::DiffOp
+    } else {
+        DiffMethod::Written
+    };
     let mut project_layers = vec![Step::CopyPath {
         name: format!("copy {} project files from {PROJECT_STAGE}", s.venv),
         from: PathSource::Diff {
@@ -236,7 +317,11 @@ pub fn plan(s: &Settings) -> Plan {
             separate_layer: s.layered,
         });
     }
+    project_layers
+}
 
+/// The environment of every sync step, on top of the builder image's own.
+fn sync_env(s: &Settings) -> BTreeMap<String, String> {
     let mut sync_env = BTreeMap::new();
     sync_env.insert("UV_CACHE_DIR".to_string(), s.cache.dir.clone());
     sync_env.insert("UV_LINK_MODE".into(), "copy".into());
@@ -272,10 +357,12 @@ pub fn plan(s: &Settings) -> Plan {
         sync_env.insert("SOURCE_DATE_EPOCH".into(), epoch.to_string());
         sync_env.insert("PYC_INVALIDATION_MODE".into(), "CHECKED_HASH".into());
     }
+    sync_env
+}
 
-    let mut env = s.run.env.clone();
-    env.insert("VIRTUAL_ENV".into(), s.venv.clone());
-
+/// What runs in the finished image before it is returned (or in the dev image, for `test`).
+fn checks(s: &Settings) -> Vec<Check> {
+    let user = &s.run.user;
     let as_user = format!("{}:{}", user.uid, user.gid);
     let mut checks = vec![Check {
         name: format!("[check] {}/bin/python starts in the runtime image", s.venv),
@@ -309,67 +396,7 @@ pub fn plan(s: &Settings) -> Plan {
             user: as_user,
         });
     }
-
-    Plan {
-        images: PlanImages {
-            uv: s.images.uv.clone(),
-            builder: s.images.builder.clone(),
-            base: s.images.base.clone(),
-        },
-        cache: CacheMount {
-            id: s.cache.id.clone(),
-            target: s.cache.dir.clone(),
-            sharing: s.cache.sharing,
-        },
-        sync_env,
-        sync_access: SyncAccess {
-            secrets: s.sync.secrets.clone(),
-            secrets_as_env: s.sync.secrets_as_env,
-            ssh: s.sync.ssh,
-            host_network: s.sync.network_host,
-        },
-        stages: vec![
-            numbered(DEPS_STAGE, StageBase::Builder, deps_steps),
-            numbered(
-                PROJECT_STAGE,
-                StageBase::Stage(DEPS_STAGE.into()),
-                project_steps,
-            ),
-            numbered(RUNTIME_DEPS_STAGE, StageBase::Base, runtime_steps),
-            numbered(
-                RUNTIME_STAGE,
-                StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
-                project_layers,
-            ),
-        ],
-        result: if s.target.is_builder() {
-            PROJECT_STAGE.into()
-        } else {
-            RUNTIME_STAGE.into()
-        },
-        image: ImageConfig {
-            path_prepend: format!("{}/bin", s.venv),
-            env,
-            working_dir: s.workdir.clone(),
-            // The dev image runs as root, like the sync steps: tests may write anywhere.
-            user: if s.target.is_builder() {
-                "0".into()
-            } else {
-                user.name.clone()
-            },
-            cmd: s.run.command.clone(),
-            exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
-            labels: s.run.labels.clone(),
-            stop_signal: s.run.stop_signal.clone(),
-            healthcheck: s.run.healthcheck.as_ref().map(|h| {
-                std::iter::once("CMD".to_string())
-                    .chain(h.iter().cloned())
-                    .collect()
-            }),
-        },
-        checks,
-        source_date_epoch: s.source_date_epoch,
-    }
+    checks
 }
 
 /// The interpreter check's command, run by the venv's `bin/python` in the runtime image: the
