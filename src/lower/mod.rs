@@ -79,10 +79,11 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
         };
         // Layers made on their own, stacked onto the stage with one MergeOp.
         let mut layers: Vec<State> = Vec::new();
-        for step in &stage.steps {
+        for (index, step) in stage.steps.iter().enumerate() {
             match step {
                 Step::CopyPath { .. } | Step::CopyVenv { .. } => {
-                    let copies = copies_of(step, inputs, &stages, &written)?;
+                    let prefix = stage.step_prefix(index);
+                    let copies = copies_of(step, &prefix, inputs, &stages, &written)?;
                     for (paths, name) in &copies.parts {
                         let copy = |onto: &State| {
                             copy_paths(
@@ -209,6 +210,7 @@ struct Copies {
 /// own-layer package and the rest, given the venv's layout; else one).
 fn copies_of(
     step: &Step,
+    prefix: &str,
     inputs: &LowerInputs<'_>,
     stages: &BTreeMap<String, State>,
     written: &BTreeMap<String, State>,
@@ -274,7 +276,7 @@ fn copies_of(
             root: venv.clone(),
             dest: venv.clone(),
             owner: (*uid, *gid),
-            parts: venv_parts(inputs.venv_layout, name, venv, from),
+            parts: venv_parts(inputs.venv_layout, prefix, name, venv, from),
             separate_layer: *separate_layer,
         },
         other => return Err(format!("{} is not a copy step", other.name())),
@@ -286,6 +288,7 @@ fn copies_of(
 /// whole venv (the empty path) under the step's own name.
 fn venv_parts(
     layout: Option<&VenvLayout>,
+    prefix: &str,
     name: &str,
     venv: &str,
     from: &str,
@@ -293,8 +296,7 @@ fn venv_parts(
     let Some(layout) = layout else {
         return vec![(vec![String::new()], name.to_string())];
     };
-    // The step's progress prefix (`[runtime-deps 2/2] `), kept on every part.
-    let prefix = name.find("] ").map_or("", |end| &name[..end + 2]);
+    // Every part keeps the step's progress prefix (`[runtime-deps 2/2] `).
     let mut parts: Vec<(Vec<String>, String)> = layout
         .own
         .iter()

@@ -433,16 +433,17 @@ fn venv_cache_id(s: &Settings, args: &[String]) -> String {
 }
 
 /// A stage whose step names are prefixed `[<stage> i/n]`, as progress output shows them.
-fn numbered(name: &str, from: StageBase, mut steps: Vec<Step>) -> Stage {
-    let n = steps.len();
-    for (i, step) in steps.iter_mut().enumerate() {
-        step.prefix_name(&format!("[{} {}/{n}] ", name, i + 1));
-    }
-    Stage {
+fn numbered(name: &str, from: StageBase, steps: Vec<Step>) -> Stage {
+    let mut stage = Stage {
         name: name.into(),
         from,
         steps,
+    };
+    for index in 0..stage.steps.len() {
+        let prefix = stage.step_prefix(index);
+        stage.steps[index].prefix_name(&prefix);
     }
+    stage
 }
 
 /// The flags that choose what is installed, shared by both phases.

@@ -99,6 +99,14 @@ pub struct Stage {
     pub steps: Vec<Step>,
 }
 
+impl Stage {
+    /// The progress prefix of its step `index` (from 0), as every step's name starts with it:
+    /// `[deps 2/2] `.
+    pub fn step_prefix(&self, index: usize) -> String {
+        format!("[{} {}/{}] ", self.name, index + 1, self.steps.len())
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StageBase {
