@@ -1,6 +1,7 @@
 //! BuildKit reports a failed exec step as `process "<whole command>" did not complete
-//! successfully`; for the frontend's steps that command is a long script. This names the step by
-//! its progress name instead, and finds the part of `uv.build` it comes from.
+//! successfully`; for the frontend's steps that command is uv's behind the wrapper scripts
+//! (`/bin/sh /uv-frontend/scripts/kept-venv-sync ... /opt/uv-frontend/uv sync ...`). This names
+//! the step by its progress name instead, and finds the part of `uv.build` it comes from.
 
 use crate::llb::{self, pb};
 
@@ -31,7 +32,7 @@ pub fn exec_step_names(definition: &pb::Definition) -> Vec<(String, String)> {
 }
 
 /// BuildKit's `process "<whole command>" did not complete successfully: exit code: N`, with the
-/// command (a long script, for some steps) replaced by the step's name.
+/// command replaced by the step's name.
 pub fn name_failed_step(message: &str, steps: &[(String, String)]) -> String {
     const FAILED: &str = "\" did not complete successfully";
     let (Some(start), Some(end)) = (message.find("process \""), message.find(FAILED)) else {

@@ -61,10 +61,10 @@ fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     let meta = exec(&project).meta.clone().expect("meta");
     assert!(meta.env.contains(&"UV_COMPILE_BYTECODE=0".to_string()));
     // Then, in the same step, bytecode and no o+w files for what the sync wrote.
-    let (script, args) = script_of(&project, "sync-then-finish");
+    let (script, args) = script_of(def, &project, "sync-then-finish");
     assert!(script.contains("find \"$venv\" -cnewer \"$work/marker\""));
     assert_eq!(args[..2], ["/app/.venv", "1"]);
-    assert!(args[4].contains("compileall.compile_file"));
+    assert!(script_file(def, &project, "finish.py").contains("compileall.compile_file"));
 }
 
 #[test]
@@ -343,9 +343,9 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
     assert_eq!(written.index, out.output);
     assert_eq!(out.input, -1, "it starts empty");
     assert!(!out.readonly);
-    let (_, args) = script_of(&phase2_op, "sync-then-finish");
+    let (_, args) = script_of(def, &phase2_op, "sync-then-finish");
     assert_eq!(
-        args[3], "/uv-frontend/written",
+        args[2], "/uv-frontend/written",
         "the script collects into it"
     );
     assert!(
@@ -633,9 +633,10 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     let opt = kept[0].cache_opt.as_ref().expect("a cache");
     assert!(opt.id.starts_with("uv-venv-"), "{}", opt.id);
     assert_eq!(opt.sharing, pb::CacheSharingOpt::Locked as i32);
-    let (_, args) = script_of(&deps, "kept-venv-sync");
+    let (script, args) = script_of(def, &deps, "kept-venv-sync");
     assert_eq!(args[0], "/uv-frontend/venv-cache");
-    assert!(args[2].contains("def remove(p)"), "the mirror script");
+    assert!(script.contains("\"$here/mirror.py\""));
+    assert!(script_file(def, &deps, "mirror.py").contains("def remove(p)"));
 
     // Another platform never restores this venv.
     let other = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("platform", "linux/arm64")]);
@@ -839,7 +840,7 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
     let spec = format!("{EXAMPLE_SPEC}[sync]\ndev = false\n");
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
     bridge.build_error = Some(
-        "process \"/bin/sh -c set -eu\\nvenv=...\\n kept-venv-sync /uv-frontend/venv-cache import os /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 2".into(),
+        "process \"/bin/sh /uv-frontend/scripts/kept-venv-sync /uv-frontend/venv-cache /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 2".into(),
     );
     run(&mut bridge, &opts());
     let status = bridge.returned_error().expect("fails");
@@ -974,7 +975,7 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
     );
     // The installation is copied as it is: uv's lock and temporary directory go, and nothing
     // stays world-writable.
-    let (tidy, tidy_args) = script_of(&install, "then-tidy");
+    let (tidy, tidy_args) = script_of(def, &install, "then-tidy");
     assert_eq!(tidy_args[0], "/opt/uv-python");
     assert!(tidy.contains("rm -rf \"$dir/.lock\" \"$dir/.temp\""));
     assert!(tidy.contains("chmod -R o-w \"$dir\""));
@@ -1509,4 +1510,37 @@ fn a_path_dependency_is_skipped_by_phase_one_and_built_as_a_wheel_by_phase_two()
         def,
         "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
     );
+}
+
+#[test]
+fn sync_commands_are_one_line_the_scripts_are_mounted_files() {
+    // BuildKit prints a failed step's whole command line: it must stay readable.
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let syncs = sync_steps(def);
+    assert_eq!(syncs.len(), 2);
+    for sync in &syncs {
+        let args = &exec(sync).meta.as_ref().expect("meta").args;
+        assert!(
+            args.iter().all(|a| !a.contains('\n') && a.len() < 100),
+            "{args:?}"
+        );
+        let line = args.join(" ");
+        assert!(line.len() < 200, "{line}");
+        // Each wrapper (secrets from files here, then the kept venv's or the project's) is a
+        // file of the mount, run by the shell.
+        let wrappers: Vec<&String> = args
+            .iter()
+            .filter(|a| a.starts_with("/uv-frontend/scripts/"))
+            .collect();
+        assert!(wrappers.len() >= 2, "{args:?}");
+        for path in wrappers {
+            let name = &path["/uv-frontend/scripts/".len()..];
+            assert!(!script_file(def, sync, name).is_empty(), "{name}");
+            let at = args.iter().position(|a| a == path).expect("there");
+            assert_eq!(args[at - 1], "/bin/sh");
+        }
+    }
 }

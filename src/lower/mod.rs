@@ -11,10 +11,8 @@ use crate::venv_layout::VenvLayout;
 
 mod scripts;
 
-use scripts::{
-    FINISH_SCRIPT, KEPT_VENV_SYNC, MIRROR_SCRIPT, NORMALIZE_UV_CACHE_INFO, SYNC_THEN_FINISH,
-    THEN_TIDY, WITH_SECRETS,
-};
+use scripts::SCRIPTS;
+pub use scripts::SCRIPTS_MOUNT;
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
 #[derive(Clone, Debug)]
@@ -34,11 +32,21 @@ pub struct LowerInputs<'a> {
     pub venv_layout: Option<&'a VenvLayout>,
 }
 
-/// The images every stage starts from.
+/// The images every stage starts from, and the scripts sync steps mount.
 struct Images {
     uv: State,
     builder: State,
     base: State,
+    scripts: State,
+}
+
+/// The scripts, as files of their own ([`SCRIPTS_MOUNT`]).
+fn scripts_state() -> State {
+    let mut op = llb::scratch().file();
+    for (name, text) in SCRIPTS {
+        op = op.mkfile(&format!("/{name}"), 0o444, text.as_bytes(), None);
+    }
+    op.done("[internal] uv-frontend's sync scripts")
 }
 
 /// Every stage of a plan, lowered.
@@ -66,6 +74,7 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
         base: image("base", &plan.images.base)
             .env_list(env_of(inputs.base_config).iter().map(String::as_str))
             .user("0"),
+        scripts: scripts_state(),
     };
 
     let mut stages: BTreeMap<String, State> = BTreeMap::new();
@@ -427,43 +436,34 @@ fn lower_step(
             offline,
             tidy,
         } => {
-            let uv = format!("{UV_MOUNT}/uv");
             let access = &plan.sync_access;
-            let mut argv: Vec<&str> = Vec::new();
+            // Each wrapper runs the rest of the command line after its own arguments.
+            let mut argv: Vec<String> = Vec::new();
+            let mut wrap = |script: &str, script_args: &[&str]| {
+                argv.push("/bin/sh".into());
+                argv.push(format!("{SCRIPTS_MOUNT}/{script}"));
+                argv.extend(script_args.iter().map(|a| a.to_string()));
+            };
             let secret_files = !access.secrets.is_empty() && !access.secrets_as_env;
             if secret_files {
-                argv.extend(["/bin/sh", "-c", WITH_SECRETS, "with-secrets", SECRETS_DIR]);
+                wrap("with-secrets", &[SECRETS_DIR]);
             }
             let collect_into = finish.as_ref().and_then(|f| f.collect_into.as_deref());
             if let Some(finish) = finish {
-                argv.extend([
-                    "/bin/sh",
-                    "-c",
-                    SYNC_THEN_FINISH,
-                    "sync-then-finish",
-                    &finish.venv,
-                    if finish.compile { "1" } else { "0" },
-                    NORMALIZE_UV_CACHE_INFO,
-                    collect_into.unwrap_or(""),
-                    FINISH_SCRIPT,
-                ]);
+                let compile = if finish.compile { "1" } else { "0" };
+                let collect = collect_into.unwrap_or("");
+                wrap("sync-then-finish", &[&finish.venv, compile, collect]);
             }
             if let Some(dir) = tidy {
-                argv.extend(["/bin/sh", "-c", THEN_TIDY, "then-tidy", dir]);
+                wrap("then-tidy", &[dir]);
             }
             if let Some(kept) = venv_cache {
-                argv.extend([
-                    "/bin/sh",
-                    "-c",
-                    KEPT_VENV_SYNC,
-                    "kept-venv-sync",
-                    &kept.target,
-                    FINISH_SCRIPT,
-                    MIRROR_SCRIPT,
-                ]);
+                wrap("kept-venv-sync", &[&kept.target]);
             }
-            argv.push(&uv);
-            argv.extend(args.iter().map(String::as_str));
+            let wrapped = !argv.is_empty();
+            argv.push(format!("{UV_MOUNT}/uv"));
+            argv.extend(args.iter().cloned());
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             let mut on = state.clone();
             for (key, value) in env {
                 on = on.env(key, value);
@@ -479,6 +479,9 @@ fn lower_step(
                 .bind(&images.uv, "/", UV_MOUNT, true)
                 .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
                 .proxy(inputs.proxy.clone());
+            if wrapped {
+                exec = exec.bind(&images.scripts, "/", SCRIPTS_MOUNT, true);
+            }
             for id in &access.secrets {
                 exec = if access.secrets_as_env {
                     exec.secret_env(id, id, true)

@@ -1,27 +1,42 @@
 //! The shell and Python scripts the builder runs for the frontend: kept apart from the LLB they
-//! are lowered into, so each can be read (and tested by hand) as the script it is.
+//! are lowered into, so each can be read (and tested by hand) as the script it is. They reach
+//! the sync steps as files of a read-only mount ([`SCRIPTS_MOUNT`]), not as arguments, so that
+//! a failed step's command line (which BuildKit prints whole) stays one readable line.
 
-/// The project phase: `$@` (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata made
-/// reproducible (`$3`, [`NORMALIZE_UV_CACHE_INFO`]); then, in the same step and one pass over
-/// what the sync wrote, [`FINISH_SCRIPT`] (`$5`): bytecode for those files when `$2` is 1 (phase
-/// 1's stay untouched, so the layers stay apart), no world-writable file (uv leaves its .lock so),
-/// and, when `$4` names a directory, a copy of all of it there at its own path: the project
+/// Where sync steps find the scripts, each under its name in [`SCRIPTS`].
+pub const SCRIPTS_MOUNT: &str = "/uv-frontend/scripts";
+
+/// Every script, by its file name.
+pub const SCRIPTS: [(&str, &str); 7] = [
+    ("sync-then-finish", SYNC_THEN_FINISH),
+    ("finish.py", FINISH_SCRIPT),
+    ("normalize-uv-cache-info.py", NORMALIZE_UV_CACHE_INFO),
+    ("then-tidy", THEN_TIDY),
+    ("with-secrets", WITH_SECRETS),
+    ("kept-venv-sync", KEPT_VENV_SYNC),
+    ("mirror.py", MIRROR_SCRIPT),
+];
+
+/// The project phase: the rest (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata
+/// made reproducible ([`NORMALIZE_UV_CACHE_INFO`]); then, in the same step and one pass over
+/// what the sync wrote, [`FINISH_SCRIPT`]: bytecode for those files when `$2` is 1 (phase 1's
+/// stay untouched, so the layers stay apart), no world-writable file (uv leaves its .lock so),
+/// and, when `$3` names a directory, a copy of all of it there at its own path: the project
 /// layer, without a second step walking the venv. `$1` is the venv.
 pub const SYNC_THEN_FINISH: &str = r#"set -eu
+here="${0%/*}"
 venv="$1"
 compile="$2"
-normalize="$3"
-collect="$4"
-finish="$5"
-shift 5
+collect="$3"
+shift 3
 work="$(mktemp -d)"
 touch "$work/marker"
 "$@"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
-  "$venv/bin/python" -c "$normalize" "$venv"
+  "$venv/bin/python" "$here/normalize-uv-cache-info.py" "$venv"
 fi
 find "$venv" -cnewer "$work/marker" -print0 > "$work/written"
-"$venv/bin/python" -I -S -c "$finish" "$venv" "$compile" "$collect" "$work/written"
+"$venv/bin/python" -I -S "$here/finish.py" "$venv" "$compile" "$collect" "$work/written"
 rm -rf "$work"
 "#;
 
@@ -146,14 +161,13 @@ for info in glob.glob(os.path.join(sys.argv[1], "lib", "python*", "site-packages
 /// files), and mirror the result back (copying only what the sync wrote, removing what it
 /// removed). Without a complete kept venv (the first build, or one stopped while mirroring) uv
 /// builds the venv from scratch and compiles everything itself. `$1` is the kept venv's mount
-/// (the venv in `venv/`, and `complete` once it is whole), `$2` the finish script, `$3` the
-/// mirror script, the rest the uv command.
+/// (the venv in `venv/`, and `complete` once it is whole), the rest the uv command;
+/// [`FINISH_SCRIPT`] and [`MIRROR_SCRIPT`] are beside it.
 pub const KEPT_VENV_SYNC: &str = r#"set -eu
+here="${0%/*}"
 venv="$UV_PROJECT_ENVIRONMENT"
 kept="$1"
-finish="$2"
-mirror="$3"
-shift 3
+shift
 work="$(mktemp -d)"
 compile=0
 if [ -f "$kept/complete" ] && [ -f "$kept/venv/pyvenv.cfg" ]; then
@@ -170,11 +184,11 @@ else
   "$@"
 fi
 find "$venv" -cnewer "$work/marker" -print0 > "$work/written"
-"$venv/bin/python" -I -S -c "$finish" "$venv" "$compile" "" "$work/written"
+"$venv/bin/python" -I -S "$here/finish.py" "$venv" "$compile" "" "$work/written"
 rm -f "$kept/complete"
 find "$venv" -print0 > "$work/venv"
 find "$kept/venv" -print0 > "$work/kept"
-"$venv/bin/python" -I -S -c "$mirror" "$venv" "$kept/venv" "$work/venv" "$work/kept" "$work/written"
+"$venv/bin/python" -I -S "$here/mirror.py" "$venv" "$kept/venv" "$work/venv" "$work/kept" "$work/written"
 touch "$kept/complete"
 rm -rf "$work"
 "#;

@@ -481,14 +481,39 @@ pub fn uv_command(op: &pb::Op) -> Vec<String> {
 }
 
 /// The script a sync step runs as `sh -c <script> <label> $1 ...`: the script and its `$1...`.
-pub fn script_of<'a>(op: &'a pb::Op, label: &str) -> (&'a str, &'a [String]) {
+pub fn script_of(def: &pb::Definition, op: &pb::Op, name: &str) -> (String, Vec<String>) {
     let args = &exec(op).meta.as_ref().expect("meta").args;
+    let path = format!("{}/{name}", uv_frontend::lower::SCRIPTS_MOUNT);
     let at = args
         .iter()
-        .position(|a| a == label)
-        .unwrap_or_else(|| panic!("no {label} script in {args:?}"));
-    assert_eq!(args[at - 2], "-c");
-    (args[at - 1].as_str(), &args[at + 1..])
+        .position(|a| *a == path)
+        .unwrap_or_else(|| panic!("no {name} script in {args:?}"));
+    assert_eq!(args[at - 1], "/bin/sh");
+    (script_file(def, op, name), args[at + 1..].to_vec())
+}
+
+/// The text of script `name` in the scripts mount of the exec `op` of `def`.
+pub fn script_file(def: &pb::Definition, op: &pb::Op, name: &str) -> String {
+    let mount = exec(op)
+        .mounts
+        .iter()
+        .find(|m| m.dest == uv_frontend::lower::SCRIPTS_MOUNT)
+        .expect("the scripts are mounted");
+    assert!(mount.readonly, "read-only");
+    let input = &op.inputs[usize::try_from(mount.input).expect("an input")];
+    let all: BTreeMap<String, pb::Op> = ops(def).into_iter().collect();
+    let Some(pb::op::Op::File(file)) = &all[&input.digest].op else {
+        panic!("the scripts are a file op")
+    };
+    file.actions
+        .iter()
+        .find_map(|a| match &a.action {
+            Some(pb::file_action::Action::Mkfile(f)) if f.path == format!("/{name}") => {
+                Some(String::from_utf8(f.data.clone()).expect("UTF-8"))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no script {name}"))
 }
 
 /// Every `uv sync` step of a definition.
