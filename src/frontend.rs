@@ -14,7 +14,9 @@ use crate::plan::CheckKind;
 use crate::prepare::{findings, prepare, warning_of, Prepared};
 use crate::reads::resolve_config;
 use crate::spec::SpecError;
-use crate::step_failure::{exec_step_names, name_failed_step, spec_offset_of_failure};
+use crate::step_failure::{
+    exec_step_names, missing_module, name_failed_step, spec_offset_of_failure,
+};
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
 #[derive(Debug)]
@@ -257,6 +259,13 @@ async fn build_for<B: Bridge>(
         definition
     };
     let failed = |e: anyhow::Error, step_names: &[(String, String)]| {
+        if let Some(module) = missing_module(&e.to_string(), &settings.editable_modules) {
+            let message = format!(
+                "{module}, a module of the project, is not in the build context, so it cannot be copied to the image"
+            );
+            let fix = "make .dockerignore keep it: uv's build backend installs the project from it";
+            return BuildError::located(SpecError::at(spec_file, 0, message, fix), sources);
+        }
         let message = name_failed_step(&e.to_string(), step_names);
         let line = spec_offset_of_failure(&spec_file.text, &message);
         BuildError::located(SpecError::at(spec_file, line, message, ""), sources)

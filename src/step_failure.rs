@@ -52,6 +52,27 @@ pub fn name_failed_step(message: &str, steps: &[(String, String)]) -> String {
     }
 }
 
+/// The module (of `modules`, context paths like `src/hello_uv`) that a failed solve could not
+/// find in the build context: BuildKit says so only as a failed checksum walk of the path or of
+/// a directory above it (`lstat <mount>/src: no such file or directory`), as when
+/// `.dockerignore` leaves the module out.
+pub fn missing_module<'a>(message: &str, modules: &'a [String]) -> Option<&'a str> {
+    if !message.contains("checksum") {
+        return None;
+    }
+    modules
+        .iter()
+        .find(|module| {
+            let parts: Vec<&str> = module.split('/').collect();
+            (1..=parts.len()).any(|n| {
+                let path = parts[..n].join("/");
+                message.contains(&format!("/{path}: no such file or directory"))
+                    || message.contains(&format!("\"/{path}\": not found"))
+            })
+        })
+        .map(String::as_str)
+}
+
 /// Where in `uv.build` a failed step comes from (a byte offset): its table (`[sync]` for sync
 /// steps), or the start.
 pub fn spec_offset_of_failure(spec: &str, message: &str) -> usize {

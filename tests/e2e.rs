@@ -350,3 +350,25 @@ fn a_path_dependency_is_skipped_by_phase_one_and_installed_by_phase_two() {
         "the project's own module is still copied beside its editable install"
     );
 }
+
+#[test]
+fn a_module_left_out_by_dockerignore_fails_with_the_fix() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let ignore = project.read(".dockerignore");
+    project.write(".dockerignore", &format!("{ignore}src\n"));
+    let build = project.build("uv-frontend-e2e/bad:no-module", &[]);
+    assert!(!build.succeeded(), "a build without the module must fail");
+    let log = build.log();
+    let error_line = log
+        .lines()
+        .find(|l| l.starts_with("ERROR: "))
+        .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"));
+    assert!(
+        error_line.contains(
+            "uv.build:1: src/hello_uv, a module of the project, is not in the build context"
+        ) && error_line.contains("(fix: make .dockerignore keep it"),
+        "{error_line}"
+    );
+}

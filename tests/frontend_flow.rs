@@ -1544,3 +1544,27 @@ fn sync_commands_are_one_line_the_scripts_are_mounted_files() {
         }
     }
 }
+
+#[test]
+fn a_module_left_out_of_the_context_is_named_with_the_fix() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", "src\n");
+    // What BuildKit 0.13 says when the module's copy finds nothing at its path.
+    bridge.build_error = Some(
+        "failed to compute cache key: failed to calculate checksum of ref 78fd::yid9: failed to walk /var/lib/docker/tmp/buildkit-mount385/src: lstat /var/lib/docker/tmp/buildkit-mount385/src: no such file or directory".into(),
+    );
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("fails");
+    assert_eq!(
+        status.message,
+        "uv.build:1: src/hello_uv, a module of the project, is not in the build context, so it cannot be copied to the image (fix: make .dockerignore keep it: uv's build backend installs the project from it)"
+    );
+
+    // Any other failure to compute a cache key is left as BuildKit says it.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let other = "failed to compute cache key: failed to calculate checksum of ref x: \"/etc/missing\": not found";
+    bridge.build_error = Some(other.into());
+    run(&mut bridge, &opts());
+    let status = bridge.returned_error().expect("fails");
+    assert_eq!(status.message, format!("uv.build:1: {other}"));
+}
