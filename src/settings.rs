@@ -121,22 +121,31 @@ fn project_builds_offline(
 /// editable package of the workspace (the project, its members, editable path dependencies) is
 /// built by `uv_build` from one module directory, and only for the runtime image: the dev image
 /// keeps the whole project, installed as before. Path dependencies that are not editable are
-/// built as wheels from the context either way.
+/// built as wheels from the context either way. Only packages the sync installs count (see
+/// [`installed_local_packages`]): a service built with `[sync] package` gets its own modules,
+/// not its neighbours'.
 fn editable_modules(
     project: &Project,
     members: &BTreeMap<String, PyProject>,
+    package: Option<&str>,
     no_editable: bool,
     target: Target,
 ) -> Vec<String> {
     if no_editable || target.is_builder() {
         return Vec::new();
     }
+    let installed = installed_local_packages(project, package);
     let modules: Option<Vec<String>> = project
         .lock
         .local_packages
         .iter()
         // Path dependencies are always built as wheels, from the context as it is.
         .filter(|p| p.source == project::LocalSource::Editable)
+        .filter(|p| {
+            installed
+                .as_ref()
+                .is_none_or(|names| names.contains(&p.name))
+        })
         .map(|p| {
             let pyproject = if project.is_root(p) {
                 &project.pyproject
@@ -163,6 +172,31 @@ fn editable_modules(
     modules.sort();
     modules.dedup();
     modules
+}
+
+/// The workspace's packages that `uv sync` installs: `package` (or the root project) and every
+/// local package it depends on, in any extra or group too (a superset: extras and groups not
+/// selected are followed as well). `None` when there is no such start in the lock (a workspace
+/// root without a project of its own), so every package counts.
+fn installed_local_packages(
+    project: &Project,
+    package: Option<&str>,
+) -> Option<std::collections::BTreeSet<String>> {
+    let start = package.or(project.pyproject.name.as_deref())?;
+    let start = project.lock.local_package(start)?;
+    let mut installed = std::collections::BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(local) = todo.pop() {
+        if installed.insert(local.name.clone()) {
+            todo.extend(
+                local
+                    .depends_on
+                    .iter()
+                    .filter_map(|name| project.lock.local_package(name)),
+            );
+        }
+    }
+    Some(installed)
 }
 
 /// A package whose largest download is at least this big gets a layer of its own.
@@ -596,6 +630,7 @@ impl Settings {
             editable_modules: editable_modules(
                 project,
                 members,
+                s(&spec.sync.package).as_deref(),
                 spec.sync.no_editable.unwrap_or(false),
                 facts.target,
             ),

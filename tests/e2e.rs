@@ -372,3 +372,21 @@ fn a_module_left_out_by_dockerignore_fails_with_the_fix() {
         "{error_line}"
     );
 }
+
+#[test]
+fn a_selected_member_image_holds_that_member_and_not_the_root_app() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("workspace");
+    let spec = project.read("uv.build")
+        + "\n[sync]\npackage = \"greeter\"\n[run]\ncommand = [\"python\"]\n";
+    project.write("uv.build", &spec);
+    let tag = "uv-frontend-e2e/workspace:greeter";
+    project.build(tag, &[]).expect_success();
+    let (out, err) = python_output(
+        tag,
+        "import greeter, importlib.util as u, os; print(greeter.greet('member')); \
+         print(u.find_spec('ws_app') is None, os.path.exists('/app/src'))",
+    );
+    assert_eq!(out, "Hello, member!\nTrue False", "{err}");
+}

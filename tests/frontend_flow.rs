@@ -1568,3 +1568,40 @@ fn a_module_left_out_of_the_context_is_named_with_the_fix() {
     let status = bridge.returned_error().expect("fails");
     assert_eq!(status.message, format!("uv.build:1: {other}"));
 }
+
+#[test]
+fn a_selected_member_gets_its_own_modules_and_not_its_neighbours() {
+    let spec = format!("{EXAMPLE_SPEC}[sync]\npackage = \"greeter\"\n");
+    let bridge = build(WORKSPACE_EXAMPLE, &spec);
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let copied: Vec<String> = ops(def)
+        .iter()
+        .map(|(d, _)| name_of(def, d).to_string())
+        .filter(|n| n.starts_with("[runtime ") && n.contains("from the build context"))
+        .collect();
+    // `uv sync --package greeter` installs greeter (and what it needs), not the root app.
+    assert_eq!(
+        copied,
+        ["[runtime 2/2] copy packages/greeter/src/greeter from the build context to /app/packages/greeter/src/greeter"]
+    );
+    let (_, phase2) = vertex(def, "[project 2/2] uv sync");
+    assert_eq!(
+        uv_command(&phase2),
+        [
+            "/opt/uv-frontend/uv",
+            "sync",
+            "--locked",
+            "--package",
+            "greeter",
+            "--no-dev"
+        ]
+    );
+
+    // Without a selection the root app is installed, and the member it depends on.
+    let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let def = bridge.result_definition();
+    for module in ["packages/greeter/src/greeter", "src/ws_app"] {
+        vertex(def, &format!("load {module} from the build context"));
+    }
+}

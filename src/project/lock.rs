@@ -10,6 +10,9 @@ pub struct LocalPackage {
     pub path: String,
     /// How the lock installs it: `source = { editable | virtual | directory = ... }`.
     pub source: LocalSource,
+    /// The packages it depends on, in any of its extras or dependency groups too (names as the
+    /// lock spells them).
+    pub depends_on: Vec<String>,
 }
 
 /// How `uv.lock` installs a package of the workspace.
@@ -97,6 +100,7 @@ impl Lock {
                     name: name.into(),
                     path: path.into(),
                     source,
+                    depends_on: dependency_names(package),
                 }),
                 None => {
                     third_party.push((
@@ -127,6 +131,30 @@ impl Lock {
             .iter()
             .find(|p| norm(&p.name) == norm(name))
     }
+}
+
+/// Every `{ name = ... }` in a `[[package]]`'s `dependencies`, `optional-dependencies` and
+/// `dev-dependencies`, sorted, once each.
+fn dependency_names(package: &toml::Value) -> Vec<String> {
+    let names_in = |list: &toml::Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| Some(d.get("name")?.as_str()?.to_string()))
+            .collect()
+    };
+    let mut names: Vec<String> = package
+        .get("dependencies")
+        .map(names_in)
+        .unwrap_or_default();
+    for table in ["optional-dependencies", "dev-dependencies"] {
+        if let Some(groups) = package.get(table).and_then(|t| t.as_table()) {
+            names.extend(groups.values().flat_map(names_in));
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The largest `size` of a `[[package]]`'s wheels, or of its sdist when it has no wheel; 0 when
