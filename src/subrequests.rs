@@ -172,6 +172,11 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             st.sync.compile_bytecode.to_string(),
         ),
         (
+            "UVF_SYNC_NO_EDITABLE",
+            "install the project as a wheel, not editable beside its modules ([sync] no-editable)",
+            prepared.spec.sync.no_editable.unwrap_or(false).to_string(),
+        ),
+        (
             "UVF_CACHE_ID",
             "uv cache mount id ([cache] id)",
             st.cache.id.clone(),

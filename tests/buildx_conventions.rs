@@ -334,6 +334,11 @@ fn call_outline_lists_build_args_with_their_values_secrets_and_cache() {
     assert_eq!(arg("UVF_CACHE_ID")["value"], "uv");
     assert_eq!(arg("UVF_UV_VERSION")["value"], "0.13.9");
     assert_eq!(arg("UVF_TEST_SKIP")["value"], "false", "no [test] skip");
+    assert_eq!(arg("UVF_SYNC_NO_EDITABLE")["value"], "false");
+    // Every spec value a build arg can set is listed.
+    for (table, key, _) in uv_frontend::spec::overrides::OVERRIDES {
+        arg(&uv_frontend::spec::overrides::arg_name(table, key));
+    }
     let secrets: Vec<&str> = outline["secrets"]
         .as_array()
         .expect("secrets")
