@@ -122,10 +122,7 @@ fn spec_errors_fail_with_the_line_of_uv_build() {
         let build = project.build("uv-frontend-e2e/bad:spec", &[]);
         assert!(!build.succeeded(), "a bad spec must fail");
         let log = build.log();
-        let error_line = log
-            .lines()
-            .find(|l| l.starts_with("ERROR: "))
-            .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"));
+        let error_line = build.error_line();
         assert!(error_line.contains(reason), "{error_line}");
         assert!(
             log.contains(excerpt),
@@ -360,11 +357,7 @@ fn a_module_left_out_by_dockerignore_fails_with_the_fix() {
     project.write(".dockerignore", &format!("{ignore}src\n"));
     let build = project.build("uv-frontend-e2e/bad:no-module", &[]);
     assert!(!build.succeeded(), "a build without the module must fail");
-    let log = build.log();
-    let error_line = log
-        .lines()
-        .find(|l| l.starts_with("ERROR: "))
-        .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"));
+    let error_line = build.error_line();
     assert!(
         error_line.contains(
             "uv.build:1: src/hello_uv, a module of the project, is not in the build context"

@@ -10,21 +10,13 @@ fn with_base(project: &Project, base: &str) {
     project.write("uv.build", &spec);
 }
 
-fn error_line(build: &Build) -> String {
-    let log = build.log();
-    log.lines()
-        .find(|l| l.starts_with("ERROR: "))
-        .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"))
-        .to_string()
-}
-
 /// Builds examples/plain on `base` as `tag`, which must fail; the build and its ERROR line.
 fn refused_on(base: &str, tag: &str) -> (Build, String) {
     let project = Project::copy_of("plain");
     with_base(&project, base);
     let build = project.build(tag, &[]);
     assert!(!build.succeeded(), "{base} cannot run the builder's venv");
-    let error = error_line(&build);
+    let error = build.error_line();
     (build, error)
 }
 
@@ -120,7 +112,7 @@ fn smoke_test_passes_fails_with_its_output_and_can_be_skipped() {
         !failing.succeeded(),
         "importing a dev dependency must fail in the runtime"
     );
-    let error = error_line(&failing);
+    let error = failing.error_line();
     assert!(
         error.contains("uv.build:6: smoke test `python -c import iniconfig` failed"),
         "{error}"
@@ -214,7 +206,7 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
     );
     let failing = project.build("uv-frontend-e2e/plain:test", &["--target", "test"]);
     assert!(!failing.succeeded());
-    assert!(error_line(&failing).contains(
+    assert!(failing.error_line().contains(
         "the project's tests `python -c raise SystemExit('1 test failed')` failed in the dev image"
     ));
 }

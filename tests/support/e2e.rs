@@ -234,6 +234,15 @@ impl Build {
         names
     }
 
+    /// The `ERROR: ...` line buildx ends a failed build with.
+    pub fn error_line(&self) -> String {
+        let log = self.log();
+        log.lines()
+            .find(|l| l.starts_with("ERROR: "))
+            .unwrap_or_else(|| panic!("no ERROR line in:\n{log}"))
+            .to_string()
+    }
+
     /// Whether one of the frontend's own steps has `part` in its name.
     pub fn has_step(&self, part: &str) -> bool {
         self.step_names().iter().any(|n| n.contains(part))
