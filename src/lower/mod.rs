@@ -163,15 +163,34 @@ fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, St
         .ok_or_else(|| format!("the plan uses stage {name} before it is built"))
 }
 
+/// Where a copied `path` comes from: the source's state, and the path's place in it (the same
+/// path, but for the build context, which holds it relative to `dir`).
 fn path_source(
+    inputs: &LowerInputs<'_>,
     stages: &BTreeMap<String, State>,
     written: &BTreeMap<String, State>,
     from: &PathSource,
-) -> Result<State, String> {
-    Ok(match from {
+    path: &str,
+) -> Result<(State, String), String> {
+    let state = match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
-        PathSource::Context { .. } => {
-            return Err("a path of the build context is copied from its own source".into())
+        PathSource::Context { dir, exclude } => {
+            let relative = path
+                .strip_prefix(dir.as_str())
+                .and_then(|p| p.strip_prefix('/'))
+                .ok_or_else(|| format!("{path} is not under {dir}, the build context's place"))?;
+            // Only this path is sent, and only it is checksummed.
+            let source = context(
+                inputs,
+                &LocalOptions {
+                    include_patterns: vec![relative.to_string()],
+                    follow_paths: vec![relative.to_string()],
+                    exclude_patterns: exclude.clone(),
+                    ..Default::default()
+                },
+                &format!("load {relative} from the build context"),
+            );
+            return Ok((source, format!("/{relative}")));
         }
         PathSource::Diff {
             lower,
@@ -189,7 +208,8 @@ fn path_source(
         } => written.get(upper).cloned().ok_or_else(|| {
             format!("the plan takes what stage {upper} wrote, but no sync step there collects it")
         })?,
-    })
+    };
+    Ok((state, path.to_string()))
 }
 
 fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
@@ -204,9 +224,9 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
 /// A copy step, lowered: what it copies from, under which path, to whom, and its layers.
 struct Copies {
     source: State,
-    /// The path copied, in the source; each part's paths are relative to it.
+    /// The path copied, as the source holds it; each part's paths are relative to it.
     root: String,
-    /// Where it goes: the same path, but for a path of the build context.
+    /// Where it goes in the image.
     dest: String,
     owner: (u32, u32),
     /// Each layer: its paths (the empty path: all of `root`) and progress name.
@@ -227,51 +247,22 @@ fn copies_of(
     Ok(match step {
         Step::CopyPath {
             name,
-            from: PathSource::Context { dir, exclude },
+            from,
             path,
             uid,
             gid,
             separate_layer,
         } => {
-            let relative = path
-                .strip_prefix(dir.as_str())
-                .and_then(|p| p.strip_prefix('/'))
-                .ok_or_else(|| format!("{name}: {path} is not under {dir}"))?;
-            // Only this path is sent, and only it is checksummed.
-            let source = context(
-                inputs,
-                &LocalOptions {
-                    include_patterns: vec![relative.to_string()],
-                    follow_paths: vec![relative.to_string()],
-                    exclude_patterns: exclude.clone(),
-                    ..Default::default()
-                },
-                &format!("load {relative} from the build context"),
-            );
+            let (source, root) = path_source(inputs, stages, written, from, path)?;
             Copies {
                 source,
-                root: format!("/{relative}"),
+                root,
                 dest: path.clone(),
                 owner: (*uid, *gid),
                 parts: vec![(vec![String::new()], name.clone())],
                 separate_layer: *separate_layer,
             }
         }
-        Step::CopyPath {
-            name,
-            from,
-            path,
-            uid,
-            gid,
-            separate_layer,
-        } => Copies {
-            source: path_source(stages, written, from)?,
-            root: path.clone(),
-            dest: path.clone(),
-            owner: (*uid, *gid),
-            parts: vec![(vec![String::new()], name.clone())],
-            separate_layer: *separate_layer,
-        },
         Step::CopyVenv {
             name,
             from,
