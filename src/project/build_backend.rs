@@ -103,11 +103,15 @@ pub fn builds_without_network(pyproject: &PyProject, uv_version: &[u64]) -> bool
 /// directory, given `[tool.uv.build-backend]`: `<module-root>/<module-name>`, by default
 /// `src/<name normalized, with underscores>`. `None` for what this does not cover: several or
 /// dotted module names, namespace and `-stubs` packages (no `__init__.py`), `data` directories
-/// (installed, not linked), a root outside the package, or values of other types.
+/// (installed, not linked), `source-exclude`/`wheel-exclude` (files a wheel leaves out), a root
+/// outside the package, or values of other types.
 pub fn module_dir(name: &str, settings: Option<&toml::Table>) -> Option<String> {
     let empty = toml::Table::new();
     let settings = settings.unwrap_or(&empty);
-    if settings.contains_key("data")
+    // Data directories are installed, not linked; excluded files would be in a copy of the
+    // module but not in the wheel.
+    let unlinked = ["data", "source-exclude", "wheel-exclude"];
+    if unlinked.iter().any(|key| settings.contains_key(*key))
         || settings
             .get("namespace")
             .is_some_and(|n| n.as_bool() != Some(false))
@@ -195,6 +199,8 @@ mod tests {
             "module-root = \"/abs\"",
             "module-root = 1",
             "[data]\nscripts = \"scripts\"",
+            "wheel-exclude = [\"**/tests\"]",
+            "source-exclude = [\"*.bin\"]",
         ] {
             assert_eq!(module_dir_with("x", settings), None, "{settings}");
         }

@@ -23,9 +23,8 @@ pub struct PyProject {
     /// `[build-system]`, when the file has one.
     pub build_system: Option<BuildSystem>,
     /// The one module uv's build backend would package, relative to the package's directory
-    /// (`src/hello_uv`), from `[tool.uv.build-backend]` and the name; `None` for layouts it
-    /// does not cover (several modules, a dotted name, namespace or stub packages, data
-    /// directories) or without a name.
+    /// (`src/hello_uv`), from `[tool.uv.build-backend]` and the name; `None` for layouts
+    /// [`super::module_dir`] does not cover, or without a name.
     pub uv_build_module: Option<String>,
 }
 
