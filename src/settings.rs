@@ -105,12 +105,9 @@ fn project_builds_offline(
         .iter()
         .filter(|p| !p.is_virtual())
         .all(|p| {
-            let pyproject = if project.is_root(p) {
-                Some(&project.pyproject)
-            } else {
-                members.get(&p.name)
-            };
-            pyproject.is_some_and(|py| project::builds_without_network(py, &uv))
+            project
+                .pyproject_of(members, p)
+                .is_some_and(|py| project::builds_without_network(py, &uv))
         })
 }
 
@@ -147,13 +144,8 @@ fn editable_modules(
                 .is_none_or(|names| names.contains(&p.name))
         })
         .map(|p| {
-            let pyproject = if project.is_root(p) {
-                &project.pyproject
-            } else {
-                members.get(&p.name)?
-            };
-            let backend = pyproject.build_system.as_ref()?.build_backend.as_deref();
-            if backend != Some("uv_build") {
+            let pyproject = project.pyproject_of(members, p)?;
+            if !pyproject.built_by_uv_build() {
                 return None;
             }
             let module = pyproject.uv_build_module.as_deref()?;

@@ -77,7 +77,7 @@ pub fn builds_without_network(pyproject: &PyProject, uv_version: &[u64]) -> bool
     let Some(build) = &pyproject.build_system else {
         return false;
     };
-    if build.build_backend.as_deref() != Some("uv_build") {
+    if !pyproject.built_by_uv_build() {
         return false;
     }
     let [requirement] = build.requires.as_slice() else {

@@ -95,6 +95,20 @@ impl Project {
         package.path == "." || Some(package.name.as_str()) == self.pyproject.name.as_deref()
     }
 
+    /// The `pyproject.toml` of a local package: the project's own for the root, else the one
+    /// read for it into `members` (`None` when it was not read).
+    pub fn pyproject_of<'a>(
+        &'a self,
+        members: &'a BTreeMap<String, PyProject>,
+        package: &LocalPackage,
+    ) -> Option<&'a PyProject> {
+        if self.is_root(package) {
+            Some(&self.pyproject)
+        } else {
+            members.get(&package.name)
+        }
+    }
+
     /// Whether the lock installs local packages that are neither the project nor a workspace
     /// member: path dependencies (`[tool.uv.sources] x = { path = "libs/x" }`), which
     /// `--no-install-project` and `--no-install-workspace` do not skip.

@@ -36,6 +36,13 @@ pub struct BuildSystem {
 }
 
 impl PyProject {
+    /// Whether uv's own build backend builds it (`build-backend = "uv_build"`).
+    pub fn built_by_uv_build(&self) -> bool {
+        self.build_system
+            .as_ref()
+            .is_some_and(|b| b.build_backend.as_deref() == Some("uv_build"))
+    }
+
     pub fn parse(text: &str) -> Result<PyProject, SpecError> {
         let doc: toml::Table = toml::from_str(text).map_err(|e| SpecError {
             file: super::PYPROJECT.into(),
