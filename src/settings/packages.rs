@@ -1,0 +1,139 @@
+//! What the settings decide from the project's packages, as the lock and their
+//! `pyproject.toml` files describe them: whether the project phase needs a network, which
+//! modules are copied beside an editable install, and which third-party packages get a layer
+//! of their own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Target;
+use crate::project::{self, Project, PyProject};
+
+/// Whether every package of the project that uv builds (the root and the workspace members,
+/// not virtual ones) is built by the `uv_build` backend of the uv in `uv_image`, and no package
+/// comes from git or a URL: then the project phase needs no network. A package whose
+/// `pyproject.toml` was not read counts as needing one.
+pub(super) fn project_builds_offline(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    uv_image: &str,
+) -> bool {
+    let Some(uv) = project::uv_version_of(uv_image) else {
+        return false;
+    };
+    if project.lock.git_sources || project.lock.url_sources {
+        return false;
+    }
+    project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.is_virtual())
+        .all(|p| {
+            project
+                .pyproject_of(members, p)
+                .is_some_and(|py| project::builds_without_network(py, &uv))
+        })
+}
+
+/// The module directories of the project's packages when the runtime image can have them copied
+/// as they are, beside an editable install: the project phase then syncs with empty stand-ins
+/// for the modules (uv's build backend only checks that `__init__.py` exists and writes a `.pth`
+/// naming the module root), so a source edit reruns no sync at all. That holds when every
+/// editable package of the workspace (the project, its members, editable path dependencies) is
+/// built by `uv_build` from one module directory, and only for the runtime image: the dev image
+/// keeps the whole project, installed as before. Path dependencies that are not editable are
+/// built as wheels from the context either way. Only packages the sync installs count (see
+/// [`installed_local_packages`]): a service built with `[sync] package` gets its own modules,
+/// not its neighbours'.
+pub(super) fn editable_modules(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    package: Option<&str>,
+    no_editable: bool,
+    target: Target,
+) -> Vec<String> {
+    if no_editable || target.is_builder() {
+        return Vec::new();
+    }
+    let installed = installed_local_packages(project, package);
+    let modules: Option<Vec<String>> = project
+        .lock
+        .local_packages
+        .iter()
+        // Path dependencies are always built as wheels, from the context as it is.
+        .filter(|p| p.source == project::LocalSource::Editable)
+        .filter(|p| {
+            installed
+                .as_ref()
+                .is_none_or(|names| names.contains(&p.name))
+        })
+        .map(|p| {
+            let pyproject = project.pyproject_of(members, p)?;
+            if !pyproject.built_by_uv_build() {
+                return None;
+            }
+            let module = pyproject.uv_build_module.as_deref()?;
+            let dir = p.path.trim_start_matches("./").trim_end_matches('/');
+            if dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
+                // Outside the build context: nothing to copy from it.
+                return None;
+            }
+            Some(match dir {
+                "" | "." => module.to_string(),
+                dir => format!("{dir}/{module}"),
+            })
+        })
+        .collect();
+    let mut modules = modules.unwrap_or_default();
+    modules.sort();
+    modules.dedup();
+    modules
+}
+
+/// The workspace's packages that `uv sync` installs: `package` (or the root project) and every
+/// local package it depends on, in any extra or group too (a superset: extras and groups not
+/// selected are followed as well). `None` when there is no such start in the lock (a workspace
+/// root without a project of its own), so every package counts.
+fn installed_local_packages(project: &Project, package: Option<&str>) -> Option<BTreeSet<String>> {
+    let start = package.or(project.pyproject.name.as_deref())?;
+    let start = project.lock.local_package(start)?;
+    let mut installed = BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(local) = todo.pop() {
+        if installed.insert(local.name.clone()) {
+            todo.extend(
+                local
+                    .depends_on
+                    .iter()
+                    .filter_map(|name| project.lock.local_package(name)),
+            );
+        }
+    }
+    Some(installed)
+}
+
+/// A package whose largest download is at least this big gets a layer of its own.
+pub const OWN_LAYER_MIN_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many packages get a layer of their own (the biggest), so images stay far from
+/// the layer limits of storage drivers.
+pub const OWN_LAYERS_MAX: usize = 8;
+
+/// The packages that get a layer of their own: the biggest of those whose download is at least
+/// [`OWN_LAYER_MIN_BYTES`], at most [`OWN_LAYERS_MAX`], sorted by name. A lock change that
+/// leaves them as they are (one small package added) then leaves their layers as they are: the
+/// runtime image rewrites and a push uploads only the layer of the rest.
+pub fn own_layer_packages(download_sizes: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut big: Vec<(&String, u64)> = download_sizes
+        .iter()
+        .filter(|(_, size)| **size >= OWN_LAYER_MIN_BYTES)
+        .map(|(name, size)| (name, *size))
+        .collect();
+    big.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut names: Vec<String> = big
+        .into_iter()
+        .take(OWN_LAYERS_MAX)
+        .map(|(name, _)| name.clone())
+        .collect();
+    names.sort();
+    names
+}
