@@ -117,8 +117,7 @@ fn spec_errors_fail_with_the_line_of_uv_build() {
     ];
     for (append, reason, excerpt) in cases {
         let project = Project::copy_of("plain");
-        let spec = project.read("uv.build") + append;
-        project.write("uv.build", &spec);
+        project.append_to_spec(append);
         let build = project.build("uv-frontend-e2e/bad:spec", &[]);
         assert!(!build.succeeded(), "a bad spec must fail");
         let log = build.log();
@@ -245,8 +244,7 @@ fn no_editable_installs_the_project_as_a_compiled_wheel_and_a_source_edit_reruns
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");
-    let spec = project.read("uv.build") + "\n[sync]\nno-editable = true\n";
-    project.write("uv.build", &spec);
+    project.append_to_spec("\n[sync]\nno-editable = true\n");
     let init = "src/hello_uv/__init__.py";
     // A new text every run, so that no earlier run's layers can satisfy phase 2.
     let nonce = nanos();
@@ -371,9 +369,7 @@ fn a_selected_member_image_holds_that_member_and_not_the_root_app() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("workspace");
-    let spec = project.read("uv.build")
-        + "\n[sync]\npackage = \"greeter\"\n[run]\ncommand = [\"python\"]\n";
-    project.write("uv.build", &spec);
+    project.append_to_spec("\n[sync]\npackage = \"greeter\"\n[run]\ncommand = [\"python\"]\n");
     let tag = "uv-frontend-e2e/workspace:greeter";
     project.build(tag, &[]).expect_success();
     let (out, err) = python_output(

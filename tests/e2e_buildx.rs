@@ -217,13 +217,12 @@ fn call_check_reports_findings_through_buildkit() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");
-    let spec = project.read("uv.build") + "[sync]\ndev = true\n";
-    project.write("uv.build", &spec);
+    project.append_to_spec("[sync]\ndev = true\n");
     project.write(".dockerignore", "__pycache__\n");
     // buildx 0.13 sends any `--print=<name>` as the subrequest `frontend.<name>` and prints its
     // result.txt; newer buildx has `--call=check`.
     let out = project.print("lint", &[]);
-    let line = spec.lines().count();
+    let line = project.read("uv.build").lines().count();
     assert!(
         out.contains(&format!(
             "DevDependenciesInRuntime: uv.build:{line}: [sync] dev = true"

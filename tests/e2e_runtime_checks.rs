@@ -6,8 +6,7 @@ mod support;
 use support::e2e::*;
 
 fn with_base(project: &Project, base: &str) {
-    let spec = project.read("uv.build") + &format!("base = \"{base}\"\n");
-    project.write("uv.build", &spec);
+    project.append_to_spec(&format!("base = \"{base}\"\n"));
 }
 
 /// Builds examples/plain on `base` as `tag`, which must fail; the build and its ERROR line.
@@ -136,11 +135,7 @@ fn runtime_files_belong_to_the_user_and_nothing_is_world_writable() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");
-    let spec = project.read("uv.build");
-    project.write(
-        "uv.build",
-        &format!("{spec}[run]\nuser = \"svc\"\nuid = 2000\ngid = 3000\n"),
-    );
+    project.append_to_spec("[run]\nuser = \"svc\"\nuid = 2000\ngid = 3000\n");
     let tag = "uv-frontend-e2e/plain:svc";
     project.build(tag, &[]).expect_success();
     assert_eq!(
@@ -216,12 +211,8 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");
-    let spec = project.read("uv.build");
-    project.write(
-        "uv.build",
-        &format!(
-            "{spec}[run]\nenv = {{ APP_ENV = \"production\" }}\nexpose = [8000]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = {{ \"org.example.team\" = \"data\" }}\n"
-        ),
+    project.append_to_spec(
+        "[run]\nenv = { APP_ENV = \"production\" }\nexpose = [8000]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = { \"org.example.team\" = \"data\" }\n",
     );
     let tag = "uv-frontend-e2e/plain:config";
     project.build(tag, &[]).expect_success();

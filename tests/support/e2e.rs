@@ -93,6 +93,12 @@ impl Project {
         std::fs::read_to_string(self.dir.join(path)).expect("readable")
     }
 
+    /// Adds `text` at the end of the project's `uv.build`.
+    pub fn append_to_spec(&self, text: &str) {
+        let spec = self.read("uv.build") + text;
+        self.write("uv.build", &spec);
+    }
+
     pub fn write(&self, path: &str, content: &str) {
         let path = self.dir.join(path);
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
