@@ -1470,7 +1470,7 @@ fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
 }
 
 #[test]
-fn a_path_dependency_is_skipped_by_phase_one_and_built_as_a_wheel_by_phase_two() {
+fn a_path_dependency_is_skipped_by_phase_one_and_left_to_phase_two() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -1506,6 +1506,10 @@ fn a_path_dependency_is_skipped_by_phase_one_and_built_as_a_wheel_by_phase_two()
     let excludes: Vec<String> =
         serde_json::from_str(&context_source(def).attrs["local.excludepatterns"]).expect("JSON");
     assert_eq!(excludes.last().map(String::as_str), Some("src/hello_uv"));
+    assert!(
+        !excludes.iter().any(|e| e.starts_with("libs")),
+        "phase 2 has the path dependency's sources: {excludes:?}"
+    );
     vertex(
         def,
         "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
