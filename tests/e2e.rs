@@ -379,3 +379,68 @@ fn a_selected_member_image_holds_that_member_and_not_the_root_app() {
     );
     assert_eq!(out, "Hello, member!\nTrue False", "{err}");
 }
+
+#[test]
+fn an_application_that_is_not_a_package_runs_from_its_files_and_an_edit_reruns_no_sync() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // examples/app: no [build-system] (uv init's application), run as `python main.py`.
+    let project = Project::copy_of("app");
+    // Bytecode a checkout may hold, where .dockerignore does not reach: never copied.
+    project.write("templates/__pycache__/stale.cpython-311.pyc", "stale");
+    let tag = "uv-frontend-e2e/app:test";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(run(tag, &[]), "hello from hello-app (idna 3.20)");
+    assert_lean_non_root(tag);
+    let listing = run_entry(
+        tag,
+        "/bin/sh",
+        &[
+            "-c",
+            "cd /app && find . -path ./.venv -prune -o -print | sort",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        [
+            ".",
+            "./.dockerignore",
+            "./.python-version",
+            "./greeting.py",
+            "./main.py",
+            "./pyproject.toml",
+            "./templates",
+            "./templates/greeting.txt",
+            "./uv.build",
+            "./uv.lock",
+        ],
+        "the build context at /app, without .venv and bytecode"
+    );
+    let owner = run_entry(tag, "stat", &["-c", "%U", "/app/main.py"]);
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "app");
+
+    // An edit of the code: no sync reruns, and only the last layer changes.
+    let before = layers(tag);
+    let nonce = nanos();
+    project.write(
+        "templates/greeting.txt",
+        &format!("edited {nonce} hello from hello-app ({{detail}})\n"),
+    );
+    let edited = project.build(tag, &[]);
+    edited.expect_success();
+    for phase in ["[deps 2/2]", "[project 2/2]"] {
+        assert!(
+            edited.cached(phase),
+            "{phase} reran after an edit of the app's files:\n{}",
+            edited.log()
+        );
+    }
+    assert_eq!(
+        run(tag, &[]),
+        format!("edited {nonce} hello from hello-app (idna 3.20)")
+    );
+    let after = layers(tag);
+    assert_layers_kept(&before, &after, before.len() - 1);
+}

@@ -1379,6 +1379,116 @@ fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
 }
 
 #[test]
+fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
+    // examples/app: no [build-system], so uv installs only its dependencies and main.py runs
+    // from /app.
+    let mut bridge = FakeBridge::with_project(APP_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file("notes/__pycache__/old.cpython-311.pyc", "stale");
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+
+    let (copy_digest, copy) = vertex(
+        def,
+        "[runtime 2/2] copy build context to /app (the project is not a package: it runs from there)",
+    );
+    let action = file_copy(&copy);
+    assert_eq!((action.src.as_str(), action.dest.as_str()), ("/", "/app"));
+    assert_eq!(owner_ids(action), (10001, 10001));
+    assert_eq!(copy.inputs.len(), 1, "onto scratch, from the context");
+    let (source_digest, source) = vertex(def, "load the build context for /app");
+    assert_eq!(copy.inputs[0].digest, source_digest);
+    let Some(pb::op::Op::Source(source)) = source.op else {
+        panic!("a source")
+    };
+    assert_eq!(source.identifier, "local://context");
+    assert!(
+        !source.attrs.contains_key("local.includepattern"),
+        "all of it"
+    );
+    let excludes: Vec<String> =
+        serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
+    // The example's .dockerignore, then bytecode a checkout may hold.
+    assert_eq!(
+        excludes,
+        [
+            ".venv",
+            "__pycache__",
+            "*.pyc",
+            ".git",
+            "**/.venv",
+            "**/__pycache__",
+            "**/*.pyc",
+            "**/*.pyo"
+        ]
+    );
+
+    // Phase 2 never sees that copy, and the image's last layer is it.
+    let (phase2_digest, _) = vertex(def, "[project 2/2] uv sync");
+    assert!(!depends_on(def, &phase2_digest).contains(&copy_digest));
+    assert!(depends_on(def, &result_digest(def)).contains(&copy_digest));
+    // Nor the project's code: it gets only what uv reads, so editing main.py reruns no sync.
+    vertex(
+        def,
+        "[project 1/2] copy pyproject.toml uv.lock .python-version from the build context to /app",
+    );
+    let includes: Vec<String> =
+        serde_json::from_str(&context_source(def).attrs["local.includepattern"]).expect("JSON");
+    assert_eq!(includes, ["pyproject.toml", "uv.lock", ".python-version"]);
+
+    // A packaged project gets no such copy: its code is in the venv.
+    let packaged = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    assert!(!ops(packaged.result_definition())
+        .iter()
+        .any(|(d, _)| name_of(packaged.result_definition(), d)
+            .contains("copy build context to /app (")));
+}
+
+#[test]
+fn a_workspace_whose_root_is_not_a_package_syncs_its_members_from_their_directories() {
+    let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let lock = std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/uv.lock")).expect("lock");
+    assert!(lock.contains("source = { editable = \".\" }"));
+    bridge.set_context_file(
+        "uv.lock",
+        &lock.replace(
+            "source = { editable = \".\" }",
+            "source = { virtual = \".\" }",
+        ),
+    );
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    // Phase 2 gets the root's project files and the member, whose module stands in empty.
+    let includes: Vec<String> =
+        serde_json::from_str(&context_source(def).attrs["local.includepattern"]).expect("JSON");
+    assert_eq!(
+        includes,
+        [
+            "pyproject.toml",
+            "uv.lock",
+            ".python-version",
+            "packages/greeter"
+        ]
+    );
+    // The runtime image: the context without the member's module, which has its own layer.
+    let (_, source) = vertex(def, "load the build context for /app");
+    let Some(pb::op::Op::Source(source)) = source.op else {
+        panic!("a source")
+    };
+    let excludes: Vec<String> =
+        serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
+    assert_eq!(
+        excludes.last().map(String::as_str),
+        Some("packages/greeter/src/greeter")
+    );
+    vertex(
+        def,
+        "[runtime 3/3] copy packages/greeter/src/greeter from the build context to /app/packages/greeter/src/greeter",
+    );
+}
+
+#[test]
 fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
     let member = "packages/greeter/pyproject.toml";
     let member_text =

@@ -160,6 +160,18 @@ fn workspace_plan() {
     insta::assert_json_snapshot!(plan(&settings("workspace", &spec)));
 }
 
+/// examples/app is not a package: phase 2 gets only the files uv reads, and the runtime image
+/// the build context beside the venv.
+#[test]
+fn app_project_plan() {
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/app/uv.build"
+    ))
+    .expect("example spec");
+    insta::assert_json_snapshot!(plan(&settings("app", &spec)));
+}
+
 #[test]
 fn full_spec_plan() {
     let spec = r#"[build]

@@ -175,6 +175,18 @@ fn path_source(
     let state = match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
         PathSource::Context { dir, exclude } => {
+            if path == dir {
+                // The whole context, as `dir`.
+                let source = context(
+                    inputs,
+                    &LocalOptions {
+                        exclude_patterns: exclude.clone(),
+                        ..Default::default()
+                    },
+                    &format!("load the build context for {dir}"),
+                );
+                return Ok((source, "/".to_string()));
+            }
             let relative = path
                 .strip_prefix(dir.as_str())
                 .and_then(|p| p.strip_prefix('/'))
@@ -390,12 +402,14 @@ fn lower_step(
         Step::CopyContext {
             name,
             dir,
+            include,
             exclude,
             empty_files,
         } => {
             let context = context(
                 inputs,
                 &LocalOptions {
+                    include_patterns: include.clone(),
                     exclude_patterns: exclude.clone(),
                     ..Default::default()
                 },

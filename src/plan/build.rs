@@ -174,21 +174,29 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         .iter()
         .map(|module| format!("{module}/__init__.py"))
         .collect();
+    // A virtual project's own code is no input of phase 2 either: it gets only what uv reads.
+    let mut name = match s.project_phase_paths.as_slice() {
+        [] => format!("copy build context to {}", s.workdir),
+        paths => format!(
+            "copy {} from the build context to {}",
+            paths.join(" "),
+            s.workdir
+        ),
+    };
+    if editable {
+        let (what, stand_in) = match s.editable_modules.len() {
+            1 => ("module", "an empty stand-in"),
+            _ => ("modules", "empty stand-ins"),
+        };
+        name.push_str(&format!(
+            ", {what} {} as {stand_in}",
+            s.editable_modules.join(" ")
+        ));
+    }
     let mut project_steps = vec![Step::CopyContext {
-        name: if editable {
-            let (what, stand_in) = match s.editable_modules.len() {
-                1 => ("module", "an empty stand-in"),
-                _ => ("modules", "empty stand-ins"),
-            };
-            format!(
-                "copy build context to {}, {what} {} as {stand_in}",
-                s.workdir,
-                s.editable_modules.join(" ")
-            )
-        } else {
-            format!("copy build context to {}", s.workdir)
-        },
+        name,
         dir: s.workdir.clone(),
+        include: s.project_phase_paths.clone(),
         exclude: s
             .context_excludes
             .iter()
@@ -291,6 +299,27 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         gid: user.gid,
         separate_layer: s.layered,
     }];
+    // Not a package: its code runs from the workdir, so the image gets the build context there
+    // (as uv's guide copies /app), less the modules that have layers of their own below.
+    if s.virtual_project {
+        project_layers.push(Step::CopyPath {
+            name: format!(
+                "copy build context to {} (the project is not a package: it runs from there)",
+                s.workdir
+            ),
+            from: PathSource::Context {
+                dir: s.workdir.clone(),
+                exclude: copied_excludes(s)
+                    .into_iter()
+                    .chain(s.editable_modules.iter().cloned())
+                    .collect(),
+            },
+            path: s.workdir.clone(),
+            uid: user.uid,
+            gid: user.gid,
+            separate_layer: s.layered,
+        });
+    }
     // Each module a layer of its own, straight from the context: a source edit changes that one.
     for module in &s.editable_modules {
         let path = format!("{}/{module}", s.workdir);
@@ -298,18 +327,7 @@ fn project_layers(s: &Settings) -> Vec<Step> {
             name: format!("copy {module} from the build context to {path}"),
             from: PathSource::Context {
                 dir: s.workdir.clone(),
-                exclude: s
-                    .context_excludes
-                    .iter()
-                    .map(String::as_str)
-                    .chain(
-                        STALE_BYTECODE
-                            .iter()
-                            .copied()
-                            .filter(|p| !s.context_excludes.iter().any(|e| e == p)),
-                    )
-                    .map(str::to_string)
-                    .collect(),
+                exclude: copied_excludes(s),
             },
             path,
             uid: user.uid,
@@ -318,6 +336,22 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         });
     }
     project_layers
+}
+
+/// What is never copied from the build context into the runtime image: what `.dockerignore`
+/// excludes, any `.venv`, and bytecode a checkout may hold (a wheel never has it either).
+fn copied_excludes(s: &Settings) -> Vec<String> {
+    s.context_excludes
+        .iter()
+        .map(String::as_str)
+        .chain(
+            STALE_BYTECODE
+                .iter()
+                .copied()
+                .filter(|p| !s.context_excludes.iter().any(|e| e == p)),
+        )
+        .map(str::to_string)
+        .collect()
 }
 
 /// The environment of every sync step, on top of the builder image's own.

@@ -128,11 +128,13 @@ pub enum Step {
         dir: String,
         files: Vec<PlannedFile>,
     },
-    /// The build context, minus `exclude`, copied into `dir`; then `empty_files` (paths under
+    /// The build context (`include`d paths), minus `exclude`, copied into `dir`; then `empty_files` (paths under
     /// `dir`) are written, empty, in the same step.
     CopyContext {
         name: String,
         dir: String,
+        /// Only these paths of the context (files or directories); empty: all of it.
+        include: Vec<String>,
         exclude: Vec<String>,
         empty_files: Vec<String>,
     },
@@ -206,8 +208,8 @@ pub struct FinishVenv {
 pub enum PathSource {
     /// The result of a stage.
     Stage(String),
-    /// The build context (minus `exclude`) as if it were at `dir`: the copied path, under
-    /// `dir`, comes from the context's matching path.
+    /// The build context (minus `exclude`) as if it were at `dir`: the copied path, `dir`
+    /// itself or a path under it, comes from the context's matching path.
     Context { dir: String, exclude: Vec<String> },
     /// What stage `upper` changed on top of stage `lower`.
     Diff {

@@ -15,7 +15,7 @@ use crate::user::{runtime_user, RuntimeUser};
 
 mod packages;
 
-use packages::{editable_modules, project_builds_offline};
+use packages::{editable_modules, project_builds_offline, project_is_virtual, project_phase_paths};
 pub use packages::{own_layer_packages, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.
@@ -70,6 +70,13 @@ pub struct Settings {
     /// install that the project phase makes from everything else (see [`editable_modules`]);
     /// empty when the project is installed as wheels (`--no-editable`).
     pub editable_modules: Vec<String>,
+    /// The project is not a package (see [`project_is_virtual`]): uv installs only its
+    /// dependencies, and its code runs from the workdir, so the runtime image gets the build
+    /// context there too.
+    pub virtual_project: bool,
+    /// The paths of the build context the project phase gets (see [`project_phase_paths`]);
+    /// empty: all of it.
+    pub project_phase_paths: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -338,6 +345,7 @@ impl Settings {
             })
         })
         .collect();
+        let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
         let mut context_excludes = project.dockerignore.clone();
         for always in [".venv", "**/.venv"] {
             if !context_excludes.iter().any(|p| p == always) {
@@ -491,6 +499,8 @@ impl Settings {
             own_layers: own_layer_packages(&project.lock.download_sizes),
             project_offline: project_builds_offline(project, members, &uv_image),
             context_excludes,
+            virtual_project,
+            project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
             editable_modules: editable_modules(
                 project,
                 members,

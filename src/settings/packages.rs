@@ -1,12 +1,13 @@
 //! What the settings decide from the project's packages, as the lock and their
 //! `pyproject.toml` files describe them: whether the project phase needs a network, which
-//! modules are copied beside an editable install, and which third-party packages get a layer
-//! of their own.
+//! modules are copied beside an editable install, whether the project is not a package (and
+//! what phase 2 then needs of the context), and which third-party packages get a layer of
+//! their own.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Target;
-use crate::project::{self, Project, PyProject};
+use crate::project::{self, ContextFiles, Project, PyProject};
 
 /// Whether every package of the project that uv builds (the root and the workspace members,
 /// not virtual ones) is built by the `uv_build` backend of the uv in `uv_image`, and no package
@@ -88,6 +89,61 @@ pub(super) fn editable_modules(
     modules.sort();
     modules.dedup();
     modules
+}
+
+/// Whether uv installs nothing of the project itself: its root is virtual in the lock (no
+/// `[build-system]`, or `[tool.uv] package = false`: what `uv init` makes of an application) and
+/// the sync is for it, not for a `[sync] package`. Such code runs from the project directory
+/// (`python main.py`), so the runtime image needs the project's files there, not only the venv.
+pub(super) fn project_is_virtual(project: &Project, package: Option<&str>) -> bool {
+    package.is_none()
+        && project
+            .lock
+            .local_packages
+            .iter()
+            .any(|p| project.is_root(p) && p.is_virtual())
+}
+
+/// What of the build context the project phase of a virtual project needs for the runtime
+/// image: the files uv reads at the root (`pyproject.toml`, `uv.lock`, `.python-version`,
+/// `uv.toml`) and the directories of the other local packages (workspace members, path
+/// dependencies), which it installs. The root's own code is then no input of any sync: editing
+/// `main.py` reruns none. Empty (the whole context) for a package, and for the dev and test
+/// images, which run from the project stage and need all of it.
+pub(super) fn project_phase_paths(
+    project: &Project,
+    files: &ContextFiles,
+    virtual_project: bool,
+    target: Target,
+) -> Vec<String> {
+    if !virtual_project || target.is_builder() {
+        return Vec::new();
+    }
+    let files = [
+        (project::PYPROJECT, &files.pyproject),
+        (project::UV_LOCK, &files.uv_lock),
+        (project::PYTHON_VERSION, &files.python_version),
+        (project::UV_TOML, &files.uv_toml),
+    ]
+    .into_iter()
+    .filter(|(_, text)| text.is_some())
+    .map(|(name, _)| name);
+    let dirs = project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !project.is_root(p))
+        .map(|p| {
+            p.path
+                .trim_start_matches("./")
+                .trim_end_matches('/')
+                .to_string()
+        })
+        // Outside the context, nothing can be sent of it.
+        .filter(|dir| !dir.starts_with('/') && !dir.split('/').any(|part| part == ".."));
+    let mut paths: Vec<String> = files.map(str::to_string).chain(dirs).collect();
+    paths.dedup();
+    paths
 }
 
 /// The workspace's packages that `uv sync` installs: `package` (or the root project) and every

@@ -79,6 +79,7 @@ pub const GROUP: &str = "root:x:0:\nnogroup:x:65534:\n";
 pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/plain");
 pub const WORKSPACE_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/workspace");
 pub const BIGWHEELS_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bigwheels");
+pub const APP_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/app");
 
 impl FakeBridge {
     /// A bridge with every cap, `spec` as `uv.build` and the files of `project_dir` as the context.
@@ -262,6 +263,12 @@ pub fn ops(definition: &pb::Definition) -> Vec<(String, pb::Op)> {
         .iter()
         .map(|b| (digest_of(b), pb::Op::decode(b.as_slice()).expect("an op")))
         .collect()
+}
+
+/// The digest of the definition's result: the input of its terminal op.
+pub fn result_digest(definition: &pb::Definition) -> String {
+    let terminal = pb::Op::decode(definition.def.last().expect("ops").as_slice()).expect("an op");
+    terminal.inputs[0].digest.clone()
 }
 
 pub fn name_of<'a>(definition: &'a pb::Definition, digest: &str) -> &'a str {
