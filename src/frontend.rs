@@ -161,6 +161,7 @@ async fn inspect<B: Bridge>(
         bridge,
         &prepared.plan.images.builder,
         &prepared.platform,
+        &prepared.resolve_mode,
         "builder",
     )
     .await?;
@@ -213,6 +214,7 @@ async fn build_for<B: Bridge>(
     let Prepared {
         platform,
         cache_imports,
+        resolve_mode,
         spec_file,
         spec,
         settings,
@@ -222,16 +224,39 @@ async fn build_for<B: Bridge>(
     let sources = &prepared.sources;
 
     // Image configs: env for the steps, and the runtime image's base config.
-    let builder_config = resolve_config(bridge, &plan.images.builder, platform, "builder").await?;
+    let builder_config = resolve_config(
+        bridge,
+        &plan.images.builder,
+        platform,
+        resolve_mode,
+        "builder",
+    )
+    .await?;
     let base_config = if plan.images.base == plan.images.builder {
         builder_config.clone()
     } else {
-        resolve_config(bridge, &plan.images.base, platform, "base").await?
+        resolve_config(bridge, &plan.images.base, platform, resolve_mode, "base").await?
     };
 
     // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
     for finding in findings(&prepared, &builder_config) {
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
+    }
+    let ignored = opts.ignored_run_options();
+    if !ignored.is_empty() {
+        let warning = crate::gateway::Warning {
+            vertex: prepared.spec_vertex.clone(),
+            short: format!(
+                "IgnoredRunOptions: uv-frontend does not apply {} (its uv sync steps have no use for them)",
+                ignored.join(", ")
+            ),
+            detail: vec![
+                "The Dockerfile frontend applies these to RUN steps; uv-frontend runs only uv sync and its own checks.".into(),
+            ],
+            url: String::new(),
+            location: None,
+        };
+        let _ = bridge.warn(&warning).await;
     }
 
     let mut inputs = LowerInputs {
@@ -241,6 +266,7 @@ async fn build_for<B: Bridge>(
         builder_config: &builder_config,
         base_config: &base_config,
         proxy: proxy_env(&opts.build_args()),
+        resolve_mode: resolve_mode.clone(),
         venv_layout: None,
     };
     let mut lowered = lower(plan, &inputs).map_err(BuildError::plain)?;

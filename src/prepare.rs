@@ -9,7 +9,7 @@ use crate::llb;
 use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project};
 use crate::reads::{read_accounts, read_local_files, read_members};
-use crate::settings::{BuildFacts, Settings, Target};
+use crate::settings::{BuildFacts, Settings, SyncNetwork, Target};
 use crate::spec::{self, SpecFile};
 
 /// Everything a build (or a subrequest about it) knows before it solves anything but reads.
@@ -17,6 +17,8 @@ pub struct Prepared {
     pub caps: crate::gateway::Capabilities,
     pub platform: llb::Platform,
     pub cache_imports: Vec<crate::gateway::CacheImport>,
+    /// BuildKit's image resolve mode (`pull` with `--pull`), for every image.
+    pub resolve_mode: String,
     pub spec_file: SpecFile,
     pub spec: spec::Spec,
     /// The files errors can point into: the spec, `pyproject.toml`, `uv.lock`.
@@ -48,6 +50,19 @@ pub async fn prepare<B: Bridge>(
     caps.check_required().map_err(BuildError::plain)?;
     let platform = platform.clone();
     let cache_imports = opts.cache_imports().map_err(BuildError::plain)?;
+    let resolve_mode = opts
+        .image_resolve_mode()
+        .map_err(BuildError::plain)?
+        .to_string();
+    let extra_hosts = opts.extra_hosts().map_err(BuildError::plain)?;
+    let network = opts
+        .network_mode()
+        .map_err(BuildError::plain)?
+        .map(|mode| match mode {
+            "host" => SyncNetwork::Host,
+            "none" => SyncNetwork::None,
+            _ => SyncNetwork::Default,
+        });
     let target = Target::named(opts.target()).ok_or_else(|| {
         BuildError::plain(format!(
             "uv.build has no target {:?}: its targets are {} (see --call=targets)",
@@ -131,7 +146,14 @@ pub async fn prepare<B: Bridge>(
     // The base image is named in the spec (or defaulted from the project) and its account files
     // decide the runtime user's ids, so they are read before settings are resolved.
     let base_image = crate::settings::base_image(&spec, &project);
-    let accounts = read_accounts(bridge, &base_image, &platform, &cache_imports).await?;
+    let accounts = read_accounts(
+        bridge,
+        &base_image,
+        &platform,
+        &resolve_mode,
+        &cache_imports,
+    )
+    .await?;
     let facts = BuildFacts {
         base_passwd: accounts.passwd,
         base_group: accounts.group,
@@ -140,6 +162,9 @@ pub async fn prepare<B: Bridge>(
         platform: platform.clone(),
         build_args: opts.build_args(),
         target,
+        labels: opts.labels(),
+        network,
+        extra_hosts,
     };
     let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
         .map_err(|e| BuildError::located(e, &sources))?;
@@ -148,6 +173,7 @@ pub async fn prepare<B: Bridge>(
         caps,
         platform,
         cache_imports,
+        resolve_mode,
         spec_file,
         spec,
         sources,

@@ -91,9 +91,11 @@ pub async fn read_accounts<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
+    resolve_mode: &str,
     cache_imports: &[crate::gateway::CacheImport],
 ) -> Result<BaseAccounts, BuildError> {
-    let state = llb::image(image, platform, &format!("[base] {image}"));
+    // The same vertex as the build's base image, so it is loaded once.
+    let state = llb::image_resolved(image, platform, resolve_mode, &format!("[base] {image}"));
     let reference = bridge
         // With the cache imports, like every solve: a vertex first solved without them has no
         // cache keys, and everything built on it would miss the imported cache.
@@ -169,10 +171,11 @@ pub async fn resolve_config<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
+    resolve_mode: &str,
     role: &str,
 ) -> Result<serde_json::Value, BuildError> {
     let resolved = bridge
-        .resolve_image_config(image, platform)
+        .resolve_image_config(image, platform, resolve_mode)
         .await
         .map_err(|e| {
             BuildError::plain(format!(

@@ -129,10 +129,10 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
         (
             "UVF_BUILD_NETWORK",
             "network of the sync steps: default or host ([build] network)",
-            if st.sync.network_host {
-                "host"
-            } else {
-                "default"
+            match st.sync.network {
+                crate::settings::SyncNetwork::Host => "host",
+                crate::settings::SyncNetwork::Default => "default",
+                crate::settings::SyncNetwork::None => "none (--network none)",
             }
             .into(),
         ),

@@ -270,6 +270,124 @@ fn host_network_can_come_from_a_build_arg() {
 }
 
 #[test]
+fn label_add_host_network_and_pull_are_applied_as_buildx_passes_them() {
+    let bridge = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[
+            ("label:org.opencontainers.image.revision", "abc123"),
+            ("label:org.opencontainers.image.title", "from-the-cli"),
+            ("add-hosts", "index.internal=10.0.0.7"),
+            ("force-network-mode", "host"),
+            ("image-resolve-mode", "pull"),
+            ("shm-size", "67108864"),
+        ],
+    );
+    bridge.assert_built();
+    // --label: on the image, over the project's own labels.
+    let config = bridge.returned_config().expect("a config");
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["org.opencontainers.image.revision"], "abc123");
+    assert_eq!(labels["org.opencontainers.image.title"], "from-the-cli");
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
+
+    // --add-host and --network: the sync steps (phase 2 of this project needs no network).
+    let def = bridge.result_definition();
+    let syncs = sync_steps(def);
+    assert_eq!(syncs.len(), 2);
+    for sync in &syncs {
+        let meta = exec(sync).meta.as_ref().expect("meta");
+        assert_eq!(
+            meta.extra_hosts,
+            [pb::HostIp {
+                host: "index.internal".into(),
+                ip: "10.0.0.7".into()
+            }]
+        );
+    }
+    let networks: Vec<i32> = syncs.iter().map(|s| exec(s).network).collect();
+    assert_eq!(
+        networks,
+        [pb::NetMode::Host as i32, pb::NetMode::None as i32]
+    );
+
+    // --pull: every image source and every config resolution asks the registry.
+    let images: Vec<pb::SourceOp> = ops(def)
+        .into_iter()
+        .filter_map(|(_, op)| match op.op {
+            Some(pb::op::Op::Source(s)) if s.identifier.starts_with("docker-image://") => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        images.len(),
+        2,
+        "uv, and the Python image builder and base share"
+    );
+    for image in &images {
+        assert_eq!(
+            image.attrs["image.resolvemode"], "pull",
+            "{}",
+            image.identifier
+        );
+    }
+    assert!(!bridge.resolve_modes.is_empty());
+    assert!(bridge.resolve_modes.iter().all(|(_, mode)| mode == "pull"));
+
+    // What it does not apply, it says.
+    assert!(bridge.warnings.iter().any(|w| w.short
+        == "IgnoredRunOptions: uv-frontend does not apply --shm-size (its uv sync steps have no use for them)"));
+
+    // Without them: no hosts, BuildKit's network, images as BuildKit resolves them by default.
+    let plain = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[]);
+    let def = plain.result_definition();
+    let deps = &sync_steps(def)[0];
+    assert!(exec(deps)
+        .meta
+        .as_ref()
+        .expect("meta")
+        .extra_hosts
+        .is_empty());
+    assert_eq!(exec(deps).network, pb::NetMode::Unset as i32);
+    assert!(plain
+        .resolve_modes
+        .iter()
+        .all(|(_, mode)| mode == "default"));
+    assert!(plain
+        .warnings
+        .iter()
+        .all(|w| !w.short.starts_with("IgnoredRunOptions")));
+}
+
+#[test]
+fn the_network_of_the_spec_wins_over_the_network_flag() {
+    let none = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("force-network-mode", "none")],
+    );
+    assert_eq!(
+        exec(&sync_steps(none.result_definition())[0]).network,
+        pb::NetMode::None as i32
+    );
+    let spec = format!("{EXAMPLE_SPEC}network = \"host\"\n");
+    let host = build_with_opts(PLAIN_EXAMPLE, &spec, &[("force-network-mode", "none")]);
+    assert_eq!(
+        exec(&sync_steps(host.result_definition())[0]).network,
+        pb::NetMode::Host as i32
+    );
+    let bad = build_with_opts(
+        PLAIN_EXAMPLE,
+        EXAMPLE_SPEC,
+        &[("add-hosts", "index=nowhere")],
+    );
+    assert_eq!(
+        bad.returned_error().expect("an error").message,
+        "--add-host index=nowhere: nowhere is not an IP address"
+    );
+}
+
+#[test]
 fn named_contexts_replace_the_uv_builder_and_base_images() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let other = "127.0.0.1:5000/python:3.11-other";

@@ -147,6 +147,49 @@ fn a_named_context_replaces_the_builder_image() {
 }
 
 #[test]
+fn label_pull_add_host_and_network_flags_are_taken_and_unused_ones_named() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    let tag = "uv-frontend-e2e/plain:flags";
+    let built = project.build(
+        tag,
+        &[
+            "--label",
+            "org.opencontainers.image.revision=abc123",
+            "--label",
+            "org.opencontainers.image.title=from-the-cli",
+            "--pull",
+            "--add-host",
+            "index.internal:10.0.0.7",
+            "--network",
+            "host",
+            "--shm-size",
+            "64m",
+        ],
+    );
+    built.expect_success();
+    let labels = image_config(tag)["Labels"].clone();
+    assert_eq!(labels["org.opencontainers.image.revision"], "abc123");
+    assert_eq!(
+        labels["org.opencontainers.image.title"], "from-the-cli",
+        "--label wins over the project's own"
+    );
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
+    assert!(
+        built.log().contains(
+            "IgnoredRunOptions: uv-frontend does not apply --shm-size (its uv sync steps have no use for them)"
+        ),
+        "{}",
+        built.log()
+    );
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+}
+
+#[test]
 fn findings_are_build_warnings_and_the_outline_shows_this_builds_values() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();

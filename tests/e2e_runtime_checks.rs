@@ -216,11 +216,7 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     );
     let tag = "uv-frontend-e2e/plain:config";
     project.build(tag, &[]).expect_success();
-    let inspect = std::process::Command::new(docker())
-        .args(["image", "inspect", "--format", "{{json .Config}}", tag])
-        .output()
-        .expect("docker runs");
-    let config: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("JSON");
+    let config = image_config(tag);
     let labels = &config["Labels"];
     assert_eq!(labels["org.opencontainers.image.title"], "hello-uv");
     assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");

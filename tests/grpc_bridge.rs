@@ -39,7 +39,7 @@ impl LlbBridge for Server {
             .fake
             .lock()
             .await
-            .resolve_image_config(&name, &Platform::new("linux", "amd64", ""))
+            .resolve_image_config(&name, &Platform::new("linux", "amd64", ""), &r.resolve_mode)
             .await
             .map_err(internal)?;
         Ok(Response::new(gw::ResolveImageConfigResponse {

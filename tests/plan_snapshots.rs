@@ -50,6 +50,9 @@ fn facts() -> BuildFacts {
         platform: uv_frontend::llb::Platform::new("linux", "amd64", ""),
         build_args: Default::default(),
         target: uv_frontend::settings::Target::Runtime,
+        labels: Default::default(),
+        network: None,
+        extra_hosts: vec![],
     }
 }
 

@@ -134,13 +134,14 @@ impl Bridge for GrpcBridge {
         &mut self,
         image: &str,
         platform: &Platform,
+        mode: &str,
     ) -> anyhow::Result<ResolvedImage> {
         let response = self
             .client
             .resolve_image_config(gw::ResolveImageConfigRequest {
                 r#ref: crate::llb::source::normalize_image_ref(image),
                 platform: Some(platform.to_pb()),
-                resolve_mode: "default".into(),
+                resolve_mode: mode.into(),
                 log_name: format!("[internal] load metadata for {image}"),
                 ..Default::default()
             })

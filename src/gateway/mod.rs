@@ -121,10 +121,12 @@ pub trait Bridge {
     async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;
     /// The entries of `dir` in a solved reference.
     async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>>;
+    /// `mode` is BuildKit's image resolve mode: `default`, `pull` (`--pull`) or `local`.
     async fn resolve_image_config(
         &mut self,
         image: &str,
         platform: &Platform,
+        mode: &str,
     ) -> anyhow::Result<ResolvedImage>;
     /// A non-fatal finding, shown by buildx as a build warning (where BuildKit supports it).
     /// Sends a build warning; a BuildKit without the `gateway.warnings` cap gets none.

@@ -150,6 +150,75 @@ impl BuildOpts {
         self.get("requestid")
     }
 
+    /// `--label` values: labels of the image, over the spec's.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.opts
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("label:")?.to_string(), v.clone())))
+            .collect()
+    }
+
+    /// `--add-host name:ip` entries (buildx sends `name=ip,...`), as BuildKit's Dockerfile
+    /// frontend reads them: names lowercased, IPs checked.
+    pub fn extra_hosts(&self) -> Result<Vec<(String, String)>, String> {
+        let Some(value) = self.get("add-hosts") else {
+            return Ok(Vec::new());
+        };
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|field| {
+                let field = field.to_ascii_lowercase();
+                let (host, ip) = field
+                    .split_once('=')
+                    .ok_or_else(|| format!("--add-host {field} is not name=ip"))?;
+                ip.parse::<std::net::IpAddr>()
+                    .map_err(|_| format!("--add-host {field}: {ip} is not an IP address"))?;
+                Ok((host.to_string(), ip.to_string()))
+            })
+            .collect()
+    }
+
+    /// `--network`: `host`, `none` or `sandbox` (BuildKit's default); `None` when not given.
+    pub fn network_mode(&self) -> Result<Option<&str>, String> {
+        match self.get("force-network-mode") {
+            None => Ok(None),
+            Some(mode @ ("host" | "none" | "sandbox")) => Ok(Some(mode)),
+            Some(other) => Err(format!(
+                "--network {other} is not a network mode uv-frontend knows (host, none, default)"
+            )),
+        }
+    }
+
+    /// `--pull` (`pull`), or BuildKit's `default`/`local` image resolve mode.
+    pub fn image_resolve_mode(&self) -> Result<&str, String> {
+        match self.get("image-resolve-mode").unwrap_or("default") {
+            mode @ ("default" | "pull" | "local") => Ok(mode),
+            other => Err(format!(
+                "image-resolve-mode {other} is not default, pull or local"
+            )),
+        }
+    }
+
+    /// The options `docker buildx build` may pass that the Dockerfile frontend applies to its RUN
+    /// steps and uv-frontend does not (`uv sync` has no use for them), as the flags that set them.
+    pub fn ignored_run_options(&self) -> Vec<&'static str> {
+        [
+            ("shm-size", "--shm-size"),
+            ("ulimit", "--ulimit"),
+            ("cgroup-parent", "--cgroup-parent"),
+            (
+                "build-arg:BUILDKIT_SANDBOX_HOSTNAME",
+                "BUILDKIT_SANDBOX_HOSTNAME",
+            ),
+        ]
+        .into_iter()
+        .filter(|(key, _)| self.get(key).is_some())
+        .map(|(_, flag)| flag)
+        .collect()
+    }
+
     pub fn no_cache(&self) -> Option<Vec<String>> {
         let value = self.opts.get("no-cache")?;
         Some(
@@ -196,6 +265,58 @@ mod tests {
                 attrs: [("ref".to_string(), "r/c".to_string())].into()
             }]
         );
+    }
+
+    #[test]
+    fn labels_hosts_network_and_pull_are_read_as_buildx_sends_them() {
+        let opts = |pairs: &[(&str, &str)]| BuildOpts {
+            opts: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        let o = opts(&[
+            ("label:org.opencontainers.image.revision", "abc123"),
+            ("add-hosts", "Index.Internal=10.0.0.7,mirror=fd00::1"),
+            ("force-network-mode", "host"),
+            ("image-resolve-mode", "pull"),
+            ("shm-size", "67108864"),
+        ]);
+        assert_eq!(
+            o.labels(),
+            [(
+                "org.opencontainers.image.revision".to_string(),
+                "abc123".to_string()
+            )]
+            .into()
+        );
+        assert_eq!(
+            o.extra_hosts().unwrap(),
+            [
+                ("index.internal".to_string(), "10.0.0.7".to_string()),
+                ("mirror".to_string(), "fd00::1".to_string())
+            ]
+        );
+        assert_eq!(o.network_mode().unwrap(), Some("host"));
+        assert_eq!(o.image_resolve_mode().unwrap(), "pull");
+        assert_eq!(o.ignored_run_options(), ["--shm-size"]);
+
+        let none = opts(&[]);
+        assert!(none.labels().is_empty() && none.extra_hosts().unwrap().is_empty());
+        assert_eq!(none.network_mode().unwrap(), None);
+        assert_eq!(none.image_resolve_mode().unwrap(), "default");
+        assert!(none.ignored_run_options().is_empty());
+
+        assert_eq!(
+            opts(&[("add-hosts", "index=not-an-ip")])
+                .extra_hosts()
+                .unwrap_err(),
+            "--add-host index=not-an-ip: not-an-ip is not an IP address"
+        );
+        assert!(opts(&[("force-network-mode", "bridge")])
+            .network_mode()
+            .is_err());
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub struct Exec {
     proxy: Option<pb::ProxyEnv>,
     network: Network,
     secret_env: Vec<pb::SecretEnv>,
+    extra_hosts: Vec<pb::HostIp>,
 }
 
 impl State {
@@ -87,6 +88,7 @@ impl State {
             proxy: None,
             network: Network::Sandbox,
             secret_env: vec![],
+            extra_hosts: vec![],
         }
     }
 }
@@ -165,6 +167,16 @@ impl Exec {
 
     pub fn proxy(mut self, proxy: Option<pb::ProxyEnv>) -> Exec {
         self.proxy = proxy;
+        self
+    }
+
+    /// Entries (name, IP) added to the step's `/etc/hosts`, as `--add-host` does for RUN.
+    pub fn extra_hosts(mut self, hosts: &[(String, String)]) -> Exec {
+        self.extra_hosts
+            .extend(hosts.iter().map(|(host, ip)| pb::HostIp {
+                host: host.clone(),
+                ip: ip.clone(),
+            }));
         self
     }
 
@@ -320,6 +332,7 @@ impl Exec {
                 cwd: self.base.cwd.clone(),
                 user: self.base.user.clone(),
                 proxy_env: self.proxy,
+                extra_hosts: self.extra_hosts,
                 ..Default::default()
             }),
             mounts,

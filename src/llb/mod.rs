@@ -19,6 +19,6 @@ pub use exec::{CacheSharing, Exec, Network};
 pub use file::{Chown, CopyOptions, FileOp};
 pub use layers::{diff, merge};
 pub use marshal::{digest_of, marshal, marshal_ignoring_cache, prefix_names, Marshalled};
-pub use source::{image, local, scratch, LocalOptions};
+pub use source::{image, image_resolved, local, scratch, LocalOptions};
 pub use state::{Platform, State};
 pub use vertex::{Output, Vertex};

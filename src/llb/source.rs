@@ -13,11 +13,23 @@ pub fn scratch() -> State {
 
 /// A container image, pulled for `platform`.
 pub fn image(reference: &str, platform: &Platform, name: &str) -> State {
+    image_resolved(reference, platform, "default", name)
+}
+
+/// [`image`] with BuildKit's resolve mode: `default`, `pull` (`--pull`: always ask the
+/// registry) or `local` (prefer a local image).
+pub fn image_resolved(reference: &str, platform: &Platform, mode: &str, name: &str) -> State {
+    let mut attrs = BTreeMap::new();
+    let mut caps = vec!["source.image"];
+    if mode != "default" {
+        attrs.insert("image.resolvemode".to_string(), mode.to_string());
+        caps.push("source.image.resolvemode");
+    }
     let op = pb::op::Op::Source(pb::SourceOp {
         identifier: format!("docker-image://{}", normalize_image_ref(reference)),
-        attrs: BTreeMap::new(),
+        attrs,
     });
-    let vertex = Vertex::new(op, vec![], Some(platform.to_pb()), name, ["source.image"]);
+    let vertex = Vertex::new(op, vec![], Some(platform.to_pb()), name, caps);
     State::from_output(Some(vertex.output(0)), Some(platform.clone()))
 }
 

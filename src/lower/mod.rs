@@ -7,6 +7,7 @@ use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, 
 use crate::plan::{
     Check, DiffMethod, PathSource, Plan, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
 };
+use crate::settings::SyncNetwork;
 use crate::venv_layout::VenvLayout;
 
 mod scripts;
@@ -27,6 +28,8 @@ pub struct LowerInputs<'a> {
     pub base_config: &'a serde_json::Value,
     /// Proxy settings from the predefined proxy build args.
     pub proxy: Option<pb::ProxyEnv>,
+    /// BuildKit's image resolve mode for every image (`pull` with `--pull`).
+    pub resolve_mode: String,
     /// Where the files of the dependency stage's venv go, read from its result; `None` copies
     /// the venv as one layer.
     pub venv_layout: Option<&'a VenvLayout>,
@@ -61,7 +64,12 @@ pub struct Lowered {
 pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
     let platform = &inputs.platform;
     let image = |role: &str, reference: &str| {
-        llb::image(reference, platform, &format!("[{role}] {reference}"))
+        llb::image_resolved(
+            reference,
+            platform,
+            &inputs.resolve_mode,
+            &format!("[{role}] {reference}"),
+        )
     };
     let mut builder = image("builder", &plan.images.builder)
         .env_list(env_of(inputs.builder_config).iter().map(String::as_str));
@@ -497,11 +505,13 @@ fn lower_step(
             if access.ssh {
                 exec = exec.ssh("default", SSH_AGENT_SOCKET, true);
             }
-            if *offline {
-                exec = exec.network(Network::None);
-            } else if access.host_network {
-                exec = exec.network(Network::Host);
-            }
+            exec = exec.network(match access.network {
+                _ if *offline => Network::None,
+                SyncNetwork::Default => Network::Sandbox,
+                SyncNetwork::Host => Network::Host,
+                SyncNetwork::None => Network::None,
+            });
+            exec = exec.extra_hosts(&access.extra_hosts);
             if let Some(kept) = venv_cache {
                 exec = exec.cache(&kept.id, &kept.target, kept.sharing);
             }

@@ -41,7 +41,8 @@ pub fn plan(s: &Settings) -> Plan {
             secrets: s.sync.secrets.clone(),
             secrets_as_env: s.sync.secrets_as_env,
             ssh: s.sync.ssh,
-            host_network: s.sync.network_host,
+            network: s.sync.network,
+            extra_hosts: s.sync.extra_hosts.clone(),
         },
         stages: vec![
             numbered(DEPS_STAGE, StageBase::Builder, deps_steps(s, &selection)),

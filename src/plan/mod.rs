@@ -46,8 +46,10 @@ pub struct SyncAccess {
     pub secrets_as_env: bool,
     /// The client's SSH agent (`--ssh default`), optional, as `SSH_AUTH_SOCK`.
     pub ssh: bool,
-    /// The host's network instead of BuildKit's sandbox (`--allow network.host`).
-    pub host_network: bool,
+    /// Their network (a project phase that needs none gets none, whatever this says).
+    pub network: crate::settings::SyncNetwork,
+    /// Extra `/etc/hosts` entries (name, IP), from `--add-host`.
+    pub extra_hosts: Vec<(String, String)>,
 }
 
 /// Where sync steps find their secrets, one file per id.

@@ -119,8 +119,10 @@ pub struct SyncSettings {
     pub dev: bool,
     pub lock: LockMode,
     pub compile_bytecode: bool,
-    /// `[build] network = "host"`: sync steps on the host's network.
-    pub network_host: bool,
+    /// The sync steps' network: `[build] network`, else `--network`.
+    pub network: SyncNetwork,
+    /// `--add-host` entries (name, IP) for the sync steps' `/etc/hosts`.
+    pub extra_hosts: Vec<(String, String)>,
     /// Environment variables sync steps take from client secrets of the same id, when the
     /// client passes them (`--secret id=UV_INDEX_<NAME>_PASSWORD,env=...`): never in a layer.
     pub secrets: Vec<String>,
@@ -259,6 +261,25 @@ pub struct BuildFacts {
     /// `--build-arg` values.
     pub build_args: BTreeMap<String, String>,
     pub target: Target,
+    /// `--label` values: the image's labels, over the project's and the spec's.
+    pub labels: BTreeMap<String, String>,
+    /// `--network`, when given.
+    pub network: Option<SyncNetwork>,
+    /// `--add-host` entries.
+    pub extra_hosts: Vec<(String, String)>,
+}
+
+/// The network of the sync steps that need one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncNetwork {
+    /// BuildKit's sandbox.
+    #[default]
+    Default,
+    /// The host's (`--allow network.host`).
+    Host,
+    /// None at all (`--network none`).
+    None,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -268,7 +289,7 @@ pub struct RunSettings {
     pub command: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,
     pub expose: Vec<u16>,
-    /// OCI labels from pyproject.toml, then the spec's own.
+    /// OCI labels from pyproject.toml, then the spec's own, then `--label`'s.
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Vec<String>>,
@@ -451,11 +472,12 @@ impl Settings {
                     .map(|l| *l.get_ref())
                     .unwrap_or(LockMode::Locked),
                 compile_bytecode: spec.sync.compile_bytecode.unwrap_or(true),
-                network_host: spec
-                    .build
-                    .network
-                    .as_ref()
-                    .is_some_and(|n| n.get_ref() == "host"),
+                network: match spec.build.network.as_ref().map(|n| n.get_ref().as_str()) {
+                    Some("host") => SyncNetwork::Host,
+                    Some(_) => SyncNetwork::Default,
+                    None => facts.network.unwrap_or_default(),
+                },
+                extra_hosts: facts.extra_hosts.clone(),
                 secrets: index_secrets(
                     &project
                         .pyproject
@@ -490,7 +512,7 @@ impl Settings {
                     .iter()
                     .map(|p| *p.get_ref() as u16)
                     .collect(),
-                labels: labels(&project.pyproject, &spec.run.labels),
+                labels: labels(&project.pyproject, &spec.run.labels, &facts.labels),
                 stop_signal: s(&spec.run.stop_signal),
                 healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
             },
@@ -512,8 +534,13 @@ impl Settings {
     }
 }
 
-/// OCI annotations of the image from `[project]`, overridden by the spec's `[run] labels`.
-fn labels(p: &PyProject, spec: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+/// OCI annotations of the image from `[project]`, overridden by the spec's `[run] labels`, then
+/// by `--label` (as `docker buildx build --label` overrides a Dockerfile's `LABEL`).
+fn labels(
+    p: &PyProject,
+    spec: &BTreeMap<String, String>,
+    cli: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     let mut put = |key: &str, value: Option<&String>| {
         if let Some(v) = value {
@@ -535,7 +562,7 @@ fn labels(p: &PyProject, spec: &BTreeMap<String, String>) -> BTreeMap<String, St
     .iter()
     .find_map(|k| p.urls.get(*k));
     put("source", source);
-    labels.extend(spec.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels.extend(spec.iter().chain(cli).map(|(k, v)| (k.clone(), v.clone())));
     labels
 }
 

@@ -323,6 +323,16 @@ pub fn assert_layers_kept(before: &[(String, u64)], after: &[(String, u64)], kep
 }
 
 /// The image's layers, bottom first: (diff id, uncompressed bytes), from `docker save`.
+/// The image's config (`docker image inspect`'s `.Config`).
+pub fn image_config(image: &str) -> serde_json::Value {
+    let inspect = docker_command()
+        .args(["image", "inspect", "--format", "{{json .Config}}", image])
+        .output()
+        .expect("docker runs");
+    assert!(inspect.status.success(), "docker image inspect {image}");
+    serde_json::from_slice(&inspect.stdout).expect("JSON")
+}
+
 pub fn layers(image: &str) -> Vec<(String, u64)> {
     let out = std::env::temp_dir().join(format!(
         "uv-frontend-e2e-save-{}-{}.tar",

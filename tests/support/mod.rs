@@ -33,6 +33,8 @@ pub struct FakeBridge {
     pub returned: Option<FrontendResult>,
     /// Makes image resolution panic, standing in for a bug anywhere in the flow.
     pub panic_on_resolve: bool,
+    /// Every image config resolved: (image, resolve mode).
+    pub resolve_modes: Vec<(String, String)>,
     /// The files (and symlinks, as [`link`] values) of every built image: what the interpreter
     /// check reads. By default a venv on a Debian-like Python 3.11.
     pub result_files: BTreeMap<String, Vec<u8>>,
@@ -416,8 +418,11 @@ impl Bridge for FakeBridge {
         &mut self,
         image: &str,
         _platform: &Platform,
+        mode: &str,
     ) -> anyhow::Result<ResolvedImage> {
         assert!(!self.panic_on_resolve, "resolver exploded");
+        self.resolve_modes
+            .push((image.to_string(), mode.to_string()));
         let config = self
             .images
             .get(image)
