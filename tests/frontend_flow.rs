@@ -1445,6 +1445,24 @@ fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
 }
 
 #[test]
+fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never_installs() {
+    let mut bridge = FakeBridge::with_project(APP_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject = std::fs::read_to_string(format!("{APP_EXAMPLE}/pyproject.toml")).expect("read");
+    bridge.set_context_file(
+        "pyproject.toml",
+        &format!("{pyproject}\n[project.scripts]\nhello-app = \"main:main\"\n"),
+    );
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let config = bridge.returned_config().expect("a config");
+    assert_eq!(
+        config["config"]["Cmd"],
+        serde_json::json!(["python3"]),
+        "the base image's command, not a script uv skips"
+    );
+}
+
+#[test]
 fn a_workspace_whose_root_is_not_a_package_syncs_its_members_from_their_directories() {
     let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
     let lock = std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/uv.lock")).expect("lock");

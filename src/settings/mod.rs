@@ -334,8 +334,11 @@ impl Settings {
             }
         }
 
+        let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
         let command = match &spec.run.command {
             Some(c) => Some(c.get_ref().clone()),
+            // uv installs no entry points of a project that is not a package.
+            None if virtual_project => None,
             None => {
                 let scripts = project.scripts_of(package.as_deref(), members);
                 (scripts.len() == 1).then(|| vec![scripts.keys().next().expect("one").clone()])
@@ -366,7 +369,6 @@ impl Settings {
             })
         })
         .collect();
-        let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
         let mut context_excludes = project.dockerignore.clone();
         for always in [".venv", "**/.venv"] {
             if !context_excludes.iter().any(|p| p == always) {
