@@ -87,7 +87,12 @@ pub fn runtime_user(
     let free =
         |taken: &dyn Fn(u32) -> bool| (preferred_id..).find(|id| !taken(*id)).expect("a free id");
     let uid = free(&|id| users.iter().any(|u| u.id == id));
-    let existing_group = groups.iter().find(|g| g.name == name).map(|g| g.id);
+    // The user's own group by name, else a group the spec names by id (e.g. a shared `users`).
+    let existing_group = groups
+        .iter()
+        .find(|g| g.name == name)
+        .or_else(|| gid.and_then(|wanted| groups.iter().find(|g| g.id == wanted)))
+        .map(|g| g.id);
     let preferred_gid = gid.unwrap_or(uid);
     let gid = existing_group.unwrap_or_else(|| {
         if groups.iter().any(|g| g.id == preferred_gid) {
@@ -130,6 +135,17 @@ mod tests {
             (65534, 65534, "/nonexistent")
         );
         assert!(u.add.is_none());
+    }
+
+    #[test]
+    fn a_gid_the_base_has_is_joined_not_replaced() {
+        let u = runtime_user("svc", (2000, Some(65534)), Some(PASSWD), Some(GROUP));
+        assert_eq!((u.uid, u.gid), (2000, 65534));
+        let add = u.add.expect("added");
+        assert_eq!(add.group, GROUP, "no second group with that id");
+        assert!(add
+            .passwd
+            .ends_with("svc:x:2000:65534::/home/svc:/usr/sbin/nologin\n"));
     }
 
     #[test]

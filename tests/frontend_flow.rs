@@ -805,6 +805,27 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
         "{}",
         status.message
     );
+
+    // A uid the spec asks for is never swapped for another when it is taken.
+    let taken = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 65534\n");
+    let status = build(PLAIN_EXAMPLE, &taken)
+        .returned_error()
+        .expect("a taken uid fails")
+        .message
+        .clone();
+    assert_eq!(
+        status,
+        "uv.build:7: [run] uid 65534 belongs to another user of the base image 127.0.0.1:5000/python:3.11-bookworm (fix: choose a free uid, or remove uid to get the first free one from 10001)"
+    );
+    // A gid the base already has is that group's: the user joins it.
+    let shared = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 2000\ngid = 65534\n");
+    let bridge = build(PLAIN_EXAMPLE, &shared);
+    bridge.assert_built();
+    let (_, copy) = vertex(
+        bridge.result_definition(),
+        "[runtime-deps 2/2] copy /app/.venv dependencies",
+    );
+    assert_eq!(owner_ids(file_copy(&copy)), (2000, 65534));
 }
 
 #[test]

@@ -399,6 +399,19 @@ impl Settings {
                         "remove uid/gid to use the base image's user, or name a new user",
                     ));
                 }
+                if user.add.is_some() && wanted != actual {
+                    // Only a uid can differ: a taken gid is that group's.
+                    return Err(SpecError::at(
+                        spec_file,
+                        v.span().start,
+                        format!(
+                            "[run] uid {wanted} belongs to another user of the base image {base}"
+                        ),
+                        format!(
+                            "choose a free uid, or remove uid to get the first free one from {DEFAULT_UID}"
+                        ),
+                    ));
+                }
             }
         }
         // Also `--build-arg UVF_TEST_SKIP=1` (crate::spec::overrides).
