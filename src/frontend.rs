@@ -11,7 +11,7 @@ use crate::interpreter_check;
 use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::CheckKind;
-use crate::prepare::{findings, prepare, warning_of, Prepared};
+use crate::prepare::{findings, image_failure, prepare, warning_of, Prepared};
 use crate::reads::resolve_config;
 use crate::spec::SpecError;
 use crate::step_failure::{
@@ -162,13 +162,30 @@ async fn inspect<B: Bridge>(
         &prepared.plan.images.builder,
         &prepared.platform,
         &prepared.resolve_mode,
-        "builder",
     )
-    .await?;
+    .await
+    .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
     Ok(crate::subrequests::lint_result(
         &prepared,
         &findings(&prepared, &builder_config),
     ))
+}
+
+/// [`image_failure`] for the prepared build's `role` image.
+fn image_failure_of(prepared: &Prepared, role: &str, cause: &str) -> BuildError {
+    let image = match role {
+        "base" => &prepared.plan.images.base,
+        _ => &prepared.plan.images.builder,
+    };
+    image_failure(
+        &prepared.spec_file,
+        &prepared.spec,
+        &prepared.sources,
+        role,
+        image,
+        &prepared.platform,
+        cause,
+    )
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -224,18 +241,15 @@ async fn build_for<B: Bridge>(
     let sources = &prepared.sources;
 
     // Image configs: env for the steps, and the runtime image's base config.
-    let builder_config = resolve_config(
-        bridge,
-        &plan.images.builder,
-        platform,
-        resolve_mode,
-        "builder",
-    )
-    .await?;
+    let builder_config = resolve_config(bridge, &plan.images.builder, platform, resolve_mode)
+        .await
+        .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
     let base_config = if plan.images.base == plan.images.builder {
         builder_config.clone()
     } else {
-        resolve_config(bridge, &plan.images.base, platform, resolve_mode, "base").await?
+        resolve_config(bridge, &plan.images.base, platform, resolve_mode)
+            .await
+            .map_err(|cause| image_failure_of(&prepared, "base", &cause))?
     };
 
     // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.

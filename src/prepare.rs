@@ -10,7 +10,7 @@ use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project};
 use crate::reads::{read_accounts, read_local_files, read_members};
 use crate::settings::{BuildFacts, Settings, SyncNetwork, Target};
-use crate::spec::{self, SpecFile};
+use crate::spec::{self, SpecError, SpecFile};
 
 /// Everything a build (or a subrequest about it) knows before it solves anything but reads.
 pub struct Prepared {
@@ -153,7 +153,18 @@ pub async fn prepare<B: Bridge>(
         &resolve_mode,
         &cache_imports,
     )
-    .await?;
+    .await
+    .map_err(|cause| {
+        image_failure(
+            &spec_file,
+            &spec,
+            &sources,
+            "base",
+            &base_image,
+            &platform,
+            &cause,
+        )
+    })?;
     let facts = BuildFacts {
         base_passwd: accounts.passwd,
         base_group: accounts.group,
@@ -183,6 +194,36 @@ pub async fn prepare<B: Bridge>(
         plan,
         spec_vertex,
     })
+}
+
+/// An image that could not be loaded or resolved, as an error at the key of `uv.build` that
+/// names it (the base defaults to the builder), or at the top when it is a default.
+pub fn image_failure(
+    spec_file: &SpecFile,
+    spec: &spec::Spec,
+    sources: &[(String, String)],
+    role: &str,
+    image: &str,
+    platform: &llb::Platform,
+    cause: &str,
+) -> BuildError {
+    // Without [build] base, the base is the builder image: call it that.
+    let (role, key) = match (role, &spec.build.base) {
+        ("base", Some(base)) => ("base", Some(base)),
+        _ => ("builder", spec.build.builder.as_ref()),
+    };
+    let message = format!("the {role} image {image} could not be loaded for {platform}: {cause}");
+    let (offset, fix) = match key {
+        Some(v) => (
+            v.span().start,
+            format!("check [build] {role}: the image must exist for {platform} and be reachable"),
+        ),
+        None => (
+            0,
+            format!("{image} is the default, from the project's Python version: set [build] builder to an image this builder can pull"),
+        ),
+    };
+    BuildError::located(SpecError::at(spec_file, offset, message, fix), sources)
 }
 
 /// The lint findings of a prepared build, with the builder image's config.

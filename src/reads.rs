@@ -86,14 +86,15 @@ pub struct BaseAccounts {
     pub group: Option<String>,
 }
 
-/// The base image's `/etc/passwd` and `/etc/group`, read from the image itself.
+/// The base image's `/etc/passwd` and `/etc/group`, read from the image itself; the error is
+/// BuildKit's, about loading the image.
 pub async fn read_accounts<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,
     cache_imports: &[crate::gateway::CacheImport],
-) -> Result<BaseAccounts, BuildError> {
+) -> Result<BaseAccounts, String> {
     // The same vertex as the build's base image, so it is loaded once.
     let state = llb::image_resolved(image, platform, resolve_mode, &format!("[base] {image}"));
     let reference = bridge
@@ -101,11 +102,7 @@ pub async fn read_accounts<B: Bridge>(
         // cache keys, and everything built on it would miss the imported cache.
         .solve(llb::marshal(&state).definition, cache_imports, false)
         .await
-        .map_err(|e| {
-            BuildError::plain(format!(
-                "the base image {image} could not be loaded for {platform}: {e:#} (fix: check [build] base, or [build] builder when base is not set)"
-            ))
-        })?;
+        .map_err(|e| format!("{e:#}"))?;
     // Read directly (each gateway read mounts the image, so no listing first). A file that is
     // not there (a scratch-like base) means no accounts: the user is created from nothing. Any
     // other failure fails the build: taking it for a missing file would replace the base's
@@ -116,11 +113,8 @@ pub async fn read_accounts<B: Bridge>(
         match bridge.read_file(&reference, &path).await {
             Ok(bytes) => *slot = Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if is_not_found(&e) => {}
-            Err(e) => {
-                return Err(BuildError::plain(format!(
-                    "reading {path} of {image}: {e:#}"
-                )))
-            }
+            // BuildKit loads the image lazily: a missing image fails here.
+            Err(e) => return Err(format!("{e:#}")),
         }
     }
     let [passwd, group] = files;
@@ -167,26 +161,18 @@ pub async fn read_members<B: Bridge>(
     Ok(members)
 }
 
+/// An image's config; the error says what went wrong with it, to be placed at its key.
 pub async fn resolve_config<B: Bridge>(
     bridge: &mut B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,
-    role: &str,
-) -> Result<serde_json::Value, BuildError> {
+) -> Result<serde_json::Value, String> {
     let resolved = bridge
         .resolve_image_config(image, platform, resolve_mode)
         .await
-        .map_err(|e| {
-            BuildError::plain(format!(
-                "the {role} image {image} could not be resolved for {platform}: {e:#} (fix: check [build] {role} in the spec and that the image exists for this platform)"
-            ))
-        })?;
-    serde_json::from_slice(&resolved.config).map_err(|e| {
-        BuildError::plain(format!(
-            "the {role} image {image} has an invalid config: {e}"
-        ))
-    })
+        .map_err(|e| format!("{e:#}"))?;
+    serde_json::from_slice(&resolved.config).map_err(|e| format!("its config is not valid: {e}"))
 }
 
 /// Whether a gateway read failed because the file (or a directory on its path) is not there.

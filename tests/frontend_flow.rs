@@ -549,12 +549,40 @@ fn unknown_image_fails_naming_the_role_and_image() {
     let spec = EXAMPLE_SPEC.replace("python:3.11-bookworm", "python:9.9");
     let bridge = build(PLAIN_EXAMPLE, &spec);
     let status = bridge.returned_error().expect("an error");
+    // At the line that names it, with the fix: not "reading /etc/passwd".
+    assert_eq!(
+        status.message,
+        "uv.build:4: the builder image 127.0.0.1:5000/python:9.9 could not be loaded for linux/amd64: 127.0.0.1:5000/python:9.9: not found (fix: check [build] builder: the image must exist for linux/amd64 and be reachable)"
+    );
+
+    let with_base = format!("{EXAMPLE_SPEC}base = \"127.0.0.1:5000/python:9.9-slim\"\n");
+    let status = build(PLAIN_EXAMPLE, &with_base)
+        .returned_error()
+        .expect("an error")
+        .message
+        .clone();
     assert!(
-        status
-            .message
-            .starts_with("the base image 127.0.0.1:5000/python:9.9 could not be loaded"),
-        "{}",
-        status.message
+        status.starts_with(
+            "uv.build:5: the base image 127.0.0.1:5000/python:9.9-slim could not be loaded"
+        ),
+        "{status}"
+    );
+
+    // The default builder, named by nothing in the spec: the fix says how to name one.
+    let mut defaulted =
+        FakeBridge::with_project(PLAIN_EXAMPLE, "# syntax=127.0.0.1:5000/uv-frontend:dev\n");
+    defaulted.images.remove("python:3.11-slim-bookworm");
+    defaulted.image_files.remove("python:3.11-slim-bookworm");
+    run(&mut defaulted, &opts());
+    let status = defaulted
+        .returned_error()
+        .expect("an error")
+        .message
+        .clone();
+    assert!(
+        status.starts_with("uv.build:1: the builder image python:3.11-slim-bookworm could not be loaded")
+            && status.ends_with("(fix: python:3.11-slim-bookworm is the default, from the project's Python version: set [build] builder to an image this builder can pull)"),
+        "{status}"
     );
 }
 
