@@ -900,6 +900,26 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
 }
 
 #[test]
+fn naming_the_dev_group_installs_it_without_no_dev_cancelling_it() {
+    let spec = format!("{EXAMPLE_SPEC}[sync]\ngroup = [\"dev\"]\n");
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    bridge.assert_built();
+    let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
+    assert_eq!(
+        uv_command(&deps),
+        [
+            "/opt/uv-frontend/uv",
+            "sync",
+            "--frozen",
+            "--no-install-project",
+            "--group",
+            "dev"
+        ],
+        "uv's --no-dev would win over --group dev"
+    );
+}
+
+#[test]
 fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
     let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "dev")]);
     bridge.assert_built();

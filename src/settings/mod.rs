@@ -479,7 +479,11 @@ impl Settings {
                     .iter()
                     .map(|g| g.get_ref().clone())
                     .collect(),
-                dev: spec.sync.dev.unwrap_or(false) || facts.target.is_builder(),
+                // `--group dev` with `--no-dev` installs nothing of it: naming the group is
+                // asking for it.
+                dev: spec.sync.dev.unwrap_or(false)
+                    || facts.target.is_builder()
+                    || spec.sync.group.iter().any(|g| g.get_ref() == "dev"),
                 lock: spec
                     .sync
                     .lock
