@@ -149,7 +149,7 @@ pub fn lint(
 
     // A lock that looks stale.
     if let (Some(pyproject), Some(lock)) = (&files.pyproject, &files.uv_lock) {
-        if let Some(detail) = stale_lock(pyproject, lock) {
+        if let Some(detail) = crate::project::stale_lock(pyproject, lock) {
             found.push(Finding {
                 rule: "StaleLock",
                 description: "uv.lock should match pyproject.toml",
@@ -176,117 +176,4 @@ fn key_line(spec_file: &SpecFile, table: &str, key: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// Why `lock` looks older than `pyproject`: a different `requires-python`, or dependencies of
-/// the project that the lock's record of them lacks (or has in excess).
-fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
-    let pyproject: toml::Table = toml::from_str(pyproject).ok()?;
-    let lock: toml::Table = toml::from_str(lock).ok()?;
-    let project = pyproject.get("project")?.as_table()?;
-    let name = normalize(project.get("name")?.as_str()?);
-    let wanted_python = project.get("requires-python").and_then(|v| v.as_str());
-    let locked_python = lock.get("requires-python").and_then(|v| v.as_str());
-    if let (Some(wanted), Some(locked)) = (wanted_python, locked_python) {
-        if squash(wanted) != squash(locked) {
-            return Some(format!(
-                "pyproject.toml requires Python {wanted}, uv.lock was made for {locked}"
-            ));
-        }
-    }
-    let package =
-        lock.get("package")?.as_array()?.iter().find(|p| {
-            p.get("name").and_then(|n| n.as_str()).map(normalize) == Some(name.clone())
-        })?;
-    let locked: std::collections::BTreeSet<String> = package
-        .get("metadata")
-        .and_then(|m| m.get("requires-dist"))
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.get("name").and_then(|n| n.as_str()).map(normalize))
-        .collect();
-    let declared: std::collections::BTreeSet<String> = project
-        .get("dependencies")
-        .and_then(|d| d.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.as_str().map(requirement_name))
-        .collect();
-    let missing: Vec<&String> = declared.difference(&locked).collect();
-    let extra: Vec<&String> = locked.difference(&declared).collect();
-    if missing.is_empty() && extra.is_empty() {
-        return None;
-    }
-    let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-    Some(match (missing.is_empty(), extra.is_empty()) {
-        (false, true) => format!(
-            "pyproject.toml depends on {} which uv.lock does not record",
-            list(&missing)
-        ),
-        (true, false) => format!(
-            "uv.lock records dependencies on {} which pyproject.toml no longer has",
-            list(&extra)
-        ),
-        _ => format!(
-            "pyproject.toml depends on {}, uv.lock on {} instead",
-            list(&missing),
-            list(&extra)
-        ),
-    })
-}
-
-/// PEP 503 normalization: lower case, runs of `-`, `_`, `.` as one `-`.
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
-/// The distribution name a PEP 508 requirement starts with.
-fn requirement_name(requirement: &str) -> String {
-    let end = requirement
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(requirement.len());
-    normalize(&requirement[..end])
-}
-
-fn squash(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_lock_missing_a_new_dependency_looks_stale() {
-        let pyproject = "[project]\nname = \"App_x\"\nrequires-python = \">=3.11\"\ndependencies = [\"idna>=3\", \"Packaging[x]; python_version>'3'\"]\n";
-        let lock = "version = 1\nrequires-python = \">=3.11\"\n[[package]]\nname = \"app-x\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n[package.metadata]\nrequires-dist = [{ name = \"idna\", specifier = \">=3\" }]\n";
-        assert_eq!(
-            stale_lock(pyproject, lock).as_deref(),
-            Some("pyproject.toml depends on packaging which uv.lock does not record")
-        );
-        let fresh = lock.replace(
-            "requires-dist = [{ name = \"idna\", specifier = \">=3\" }]",
-            "requires-dist = [{ name = \"idna\", specifier = \">=3\" }, { name = \"packaging\" }]",
-        );
-        assert_eq!(stale_lock(pyproject, &fresh), None);
-        let other_python = fresh.replace(
-            "requires-python = \">=3.11\"",
-            "requires-python = \">=3.10\"",
-        );
-        assert_eq!(
-            stale_lock(pyproject, &other_python).as_deref(),
-            Some("pyproject.toml requires Python >=3.11, uv.lock was made for >=3.10")
-        );
-    }
 }

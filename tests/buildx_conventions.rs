@@ -473,6 +473,53 @@ fn call_outline_lists_build_args_with_their_values_secrets_and_cache() {
 }
 
 #[test]
+fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
+    // Offline, `uv sync --locked` on a stale lock only fails to find packages; online it says
+    // the lock needs updating.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
+        .expect("the example")
+        .replace(
+            "dependencies = [\"idna>=3.7\"]",
+            "dependencies = [\"idna>=3.7\", \"packaging\"]",
+        );
+    bridge.set_context_file("pyproject.toml", &pyproject);
+    run(&mut bridge, &opts());
+    let networks: Vec<i32> = sync_steps(bridge.result_definition())
+        .iter()
+        .map(|s| exec(s).network)
+        .collect();
+    assert_eq!(
+        networks,
+        [pb::NetMode::Unset as i32, pb::NetMode::Unset as i32]
+    );
+
+    // When that sync fails, the error says why and what to do.
+    let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
+    let args = exec(&phase2).meta.as_ref().expect("meta").args.join(" ");
+    let mut failing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    failing.set_context_file("pyproject.toml", &pyproject);
+    failing.build_error = Some(format!(
+        "process \"{args}\" did not complete successfully: exit code: 1"
+    ));
+    run(&mut failing, &opts());
+    assert_eq!(
+        failing.returned_error().expect("fails").message,
+        "uv.build:1: step [project 2/2] uv sync --locked --no-dev, then bytecode failed: exit code: 1 (its output is shown above) (fix: pyproject.toml depends on packaging which uv.lock does not record: run `uv lock` and commit uv.lock)"
+    );
+
+    let fresh = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[]);
+    let networks: Vec<i32> = sync_steps(fresh.result_definition())
+        .iter()
+        .map(|s| exec(s).network)
+        .collect();
+    assert_eq!(
+        networks,
+        [pb::NetMode::Unset as i32, pb::NetMode::None as i32]
+    );
+}
+
+#[test]
 fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
     let spec = format!(
         "{EXAMPLE_SPEC}[sync]\ndev = true\n[run]\nenv = {{ UV_LINK_MODE = \"copy\", PYTHONDONTWRITEBYTECODE = \"1\" }}\n"

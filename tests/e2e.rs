@@ -358,7 +358,7 @@ fn a_module_left_out_by_dockerignore_fails_with_the_fix() {
     let error_line = build.error_line();
     assert!(
         error_line.contains(
-            "uv.build:1: src/hello_uv, a module of the project, is not in the build context"
+            "uv.build:1: src/hello_uv, the module uv's build backend installs for the project, is not in the build context"
         ) && error_line.contains("(fix: make .dockerignore keep it"),
         "{error_line}"
     );
@@ -443,4 +443,33 @@ fn an_application_that_is_not_a_package_runs_from_its_files_and_an_edit_reruns_n
     );
     let after = layers(tag);
     assert_layers_kept(&before, &after, before.len() - 1);
+}
+
+#[test]
+fn a_stale_lock_fails_with_uvs_own_words_and_the_fix() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // A dependency added to pyproject.toml without `uv lock`.
+    let pyproject = project.read("pyproject.toml").replace(
+        "dependencies = [\"idna>=3.7\"]",
+        "dependencies = [\"idna>=3.7\", \"six\"]",
+    );
+    project.write("pyproject.toml", &pyproject);
+    let build = project.build("uv-frontend-e2e/plain:stale", &[]);
+    assert!(!build.succeeded(), "{}", build.log());
+    assert!(
+        build.log().contains(
+            "The lockfile at `uv.lock` needs to be updated, but `--locked` was provided."
+        ),
+        "uv says it, with a network to find that out:\n{}",
+        build.log()
+    );
+    assert!(
+        build.error_line().ends_with(
+            "(fix: pyproject.toml depends on six which uv.lock does not record: run `uv lock` and commit uv.lock)"
+        ),
+        "{}",
+        build.error_line()
+    );
 }

@@ -1758,7 +1758,7 @@ fn a_module_left_out_of_the_context_is_named_with_the_fix() {
     let status = bridge.returned_error().expect("fails");
     assert_eq!(
         status.message,
-        "uv.build:1: src/hello_uv, a module of the project, is not in the build context, so it cannot be copied to the image (fix: make .dockerignore keep it: uv's build backend installs the project from it)"
+        "uv.build:1: src/hello_uv, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image (fix: if the module has another name or place, set module-name or module-root in [tool.uv.build-backend] of pyproject.toml; if .dockerignore excludes it, make it keep it)"
     );
 
     // Any other failure to compute a cache key is left as BuildKit says it.

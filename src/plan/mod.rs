@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use build::plan;
+pub use build::{plan, PROJECT_STAGE};
 
 use crate::llb::CacheSharing;
 

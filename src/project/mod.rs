@@ -6,6 +6,7 @@ mod dockerignore;
 mod lock;
 pub mod normalize;
 mod pyproject;
+mod stale;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ pub use build_backend::{builds_without_network, module_dir, uv_version_of};
 pub use dockerignore::parse_dockerignore;
 pub use lock::{LocalPackage, LocalSource, Lock};
 pub use pyproject::{BuildSystem, PyProject};
+pub use stale::stale_lock;
 
 use crate::spec::SpecError;
 

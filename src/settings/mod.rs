@@ -538,7 +538,13 @@ impl Settings {
             dependency_files,
             layered: facts.merge_diff,
             own_layers: own_layer_packages(&project.lock.download_sizes),
-            project_offline: project_builds_offline(project, members, &uv_image),
+            // A stale lock makes `uv sync --locked` want to resolve: with a network it says
+            // so ("run uv lock"), without one it only fails to find packages.
+            project_offline: project_builds_offline(project, members, &uv_image)
+                && !matches!(
+                    (&files.pyproject, &files.uv_lock),
+                    (Some(p), Some(l)) if project::stale_lock(p, l).is_some()
+                ),
             context_excludes,
             virtual_project,
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
