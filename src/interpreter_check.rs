@@ -68,6 +68,12 @@ pub struct Interpreter {
     pub config: VenvConfig,
 }
 
+/// `python3.<minor>`: an interpreter or library directory of one Python version.
+fn is_versioned_python(name: &str) -> bool {
+    name.strip_prefix("python3.")
+        .is_some_and(|minor| !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
+}
+
 fn parent(path: &str) -> &str {
     match path.trim_end_matches('/').rsplit_once('/') {
         Some(("", _)) | None => "/",
@@ -138,10 +144,7 @@ pub async fn check<B: Bridge>(
                     .unwrap_or_default()
                     .into_iter()
                     .map(|e| e.name)
-                    .filter(|n| {
-                        n.strip_prefix("python3.")
-                            .is_some_and(|minor| minor.chars().all(|c| c.is_ascii_digit()))
-                    })
+                    .filter(|n| is_versioned_python(n))
                     .collect();
                 return Err(Mismatch::Missing {
                     link: first,
@@ -162,7 +165,8 @@ pub async fn check<B: Bridge>(
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|e| e.is_dir() && e.name.starts_with("python3"))
+        // Debian's lib/python3 (shared modules) is no version.
+        .filter(|e| e.is_dir() && is_versioned_python(&e.name))
         .map(|e| e.name)
         .collect();
     if !versions.contains(&wanted) {
