@@ -728,9 +728,10 @@ fn interpreter_check_fails_on_another_minor_version() {
         .result_files
         .insert("usr/local/lib/python3.12/os.py".into(), b"#".to_vec());
     // Debian-style shared modules beside it: no version of their own.
-    bridge
-        .result_files
-        .insert("usr/local/lib/python3/dist-packages/x.py".into(), b"#".to_vec());
+    bridge.result_files.insert(
+        "usr/local/lib/python3/dist-packages/x.py".into(),
+        b"#".to_vec(),
+    );
     // The check's own command sees the mismatch; the reads explain it.
     bridge
         .failing_checks

@@ -153,12 +153,24 @@ pub fn lower_checks(
             for (key, value) in &env {
                 on = on.env(key, value);
             }
-            let args: Vec<&str> = check.args.iter().map(String::as_str).collect();
-            let state = on
+            let script = check
+                .script
+                .as_ref()
+                .map(|name| format!("{SCRIPTS_MOUNT}/{name}"));
+            let args: Vec<&str> = check
+                .args
+                .iter()
+                .chain(&script)
+                .map(String::as_str)
+                .collect();
+            let mut exec = on
                 .user(&check.user)
                 .run(&args, &check.name)
-                .network(Network::None)
-                .root();
+                .network(Network::None);
+            if script.is_some() {
+                exec = exec.bind(&scripts_state(), "/", SCRIPTS_MOUNT, true);
+            }
+            let state = exec.root();
             Ok((check.clone(), state))
         })
         .collect()

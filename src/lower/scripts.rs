@@ -7,7 +7,8 @@
 pub const SCRIPTS_MOUNT: &str = "/uv-frontend/scripts";
 
 /// Every script, by its file name.
-pub const SCRIPTS: [(&str, &str); 7] = [
+pub const SCRIPTS: [(&str, &str); 8] = [
+    (crate::plan::INTERPRETER_CHECK_SCRIPT, INTERPRETER_CHECK),
     ("sync-then-finish", SYNC_THEN_FINISH),
     ("finish.py", FINISH_SCRIPT),
     ("normalize-uv-cache-info.py", NORMALIZE_UV_CACHE_INFO),
@@ -16,6 +17,22 @@ pub const SCRIPTS: [(&str, &str); 7] = [
     ("kept-venv-sync", KEPT_VENV_SYNC),
     ("mirror.py", MIRROR_SCRIPT),
 ];
+
+/// The interpreter check, run by the venv's `bin/python` in the runtime image (as the image's
+/// user, without a network): the interpreter starts with its standard library (`encodings`,
+/// `site`) and is the Python version the venv was made with (`pyvenv.cfg`), or it exits non-zero
+/// saying which it is.
+pub const INTERPRETER_CHECK: &str = r#"import encodings, os, site, sys
+cfg = {}
+for line in open(os.path.join(sys.prefix, "pyvenv.cfg")):
+    key, _, value = line.partition("=")
+    cfg[key.strip()] = value.strip()
+made = (cfg.get("version_info") or cfg.get("version") or "").split(".")[:2]
+runs = [str(n) for n in sys.version_info[:2]]
+if made != runs:
+    sys.exit("the venv was made with Python %s, its interpreter is %s" % (".".join(made), ".".join(runs)))
+print(sys.executable, sys.version)
+"#;
 
 /// The project phase: the rest (the uv command); with SOURCE_DATE_EPOCH, uv's installer metadata
 /// made reproducible ([`NORMALIZE_UV_CACHE_INFO`]); then, in the same step and one pass over

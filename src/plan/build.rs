@@ -403,12 +403,9 @@ fn checks(s: &Settings) -> Vec<Check> {
         name: format!("[check] {}/bin/python starts in the runtime image", s.venv),
         kind: CheckKind::Interpreter,
         stage: RUNTIME_DEPS_STAGE.into(),
-        args: vec![
-            format!("{}/bin/python", s.venv),
-            "-c".into(),
-            INTERPRETER_CHECK.into(),
-        ],
+        args: vec![format!("{}/bin/python", s.venv)],
         user: as_user.clone(),
+        script: Some(INTERPRETER_CHECK_SCRIPT.into()),
     }];
     if s.target.is_builder() {
         // The dev image is the builder itself: there is no copied venv to check.
@@ -420,6 +417,7 @@ fn checks(s: &Settings) -> Vec<Check> {
                 stage: PROJECT_STAGE.into(),
                 args: command.clone(),
                 user: "0:0".into(),
+                script: None,
             });
         }
     } else if let Some(command) = &s.test {
@@ -429,24 +427,16 @@ fn checks(s: &Settings) -> Vec<Check> {
             stage: RUNTIME_STAGE.into(),
             args: command.clone(),
             user: as_user,
+            script: None,
         });
     }
     checks
 }
 
-/// The interpreter check's command, run by the venv's `bin/python` in the runtime image: the
-/// interpreter starts with its standard library (`encodings`, `site`) and is the Python version
-/// the venv was made with (`pyvenv.cfg`), or it exits non-zero saying which it is.
-pub const INTERPRETER_CHECK: &str = r#"import encodings, os, site, sys
-cfg = {}
-for line in open(os.path.join(sys.prefix, "pyvenv.cfg")):
-    key, _, value = line.partition("=")
-    cfg[key.strip()] = value.strip()
-made = (cfg.get("version_info") or cfg.get("version") or "").split(".")[:2]
-runs = [str(n) for n in sys.version_info[:2]]
-if made != runs:
-    sys.exit("the venv was made with Python %s, its interpreter is %s" % (".".join(made), ".".join(runs)))
-print(sys.executable, sys.version)"#;
+/// The interpreter check's script (a file of the frontend's scripts), run by the venv's
+/// `bin/python` in the runtime image: the interpreter starts with its standard library and is
+/// the Python version the venv was made with, or it exits non-zero saying which it is.
+pub const INTERPRETER_CHECK_SCRIPT: &str = "interpreter-check.py";
 
 /// Where the kept venv is mounted during phase 1.
 pub const VENV_CACHE_MOUNT: &str = "/uv-frontend/venv-cache";

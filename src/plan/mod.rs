@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use build::{plan, PROJECT_STAGE};
+pub use build::{plan, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
 
 use crate::llb::CacheSharing;
 
@@ -67,6 +67,9 @@ pub struct Check {
     pub args: Vec<String>,
     /// `uid:gid` the command runs as.
     pub user: String,
+    /// A script of the frontend's own (by name) that the command runs, given as its last
+    /// argument: a file, so that a failure prints a short command line.
+    pub script: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
