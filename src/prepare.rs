@@ -124,6 +124,11 @@ pub async fn prepare<B: Bridge>(
         raw.get(name)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
+    let ignore_file = if spec_ignore.is_some() {
+        spec_ignore_name.clone()
+    } else {
+        project::DOCKERIGNORE.to_string()
+    };
     let files = ContextFiles {
         pyproject: text(project::PYPROJECT),
         uv_lock: text(project::UV_LOCK),
@@ -139,6 +144,30 @@ pub async fn prepare<B: Bridge>(
     .into_iter()
     .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
     .collect();
+    // The frontend reads these whole; the build's sync steps see them only if they are sent.
+    if let Some(ignore) = &files.dockerignore {
+        for (name, text) in [
+            (project::PYPROJECT, &files.pyproject),
+            (project::UV_LOCK, &files.uv_lock),
+        ] {
+            if let (Some(_), Some((line, pattern))) =
+                (text, project::excluding_pattern(ignore, name))
+            {
+                let error = SpecError {
+                    file: ignore_file.clone(),
+                    line,
+                    message: format!(
+                        "`{pattern}` leaves {name} out of the build context, but uv needs it"
+                    ),
+                    fix: format!("remove the line, or add `!{name}` after it"),
+                };
+                return Err(BuildError::located(
+                    error,
+                    &[(ignore_file.clone(), ignore.clone())],
+                ));
+            }
+        }
+    }
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     let members = read_members(bridge, opts, &project, &platform).await?;

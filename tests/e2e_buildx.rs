@@ -253,6 +253,15 @@ fn dockerignore_files_decide_what_is_sent_and_a_host_venv_never_is() {
         "the spec's own ignore file decides: {sent}"
     );
     assert!(!sent.contains("host-marker"), "{sent}");
+
+    // One that would leave uv.lock out fails at its line, before anything is built.
+    project.write("uv.build.dockerignore", ".venv\n*.lock\n");
+    let refused = project.build(tag, &[]);
+    assert!(!refused.succeeded());
+    assert_eq!(
+        refused.error_line(),
+        "ERROR: failed to solve: uv.build.dockerignore:2: `*.lock` leaves uv.lock out of the build context, but uv needs it (fix: remove the line, or add `!uv.lock` after it)"
+    );
 }
 
 #[test]

@@ -1098,6 +1098,33 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
 }
 
 #[test]
+fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", ".venv\n*.lock\n");
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        ".dockerignore:2: `*.lock` leaves uv.lock out of the build context, but uv needs it (fix: remove the line, or add `!uv.lock` after it)"
+    );
+    assert_eq!(bridge.builds(), 0, "nothing is built");
+
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", "*.toml\n");
+    run(&mut bridge, &opts());
+    assert!(bridge
+        .returned_error()
+        .expect("fails")
+        .message
+        .starts_with(".dockerignore:1: `*.toml` leaves pyproject.toml out of the build context"));
+
+    // Taken back by a later `!`: sent, and built.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", "*.lock\n!uv.lock\n");
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+}
+
+#[test]
 fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.set_context_file(".dockerignore", "from-context\n");

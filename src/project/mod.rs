@@ -11,7 +11,7 @@ mod stale;
 use std::collections::BTreeMap;
 
 pub use build_backend::{builds_without_network, module_dir, uv_version_of};
-pub use dockerignore::parse_dockerignore;
+pub use dockerignore::{excluding_pattern, parse_dockerignore};
 pub use lock::{LocalPackage, LocalSource, Lock};
 pub use pyproject::{BuildSystem, PyProject};
 pub use stale::stale_lock;
