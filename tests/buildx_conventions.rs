@@ -15,6 +15,12 @@ fn build_args_set_images_sync_options_and_cache_id() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let other = "127.0.0.1:5000/python:3.11-other";
     bridge.alias_image(other, "127.0.0.1:5000/python:3.11-bookworm");
+    let pyproject =
+        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
+    bridge.set_context_file(
+        "pyproject.toml",
+        &format!("{pyproject}\n[project.optional-dependencies]\na = []\nb = []\n"),
+    );
     build_with(
         &mut bridge,
         &[
@@ -385,6 +391,34 @@ fn the_network_of_the_spec_wins_over_the_network_flag() {
         bad.returned_error().expect("an error").message,
         "--add-host index=nowhere: nowhere is not an IP address"
     );
+}
+
+#[test]
+fn extras_and_groups_are_checked_against_pyproject_at_their_line() {
+    let error = |sync: &str, args: &[(&str, &str)]| {
+        let mut bridge =
+            FakeBridge::with_project(PLAIN_EXAMPLE, &format!("{EXAMPLE_SPEC}[sync]\n{sync}"));
+        build_with(&mut bridge, args);
+        bridge.returned_error().map(|e| e.message.clone())
+    };
+    assert_eq!(
+        error("extra = [\"pg\"]\n", &[]).as_deref(),
+        Some("uv.build:6: [sync] extra \"pg\" is not defined in [project.optional-dependencies] (fix: pyproject.toml defines none: remove [sync] extra, or define it in [project.optional-dependencies])")
+    );
+    assert_eq!(
+        error("group = [\"docs\"]\n", &[]).as_deref(),
+        Some("uv.build:6: [sync] group \"docs\" is not defined in [dependency-groups] (fix: use one of: dev)")
+    );
+    assert_eq!(
+        error("all-extras = true\nextra = [\"pg\"]\n", &[]).as_deref(),
+        Some("uv.build:7: [sync] extra cannot be used with all-extras = true (fix: remove one of them: all-extras already installs every extra)")
+    );
+    assert_eq!(
+        error("", &[("UVF_SYNC_ALL_EXTRAS", "true"), ("UVF_SYNC_EXTRA", "pg")]).as_deref(),
+        Some("uv.build:1: [sync] extra cannot be used with all-extras = true (set by --build-arg UVF_SYNC_EXTRA) (fix: remove one of them: all-extras already installs every extra)")
+    );
+    // Names as uv compares them (PEP 685/735).
+    assert_eq!(error("group = [\"DEV\"]\n", &[]), None);
 }
 
 #[test]

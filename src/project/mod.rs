@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 pub use build_backend::{builds_without_network, module_dir, uv_version_of};
 pub use dockerignore::{excluding_pattern, parse_dockerignore};
 pub use lock::{LocalPackage, LocalSource, Lock};
-pub use pyproject::{BuildSystem, PyProject};
+pub use pyproject::{normalize_name, BuildSystem, PyProject};
 pub use stale::stale_lock;
 
 use crate::spec::SpecError;

@@ -26,6 +26,26 @@ pub struct PyProject {
     /// (`src/hello_uv`), from `[tool.uv.build-backend]` and the name; `None` for layouts
     /// [`super::module_dir`] does not cover, or without a name.
     pub uv_build_module: Option<String>,
+    /// Names of `[project.optional-dependencies]` extras, normalized (PEP 685).
+    pub extras: Vec<String>,
+    /// Names of `[dependency-groups]` (and `dev` for `[tool.uv] dev-dependencies`), normalized.
+    pub groups: Vec<String>,
+}
+
+/// PEP 503/685 normalization of a package, extra or group name: lower case, runs of `-`, `_`
+/// and `.` as one `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// `[build-system]`: what building the package needs.
@@ -131,7 +151,22 @@ impl PyProject {
                     .and_then(|b| b.as_table()),
             )
         });
+        let keys = |table: Option<&toml::Value>| -> Vec<String> {
+            table
+                .and_then(|t| t.as_table())
+                .map(|t| t.keys().map(|k| normalize_name(k)).collect())
+                .unwrap_or_default()
+        };
+        let extras = keys(project.and_then(|p| p.get("optional-dependencies")));
+        let mut groups = keys(doc.get("dependency-groups"));
+        if uv.and_then(|u| u.get("dev-dependencies")).is_some()
+            && !groups.iter().any(|g| g == "dev")
+        {
+            groups.push("dev".into());
+        }
         Ok(PyProject {
+            extras,
+            groups,
             build_system,
             uv_build_module,
             urls,

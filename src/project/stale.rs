@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use super::normalize_name;
+
 /// Why `lock` is older than `pyproject`, when that is certain from the text: a different
 /// `requires-python`, or requirements of the project that the lock's record lacks (or has in
 /// excess). `None` when they match or it cannot be told.
@@ -11,7 +13,7 @@ pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
     let pyproject: toml::Table = toml::from_str(pyproject).ok()?;
     let lock: toml::Table = toml::from_str(lock).ok()?;
     let project = pyproject.get("project")?.as_table()?;
-    let name = normalize(project.get("name")?.as_str()?);
+    let name = normalize_name(project.get("name")?.as_str()?);
     let wanted_python = project.get("requires-python").and_then(|v| v.as_str());
     let locked_python = lock.get("requires-python").and_then(|v| v.as_str());
     if let (Some(wanted), Some(locked)) = (wanted_python, locked_python) {
@@ -25,10 +27,9 @@ pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
             }
         }
     }
-    let package =
-        lock.get("package")?.as_array()?.iter().find(|p| {
-            p.get("name").and_then(|n| n.as_str()).map(normalize) == Some(name.clone())
-        })?;
+    let package = lock.get("package")?.as_array()?.iter().find(|p| {
+        p.get("name").and_then(|n| n.as_str()).map(normalize_name) == Some(name.clone())
+    })?;
     // The lock records the project's requirements, those of its extras included (with their
     // `extra == ...` markers).
     let locked: BTreeSet<String> = package
@@ -37,7 +38,7 @@ pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
         .and_then(|r| r.as_array())
         .into_iter()
         .flatten()
-        .filter_map(|d| d.get("name").and_then(|n| n.as_str()).map(normalize))
+        .filter_map(|d| d.get("name").and_then(|n| n.as_str()).map(normalize_name))
         .collect();
     let optional = project
         .get("optional-dependencies")
@@ -99,27 +100,12 @@ fn bounds(specifier: &str) -> Option<BTreeSet<String>> {
         .collect()
 }
 
-/// PEP 503 normalization: lower case, runs of `-`, `_`, `.` as one `-`.
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.trim().chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
 /// The distribution name a PEP 508 requirement starts with.
 fn requirement_name(requirement: &str) -> String {
     let end = requirement
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         .unwrap_or(requirement.len());
-    normalize(&requirement[..end])
+    normalize_name(&requirement[..end])
 }
 
 #[cfg(test)]

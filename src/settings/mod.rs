@@ -333,6 +333,7 @@ impl Settings {
                 ));
             }
         }
+        check_extras_and_groups(spec_file, spec, project, members, package.as_deref())?;
 
         let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
         let command = match &spec.run.command {
@@ -589,6 +590,74 @@ fn labels(
     put("source", source);
     labels.extend(spec.iter().chain(cli).map(|(k, v)| (k.clone(), v.clone())));
     labels
+}
+
+/// `[sync] extra` and `group` name what the installed package's `pyproject.toml` defines, as
+/// `uv sync` would otherwise fail on (at the `[sync]` step, far from the line at fault). Groups
+/// may come from any package of the workspace; they are checked only when every package's
+/// `pyproject.toml` was read.
+fn check_extras_and_groups(
+    spec_file: &SpecFile,
+    spec: &Spec,
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    package: Option<&str>,
+) -> Result<(), SpecError> {
+    let selected = match package {
+        Some(name) if Some(name) != project.pyproject.name.as_deref() => members.get(name),
+        _ => Some(&project.pyproject),
+    };
+    let unknown = |key: &str, value: &toml::Spanned<String>, known: &[String], what: &str| {
+        let fix = if known.is_empty() {
+            format!("pyproject.toml defines none: remove [sync] {key}, or define it in {what}")
+        } else {
+            format!("use one of: {}", known.join(", "))
+        };
+        SpecError::at(
+            spec_file,
+            value.span().start,
+            format!(
+                "[sync] {key} {:?} is not defined in {what}",
+                value.get_ref()
+            ),
+            fix,
+        )
+    };
+    if let Some(py) = selected {
+        for extra in &spec.sync.extra {
+            if !py
+                .extras
+                .contains(&project::normalize_name(extra.get_ref()))
+            {
+                return Err(unknown(
+                    "extra",
+                    extra,
+                    &py.extras,
+                    "[project.optional-dependencies]",
+                ));
+            }
+        }
+    }
+    let all_read = project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !project.is_root(p))
+        .all(|p| members.contains_key(&p.name));
+    if all_read {
+        let mut groups: Vec<String> = std::iter::once(&project.pyproject)
+            .chain(members.values())
+            .flat_map(|p| p.groups.iter().cloned())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        for group in &spec.sync.group {
+            if !groups.contains(&project::normalize_name(group.get_ref())) {
+                return Err(unknown("group", group, &groups, "[dependency-groups]"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The builder image: the spec's, or the official Python image of the project's Python version

@@ -42,6 +42,13 @@ impl Checker<'_> {
     }
 
     fn check(&self, spec: &Spec) -> Result<(), SpecError> {
+        if let (Some(true), Some(extra)) = (spec.sync.all_extras, spec.sync.extra.first()) {
+            return Err(self.error(
+                extra,
+                "[sync] extra cannot be used with all-extras = true".to_string(),
+                "remove one of them: all-extras already installs every extra",
+            ));
+        }
         let b = &spec.build;
         for (key, image) in [("uv", &b.uv), ("builder", &b.builder), ("base", &b.base)] {
             if let Some(image) = image {
