@@ -75,11 +75,18 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_DEVV", "1")]);
     let message = bridge.returned_error().expect("an error").message.clone();
-    assert!(
-        message.starts_with("uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: use one of UVF_BUILD_UV, "),
-        "{message}"
+    assert_eq!(
+        message,
+        "uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: did you mean UVF_SYNC_DEV? (docs/buildx.md lists them all))"
     );
     assert!(bridge.solved.is_empty(), "nothing is built");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("UVF_WHATEVER", "1")]);
+    let message = bridge.returned_error().expect("an error").message.clone();
+    assert!(
+        message.starts_with("uv.build:1: --build-arg UVF_WHATEVER sets no uv.build value (fix: use one of UVF_BUILD_UV, "),
+        "{message}"
+    );
 
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_DEV", "maybe")]);

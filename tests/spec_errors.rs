@@ -38,6 +38,32 @@ fn spec_errors() {
         ("uppercase image", "[build]\nbuilder = \"Python:3.12\"\n"),
         ("cache id with spaces", "[cache]\nid = \"my cache\"\n"),
         ("invalid toml", "[build]\nuv = \"unterminated\n"),
+        (
+            "unknown key in a sub-table",
+            "[run]\nuser = \"app\"\n[run.envs]\nFOO = \"x\"\n",
+        ),
+        (
+            "unknown key after a sub-table",
+            "[test]\nskip = false\n[sync.extras]\npg = 1\n",
+        ),
+        (
+            "array of tables",
+            "[build]\nuv = \"u\"\n[[sync]]\ndev = true\n",
+        ),
+        ("dotted key of another table", "[build]\nsync.dev = true\n"),
+        (
+            "wrong type in a multi-line list",
+            "[run]\ncommand = [\n  \"hello\",\n  42,\n]\n",
+        ),
+        ("integer as a string", "[run]\nuid = \"10001\"\n"),
+        ("duplicate key", "[run]\nuser = \"app\"\nuser = \"bob\"\n"),
+        (
+            "duplicate table",
+            "[sync]\ndev = true\n[sync]\nlock = \"frozen\"\n",
+        ),
+        ("key of another table", "[build]\ndev = true\n"),
+        ("root uid", "[run]\nuid = 0\n"),
+        ("bad stop signal", "[run]\nstop-signal = \"SIGFOO\"\n"),
     ];
     let report: Vec<String> = cases
         .iter()

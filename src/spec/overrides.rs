@@ -84,10 +84,15 @@ pub fn apply(
         else {
             let mut known: Vec<String> = OVERRIDES.iter().map(|(t, k, _)| arg_name(t, k)).collect();
             known.push(UV_VERSION_ARG.into());
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            let fix = match super::parse::closest(arg, &names) {
+                Some(near) => format!("did you mean {near}? (docs/buildx.md lists them all)"),
+                None => format!("use one of {}", known.join(", ")),
+            };
             return Err(error(
                 file,
                 format!("--build-arg {arg} sets no uv.build value"),
-                format!("use one of {}", known.join(", ")),
+                fix,
             ));
         };
         set(spec, file, (table, key, kind), arg, value)?;

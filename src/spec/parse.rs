@@ -136,11 +136,12 @@ impl Checker<'_> {
                 ));
             }
         }
-        for id in [&spec.run.uid, &spec.run.gid].into_iter().flatten() {
+        for (key, id) in [("uid", &spec.run.uid), ("gid", &spec.run.gid)] {
+            let Some(id) = id else { continue };
             if !(1..=2_147_483_647).contains(id.get_ref()) {
                 return Err(self.error(
                     id,
-                    format!("[run] {} is not a non-root id", id.get_ref()),
+                    format!("[run] {key} {} is not a non-root id", id.get_ref()),
                     "use a number from 1 to 2147483647, e.g. 10001",
                 ));
             }
@@ -157,11 +158,25 @@ impl Checker<'_> {
         )?;
         if let Some(signal) = &spec.run.stop_signal {
             let v = signal.get_ref();
-            let valid = (v.starts_with("SIG")
-                && v.len() > 3
-                && v[3..]
-                    .chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+'))
+            // Linux's signal names (Docker takes them with or without SIG), the real-time ones,
+            // or a number.
+            const NAMES: [&str; 31] = [
+                "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1",
+                "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
+                "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR",
+            ];
+            let name = v.strip_prefix("SIG").unwrap_or(v);
+            let realtime = |base: &str| {
+                name.strip_prefix(base).is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest[1..].parse::<u8>().is_ok_and(|n| n <= 30)
+                            && (rest.starts_with('+') || rest.starts_with('-'))
+                })
+            };
+            let valid = NAMES.contains(&name)
+                || name == "SYS"
+                || realtime("RTMIN")
+                || realtime("RTMAX")
                 || v.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n));
             if !valid {
                 return Err(self.error(
@@ -258,23 +273,48 @@ impl Checker<'_> {
 
 /// The `[table]` header in force at byte `offset`, if any.
 fn table_at(text: &str, offset: usize) -> Option<String> {
-    let before = &text[..offset.min(text.len())];
+    // Up to the end of the line at `offset`: an error on a header is about that table.
+    let offset = offset.min(text.len());
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let before = &text[..end];
     before.lines().rev().find_map(|line| {
-        let line = line.trim();
+        let line = line.split('#').next().unwrap_or("").trim();
         (line.starts_with('[') && line.ends_with(']')).then(|| {
-            line.trim_matches(|c| c == '[' || c == ']')
-                .trim()
-                .to_string()
+            // `[run.env]` is in [run]; `[[sync]]` names sync too.
+            let name = line.trim_matches(|c| c == '[' || c == ']').trim();
+            name.split('.').next().unwrap_or(name).trim().to_string()
         })
     })
 }
 
+/// The key whose value is at `line`: that line's, or for an item of a multi-line list, the
+/// nearest `key =` above it in the same table.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    for l in lines[..line.min(lines.len())].iter().rev() {
+        let trimmed = l.trim_start();
+        if trimmed.starts_with('[') && !trimmed.starts_with("[\"") {
+            return None;
+        }
+        if let Some(key) = key_on_line_text(l) {
+            return Some(key);
+        }
+    }
+    None
+}
+
 /// The `key` of a `key = value` line.
 fn key_on_line(text: &str, line: usize) -> Option<String> {
-    let l = text.lines().nth(line.saturating_sub(1))?;
+    key_on_line_text(text.lines().nth(line.saturating_sub(1))?)
+}
+
+fn key_on_line_text(l: &str) -> Option<String> {
     let (key, _) = l.split_once('=')?;
     let key = key.trim().trim_matches('"');
-    (!key.is_empty() && !key.starts_with('#')).then(|| key.to_string())
+    let bare = key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!key.is_empty() && bare).then(|| key.to_string())
 }
 
 /// Text between the first pair of backticks after `after` in `message`.
@@ -307,7 +347,37 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         Some(t) => format!("[{t}]"),
         None => "the top level".to_string(),
     };
-    let (message, fix) = if let Some(key) = quoted(&raw, "unknown field") {
+    let this_line = text.lines().nth(line - 1).unwrap_or("").trim();
+    let header = this_line
+        .strip_prefix('[')
+        .and_then(|l| l.split('#').next())
+        .map(|l| {
+            l.trim()
+                .trim_end_matches(']')
+                .trim_start_matches('[')
+                .trim()
+        });
+    let (message, fix) = if let (Some(name), true) = (header, this_line.starts_with("[[")) {
+        (
+            format!("[[{name}]] makes a list of tables, but [{name}] is one table"),
+            format!("write [{name}], once"),
+        )
+    } else if raw.contains("duplicate key") {
+        match (header, key_on_line(text, line)) {
+            (Some(name), _) => (
+                format!("[{name}] is opened a second time"),
+                format!("put these keys into the first [{name}]"),
+            ),
+            (None, Some(key)) => (
+                format!("`{key}` is set a second time in {place}"),
+                "keep one of the two".to_string(),
+            ),
+            (None, None) => (
+                format!("invalid TOML: {raw}"),
+                "a key is set a second time: keep one of the two".to_string(),
+            ),
+        }
+    } else if let Some(key) = quoted(&raw, "unknown field") {
         let expected = all_quoted(&raw, "expected");
         let is_header = text
             .lines()
@@ -321,6 +391,12 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
                 }
             };
             (format!("unknown key `{key}` at the top level"), fix)
+        } else if let (Some(t), true) = (&table, TABLES.contains(&key.as_str())) {
+            // `sync.dev = true` under [build], or a [[sync]] / [run.x] header gone wrong.
+            (
+                format!("unknown key `{key}` in [{t}]"),
+                format!("[{key}] is a table of its own: write its keys under a [{key}] header"),
+            )
         } else if table.is_none()
             || TABLES.contains(&key.as_str())
             || expected.iter().any(|k| k == "build")
@@ -333,9 +409,11 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         } else {
             let names: Vec<&str> = expected.iter().map(String::as_str).collect();
             let known = names.join(", ");
-            let fix = match closest(&key, &names) {
-                Some(near) => format!("did you mean `{near}`? {place} takes: {known}"),
-                None => format!("remove it; {place} takes: {known}"),
+            let elsewhere = table_of_key(&key).filter(|t| Some(*t) != table.as_deref());
+            let fix = match (elsewhere, closest(&key, &names)) {
+                (Some(t), _) => format!("`{key}` belongs in [{t}]: move it there"),
+                (None, Some(near)) => format!("did you mean `{near}`? {place} takes: {known}"),
+                (None, None) => format!("remove it; {place} takes: {known}"),
             };
             (format!("unknown key `{key}` in {place}"), fix)
         }
@@ -347,10 +425,18 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
             format!("use one of: {}", expected.join(", ")),
         )
     } else if raw.starts_with("invalid type") {
-        let key = key_on_line(text, line).unwrap_or_default();
+        let key = key_at(text, line).unwrap_or_default();
         let expected = match raw.split("expected").nth(1).unwrap_or("").trim() {
             "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
             "a map" => "a table, e.g. { KEY = \"value\" }".to_string(),
+            // serde names Rust's integer types.
+            int if int.len() > 1
+                && (int.starts_with('i') || int.starts_with('u'))
+                && int[1..].chars().all(|c| c.is_ascii_digit()) =>
+            {
+                "a whole number".to_string()
+            }
+            "f32" | "f64" => "a number".to_string(),
             other => other.to_string(),
         };
         let got = raw
@@ -394,7 +480,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
 }
 
 /// The known name closest to `word`, if it is close enough to be a typo.
-fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+pub(super) fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
     names
         .iter()
         .map(|n| (edit_distance(word, n), *n))
