@@ -359,7 +359,7 @@ fn a_module_left_out_by_dockerignore_fails_with_the_fix() {
     assert!(
         error_line.contains(
             "uv.build:1: src/hello_uv, the module uv's build backend installs for the project, is not in the build context"
-        ) && error_line.contains("(fix: make .dockerignore keep it"),
+        ) && error_line.contains("if .dockerignore excludes it, make it keep it)"),
         "{error_line}"
     );
 }
