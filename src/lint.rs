@@ -147,6 +147,18 @@ pub fn lint(
         }
     }
 
+    // No command: `docker run <image>` runs the base image's (python3, which exits at once
+    // without a terminal).
+    if settings.run.command.is_none() && !settings.target.is_builder() {
+        found.push(Finding {
+            rule: "NoCommand",
+            description: "The image should say what it runs",
+            detail: "[run] command is not set and the project has no single console script (it has several, none, or is not a package), so the image keeps the base image's command (set [run] command, e.g. [\"python\", \"main.py\"] or one of the project's scripts)".into(),
+            file: spec_file.name.clone(),
+            line: None,
+        });
+    }
+
     // A lock that looks stale.
     if let (Some(pyproject), Some(lock)) = (&files.pyproject, &files.uv_lock) {
         if let Some(detail) = crate::project::stale_lock(pyproject, lock) {

@@ -1561,6 +1561,19 @@ fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never
         serde_json::json!(["python3"]),
         "the base image's command, not a script uv skips"
     );
+    // And the build says so.
+    assert!(
+        bridge.warnings.iter().any(|w| w.short.starts_with(
+            "NoCommand: [run] command is not set and the project has no single console script"
+        )),
+        "{:?}",
+        bridge.warnings
+    );
+    let packaged = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    assert!(packaged
+        .warnings
+        .iter()
+        .all(|w| !w.short.starts_with("NoCommand")));
 }
 
 #[test]
