@@ -252,6 +252,52 @@ async fn build_for<B: Bridge>(
             .map_err(|cause| image_failure_of(&prepared, "base", &cause))?
     };
 
+    // An image of another platform (BuildKit takes a single-platform image as it is) would give
+    // an image of this platform's name with the other's binaries.
+    for (role, config) in [("builder", &builder_config), ("base", &base_config)] {
+        let of = |key: &str| config.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        let (os, architecture) = (of("os"), of("architecture"));
+        if (!os.is_empty() && os != platform.os)
+            || (!architecture.is_empty() && architecture != platform.architecture)
+        {
+            return Err(image_failure_of(
+                &prepared,
+                role,
+                &format!("it is for {os}/{architecture} only"),
+            ));
+        }
+    }
+
+    // uv runs git for a lock's git sources; slim images have none.
+    if prepared.project.lock.git_sources {
+        let has_git = crate::reads::image_has_command(
+            bridge,
+            &plan.images.builder,
+            platform,
+            resolve_mode,
+            cache_imports,
+            &crate::image::env_of(&builder_config),
+            "git",
+        )
+        .await
+        .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
+        if !has_git {
+            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
+            return Err(BuildError::located(
+                SpecError::at(
+                    spec_file,
+                    offset,
+                    format!(
+                        "uv.lock has git sources, which uv fetches with git, and the builder image {} has no git on its PATH",
+                        plan.images.builder
+                    ),
+                    "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base",
+                ),
+                sources,
+            ));
+        }
+    }
+
     // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
     for finding in findings(&prepared, &builder_config) {
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;

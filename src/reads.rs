@@ -175,6 +175,37 @@ pub async fn resolve_config<B: Bridge>(
     serde_json::from_slice(&resolved.config).map_err(|e| format!("its config is not valid: {e}"))
 }
 
+/// Whether `name` is an entry of a directory on the `PATH` of `env` (an image config's `Env`)
+/// in `image`: e.g. whether the builder has `git` for a lock's git sources.
+pub async fn image_has_command<B: Bridge>(
+    bridge: &mut B,
+    image: &str,
+    platform: &Platform,
+    resolve_mode: &str,
+    cache_imports: &[crate::gateway::CacheImport],
+    env: &[String],
+    name: &str,
+) -> Result<bool, String> {
+    // Named as the build names this image's vertex, which it is.
+    let state = llb::image_resolved(image, platform, resolve_mode, &format!("[builder] {image}"));
+    let reference = bridge
+        .solve(llb::marshal(&state).definition, cache_imports, false)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| d.starts_with('/')) {
+        if let Ok(entries) = bridge.read_dir(&reference, dir).await {
+            if entries.iter().any(|e| e.name == name) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// Whether a gateway read failed because the file (or a directory on its path) is not there.
 fn is_not_found(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");

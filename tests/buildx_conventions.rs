@@ -221,6 +221,12 @@ fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
             "{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"ssh://git@example.com/private-lib.git?rev=v1#0123\" }}\n"
         ),
     );
+    let git_lock = bridge.locals["context"]["uv.lock"].clone();
+    bridge
+        .image_files
+        .get_mut("127.0.0.1:5000/python:3.11-bookworm")
+        .expect("the builder")
+        .insert("usr/bin/git".into(), b"ELF".to_vec());
     run(&mut bridge, &opts());
     bridge.assert_built();
     let def = bridge.result_definition();
@@ -240,6 +246,15 @@ fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
             .contains(&"SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_string()));
         assert_eq!(exec.network, pb::NetMode::Host as i32);
     }
+    // A builder without git fails at its line before anything runs, saying what to use.
+    let mut no_git = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    no_git.set_context_file("uv.lock", &String::from_utf8(git_lock).expect("text"));
+    run(&mut no_git, &opts());
+    assert_eq!(
+        no_git.returned_error().expect("fails").message,
+        "uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
+    );
+
     // Without git sources and without the key: neither.
     let bridge = {
         let mut b = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
@@ -652,6 +667,30 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
         .warnings
         .iter()
         .all(|w| w.vertex.starts_with("sha256:")));
+}
+
+#[test]
+fn an_image_of_another_platform_fails_rather_than_mislabel_the_result() {
+    // BuildKit takes a single-platform image whatever platform is asked: the arm64 image would
+    // hold amd64 binaries.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge
+        .single_platform
+        .insert("127.0.0.1:5000/python:3.11-bookworm".into());
+    let mut o = opts();
+    o.opts.insert("platform".into(), "linux/arm64".into());
+    run(&mut bridge, &o);
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        "uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm could not be loaded for linux/arm64: it is for linux/amd64 only (fix: check [build] builder: the image must exist for linux/arm64 and be reachable)"
+    );
+    // Asked for its own platform, it builds.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge
+        .single_platform
+        .insert("127.0.0.1:5000/python:3.11-bookworm".into());
+    run(&mut bridge, &opts());
+    bridge.assert_built();
 }
 
 #[test]

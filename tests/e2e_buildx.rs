@@ -283,3 +283,40 @@ fn call_check_reports_findings_through_buildkit() {
     );
     assert!(out.contains("VenvNotIgnored: .dockerignore: "), "{out}");
 }
+
+#[test]
+fn git_sources_need_git_in_the_builder_and_the_build_says_so_first() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    // The test bed's builder is a debootstrap minbase: no git, like the -slim Python images.
+    let lock = project.read("uv.lock");
+    project.write(
+        "uv.lock",
+        &format!("{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://example.com/private-lib.git?rev=v1#0123\" }}\n"),
+    );
+    let build = project.build("uv-frontend-e2e/plain:git", &[]);
+    assert!(!build.succeeded());
+    assert_eq!(
+        build.error_line(),
+        "ERROR: failed to solve: uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
+    );
+    assert!(!build.has_step("uv sync"), "it fails before any sync");
+}
+
+#[test]
+fn a_platform_the_images_lack_fails_instead_of_a_mislabelled_image() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // The test bed's python image is linux/amd64 only; BuildKit would take it for arm64 too.
+    let project = Project::copy_of("plain");
+    let build = project.build(
+        "uv-frontend-e2e/plain:arm64",
+        &["--platform", "linux/arm64"],
+    );
+    assert!(!build.succeeded(), "{}", build.log());
+    assert_eq!(
+        build.error_line(),
+        "ERROR: failed to solve: uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm could not be loaded for linux/arm64: it is for linux/amd64 only (fix: check [build] builder: the image must exist for linux/arm64 and be reachable)"
+    );
+}

@@ -35,6 +35,9 @@ pub struct FakeBridge {
     pub panic_on_resolve: bool,
     /// Every image config resolved: (image, resolve mode).
     pub resolve_modes: Vec<(String, String)>,
+    /// Images that exist for their config's platform only; the others are multi-platform and
+    /// answer for whichever is asked.
+    pub single_platform: std::collections::BTreeSet<String>,
     /// The files (and symlinks, as [`link`] values) of every built image: what the interpreter
     /// check reads. By default a venv on a Debian-like Python 3.11.
     pub result_files: BTreeMap<String, Vec<u8>>,
@@ -417,19 +420,23 @@ impl Bridge for FakeBridge {
     async fn resolve_image_config(
         &mut self,
         image: &str,
-        _platform: &Platform,
+        platform: &Platform,
         mode: &str,
     ) -> anyhow::Result<ResolvedImage> {
         assert!(!self.panic_on_resolve, "resolver exploded");
         self.resolve_modes
             .push((image.to_string(), mode.to_string()));
-        let config = self
+        let mut config = self
             .images
             .get(image)
-            .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?;
+            .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?
+            .clone();
+        if !self.single_platform.contains(image) {
+            config["architecture"] = platform.architecture.clone().into();
+        }
         Ok(ResolvedImage {
             digest: "sha256:0000".into(),
-            config: serde_json::to_vec(config)?,
+            config: serde_json::to_vec(&config)?,
         })
     }
 
