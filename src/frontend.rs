@@ -268,6 +268,24 @@ async fn build_for<B: Bridge>(
         }
     }
 
+    // The builder's Python, where its image says which it is, against the project's.
+    if settings.managed_python.is_none() {
+        let builder_env = crate::image::env_of(&builder_config);
+        if let Some(why) = crate::settings::builder_python_mismatch(&prepared.project, &builder_env)
+        {
+            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
+            return Err(BuildError::located(
+                SpecError::at(
+                    spec_file,
+                    offset,
+                    format!("the builder image {} {why}", plan.images.builder),
+                    "use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python",
+                ),
+                sources,
+            ));
+        }
+    }
+
     // uv runs git for a lock's git sources; slim images have none.
     if prepared.project.lock.git_sources {
         let has_git = crate::reads::image_has_command(

@@ -313,3 +313,46 @@ fn managed_python_is_installed_by_uv_from_a_mirror_and_runs_on_a_base_without_py
     );
     assert_lean_non_root(tag);
 }
+
+#[test]
+fn a_builder_that_says_its_python_is_checked_against_the_projects_before_any_sync() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // Like the official Python images, a builder that says its version in PYTHON_VERSION.
+    let dir = tempdir("official-like");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM 127.0.0.1:5000/python:3.11-bookworm\nENV PYTHON_VERSION=3.11.2\n",
+    )
+    .expect("write");
+    let image = "127.0.0.1:5000/uv-frontend-e2e/python-official-like:3.11";
+    let made = docker_command()
+        .args(["buildx", "build", "--progress=plain", "-t", image, "--push"])
+        .arg(&dir)
+        .output()
+        .expect("docker runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let project = Project::copy_of("plain");
+    let spec = project
+        .read("uv.build")
+        .replace("127.0.0.1:5000/python:3.11-bookworm", image);
+    project.write("uv.build", &spec);
+    // It builds while the project asks for 3.11...
+    project
+        .build("uv-frontend-e2e/plain:official-like", &[])
+        .expect_success();
+    // ...and fails at the builder's line, before any sync, when it asks for 3.12.
+    project.write(".python-version", "3.12\n");
+    let build = project.build("uv-frontend-e2e/plain:official-like", &[]);
+    assert!(!build.succeeded());
+    assert_eq!(
+        build.error_line(),
+        format!("ERROR: failed to solve: uv.build:4: the builder image {image} has Python 3.11.2, but .python-version asks for 3.12 (fix: use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python)")
+    );
+    assert!(!build.has_step("uv sync"));
+}

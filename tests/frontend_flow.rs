@@ -545,6 +545,50 @@ fn missing_gateway_caps_name_the_buildkit_version() {
 }
 
 #[test]
+fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
+    // Official Python images say their version in PYTHON_VERSION.
+    let official = |bridge: &mut FakeBridge| {
+        let config = bridge
+            .images
+            .get_mut("127.0.0.1:5000/python:3.11-bookworm")
+            .expect("the builder");
+        config["config"]["Env"]
+            .as_array_mut()
+            .expect("env")
+            .push("PYTHON_VERSION=3.11.2".into());
+    };
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    official(&mut bridge);
+    bridge.set_context_file(".python-version", "3.12\n");
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        "uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm has Python 3.11.2, but .python-version asks for 3.12 (fix: use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python)"
+    );
+    assert_eq!(bridge.builds(), 0);
+
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    official(&mut bridge);
+    bridge.remove_context_file(".python-version");
+    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
+        .expect("the example")
+        .replace(">=3.11", ">=3.12");
+    bridge.set_context_file("pyproject.toml", &pyproject);
+    run(&mut bridge, &opts());
+    assert!(bridge
+        .returned_error()
+        .expect("fails")
+        .message
+        .contains("has Python 3.11.2, but requires-python is >=3.12"));
+
+    // The same Python: it builds.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    official(&mut bridge);
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+}
+
+#[test]
 fn unknown_image_fails_naming_the_role_and_image() {
     let spec = EXAMPLE_SPEC.replace("python:3.11-bookworm", "python:9.9");
     let bridge = build(PLAIN_EXAMPLE, &spec);

@@ -693,6 +693,40 @@ pub fn base_image(spec: &Spec, project: &Project) -> String {
         .unwrap_or_else(|| builder_image(spec, project))
 }
 
+/// Why the builder's Python cannot be the project's, when the builder image says which Python it
+/// has (`PYTHON_VERSION` in its `Env`, as the official images do): `.python-version` asks for
+/// another minor version, or `requires-python` starts above it. uv would fail to find an
+/// interpreter (it downloads none for the builder's venv).
+pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Option<String> {
+    let have = builder_env
+        .iter()
+        .find_map(|e| e.strip_prefix("PYTHON_VERSION="))?;
+    let have_minor = major_minor(have)?;
+    let number = |v: &str| -> Option<(u32, u32)> {
+        let (major, minor) = v.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    if let Some(wanted) = project.python_version.as_deref().and_then(major_minor) {
+        return (wanted != have_minor)
+            .then(|| format!("has Python {have}, but .python-version asks for {wanted}"));
+    }
+    let bound = project
+        .pyproject
+        .requires_python
+        .as_deref()
+        .and_then(lower_bound)?;
+    (number(&have_minor)? < number(&bound)?).then(|| {
+        format!(
+            "has Python {have}, but requires-python is {}",
+            project
+                .pyproject
+                .requires_python
+                .as_deref()
+                .unwrap_or_default()
+        )
+    })
+}
+
 /// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.
 fn major_minor(version: &str) -> Option<String> {
     let mut parts = version.trim().split('.');
