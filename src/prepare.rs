@@ -170,6 +170,37 @@ pub async fn prepare<B: Bridge>(
     }
     let project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
+    // A package's readme is read when uv builds it.
+    let root_is_package = project
+        .lock
+        .local_packages
+        .iter()
+        .any(|p| project.is_root(p) && !p.is_virtual());
+    if let (Some(ignore), Some(readme), true) = (
+        &files.dockerignore,
+        project.pyproject.readme.as_deref(),
+        root_is_package,
+    ) {
+        let readme = readme.trim_start_matches("./");
+        // Only a readme at the root: the matching covers files there.
+        if let Some((line, pattern)) = (!readme.contains('/'))
+            .then(|| project::excluding_pattern(ignore, readme))
+            .flatten()
+        {
+            let error = SpecError {
+                file: ignore_file.clone(),
+                line,
+                message: format!(
+                    "`{pattern}` leaves {readme} out of the build context, but building the project reads it (pyproject.toml's readme)"
+                ),
+                fix: format!("remove the line, or add `!{readme}` after it"),
+            };
+            return Err(BuildError::located(
+                error,
+                &[(ignore_file.clone(), ignore.clone())],
+            ));
+        }
+    }
     let members = read_members(bridge, opts, &project, &platform).await?;
 
     // The base image is named in the spec (or defaulted from the project) and its account files

@@ -1161,6 +1161,20 @@ fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
         .message
         .starts_with(".dockerignore:1: `*.toml` leaves pyproject.toml out of the build context"));
 
+    // The package's readme, which building it reads.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
+        .expect("the example")
+        .replace("requires-python", "readme = \"README.md\"\nrequires-python");
+    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.set_context_file("README.md", "# hello\n");
+    bridge.set_context_file(".dockerignore", ".venv\n*.md\n");
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        ".dockerignore:2: `*.md` leaves README.md out of the build context, but building the project reads it (pyproject.toml's readme) (fix: remove the line, or add `!README.md` after it)"
+    );
+
     // Taken back by a later `!`: sent, and built.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.set_context_file(".dockerignore", "*.lock\n!uv.lock\n");

@@ -20,6 +20,9 @@ pub struct PyProject {
     pub urls: std::collections::BTreeMap<String, String>,
     /// `license` as an SPDX expression (PEP 639), or the old `{ text = ... }` form's text.
     pub license: Option<String>,
+    /// The `readme` file (`readme = "README.md"` or `{ file = ... }`), which building the
+    /// package reads.
+    pub readme: Option<String>,
     /// `[build-system]`, when the file has one.
     pub build_system: Option<BuildSystem>,
     /// The one module uv's build backend would package, relative to the package's directory
@@ -121,6 +124,11 @@ impl PyProject {
                     .collect()
             })
             .unwrap_or_default();
+        let readme = project.and_then(|p| p.get("readme")).and_then(|r| {
+            r.as_str()
+                .or_else(|| r.get("file").and_then(|f| f.as_str()))
+                .map(str::to_string)
+        });
         let license = project.and_then(|p| p.get("license")).and_then(|l| {
             l.as_str()
                 .or_else(|| l.get("text").and_then(|t| t.as_str()))
@@ -165,6 +173,7 @@ impl PyProject {
             groups.push("dev".into());
         }
         Ok(PyProject {
+            readme,
             extras,
             groups,
             build_system,
