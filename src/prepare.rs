@@ -144,20 +144,17 @@ pub async fn prepare<B: Bridge>(
     .into_iter()
     .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
     .collect();
-    // The frontend reads these whole; the build's sync steps see them only if they are sent.
+    let project = Project::from_files(&files, &spec_file.name)
+        .map_err(|e| BuildError::located(e, &sources))?;
+    // The frontend reads these whole; the build's steps see them only if they are sent.
     if let Some(ignore) = &files.dockerignore {
-        for (name, text) in [
-            (project::PYPROJECT, &files.pyproject),
-            (project::UV_LOCK, &files.uv_lock),
-        ] {
-            if let (Some(_), Some((line, pattern))) =
-                (text, project::excluding_pattern(ignore, name))
-            {
+        for (name, why) in needed_files(&project) {
+            if let Some((line, pattern)) = project::excluding_pattern(ignore, &name) {
                 let error = SpecError {
                     file: ignore_file.clone(),
                     line,
                     message: format!(
-                        "`{pattern}` leaves {name} out of the build context, but uv needs it"
+                        "`{pattern}` leaves {name} out of the build context, but {why}"
                     ),
                     fix: format!("remove the line, or add `!{name}` after it"),
                 };
@@ -166,39 +163,6 @@ pub async fn prepare<B: Bridge>(
                     &[(ignore_file.clone(), ignore.clone())],
                 ));
             }
-        }
-    }
-    let project = Project::from_files(&files, &spec_file.name)
-        .map_err(|e| BuildError::located(e, &sources))?;
-    // A package's readme is read when uv builds it.
-    let root_is_package = project
-        .lock
-        .local_packages
-        .iter()
-        .any(|p| project.is_root(p) && !p.is_virtual());
-    if let (Some(ignore), Some(readme), true) = (
-        &files.dockerignore,
-        project.pyproject.readme.as_deref(),
-        root_is_package,
-    ) {
-        let readme = readme.trim_start_matches("./");
-        // Only a readme at the root: the matching covers files there.
-        if let Some((line, pattern)) = (!readme.contains('/'))
-            .then(|| project::excluding_pattern(ignore, readme))
-            .flatten()
-        {
-            let error = SpecError {
-                file: ignore_file.clone(),
-                line,
-                message: format!(
-                    "`{pattern}` leaves {readme} out of the build context, but building the project reads it (pyproject.toml's readme)"
-                ),
-                fix: format!("remove the line, or add `!{readme}` after it"),
-            };
-            return Err(BuildError::located(
-                error,
-                &[(ignore_file.clone(), ignore.clone())],
-            ));
         }
     }
     let members = read_members(bridge, opts, &project, &platform).await?;
@@ -254,6 +218,30 @@ pub async fn prepare<B: Bridge>(
         plan,
         spec_vertex,
     })
+}
+
+/// The files at the build context's root that the build's steps need, and why: uv's own, and
+/// a package's readme, which building it reads (one in a subdirectory is not checked).
+fn needed_files(project: &Project) -> Vec<(String, &'static str)> {
+    let mut needed = vec![
+        (project::PYPROJECT.to_string(), "uv needs it"),
+        (project::UV_LOCK.to_string(), "uv needs it"),
+    ];
+    let root_is_package = project
+        .lock
+        .local_packages
+        .iter()
+        .any(|p| project.is_root(p) && !p.is_virtual());
+    if let (true, Some(readme)) = (root_is_package, project.pyproject.readme.as_deref()) {
+        let readme = readme.trim_start_matches("./");
+        if !readme.contains('/') {
+            needed.push((
+                readme.to_string(),
+                "building the project reads it (pyproject.toml's readme)",
+            ));
+        }
+    }
+    needed
 }
 
 /// An image that could not be loaded or resolved, as an error at the key of `uv.build` that
