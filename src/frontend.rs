@@ -11,7 +11,7 @@ use crate::interpreter_check;
 use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::CheckKind;
-use crate::prepare::{findings, image_failure, prepare, warning_of, Prepared};
+use crate::prepare::{findings, prepare, warning_of, Prepared};
 use crate::reads::resolve_config;
 use crate::spec::SpecError;
 use crate::step_failure::{
@@ -164,28 +164,11 @@ async fn inspect<B: Bridge>(
         &prepared.resolve_mode,
     )
     .await
-    .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
+    .map_err(|cause| prepared.image_failure("builder", &cause))?;
     Ok(crate::subrequests::lint_result(
         &prepared,
         &findings(&prepared, &builder_config),
     ))
-}
-
-/// [`image_failure`] for the prepared build's `role` image.
-fn image_failure_of(prepared: &Prepared, role: &str, cause: &str) -> BuildError {
-    let image = match role {
-        "base" => &prepared.plan.images.base,
-        _ => &prepared.plan.images.builder,
-    };
-    image_failure(
-        &prepared.spec_file,
-        &prepared.spec,
-        &prepared.sources,
-        role,
-        image,
-        &prepared.platform,
-        cause,
-    )
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -243,78 +226,17 @@ async fn build_for<B: Bridge>(
     // Image configs: env for the steps, and the runtime image's base config.
     let builder_config = resolve_config(bridge, &plan.images.builder, platform, resolve_mode)
         .await
-        .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
+        .map_err(|cause| prepared.image_failure("builder", &cause))?;
     let base_config = if plan.images.base == plan.images.builder {
         builder_config.clone()
     } else {
         resolve_config(bridge, &plan.images.base, platform, resolve_mode)
             .await
-            .map_err(|cause| image_failure_of(&prepared, "base", &cause))?
+            .map_err(|cause| prepared.image_failure("base", &cause))?
     };
 
-    // An image of another platform (BuildKit takes a single-platform image as it is) would give
-    // an image of this platform's name with the other's binaries.
-    for (role, config) in [("builder", &builder_config), ("base", &base_config)] {
-        let of = |key: &str| config.get(key).and_then(|v| v.as_str()).unwrap_or("");
-        let (os, architecture) = (of("os"), of("architecture"));
-        if (!os.is_empty() && os != platform.os)
-            || (!architecture.is_empty() && architecture != platform.architecture)
-        {
-            return Err(image_failure_of(
-                &prepared,
-                role,
-                &format!("it is for {os}/{architecture} only"),
-            ));
-        }
-    }
-
-    // The builder's Python, where its image says which it is, against the project's.
-    if settings.managed_python.is_none() {
-        let builder_env = crate::image::env_of(&builder_config);
-        if let Some(why) = crate::settings::builder_python_mismatch(&prepared.project, &builder_env)
-        {
-            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
-            return Err(BuildError::located(
-                SpecError::at(
-                    spec_file,
-                    offset,
-                    format!("the builder image {} {why}", plan.images.builder),
-                    "use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python",
-                ),
-                sources,
-            ));
-        }
-    }
-
-    // uv runs git for a lock's git sources; slim images have none.
-    if prepared.project.lock.git_sources {
-        let has_git = crate::reads::image_has_command(
-            bridge,
-            &plan.images.builder,
-            platform,
-            resolve_mode,
-            cache_imports,
-            &crate::image::env_of(&builder_config),
-            "git",
-        )
-        .await
-        .map_err(|cause| image_failure_of(&prepared, "builder", &cause))?;
-        if !has_git {
-            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
-            return Err(BuildError::located(
-                SpecError::at(
-                    spec_file,
-                    offset,
-                    format!(
-                        "uv.lock has git sources, which uv fetches with git, and the builder image {} has no git on its PATH",
-                        plan.images.builder
-                    ),
-                    "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base",
-                ),
-                sources,
-            ));
-        }
-    }
+    // What would fail late (or not at all) in the images, found before anything runs.
+    crate::image_checks::check(bridge, &prepared, &builder_config, &base_config).await?;
 
     // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
     for finding in findings(&prepared, &builder_config) {

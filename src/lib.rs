@@ -9,6 +9,7 @@
 pub mod frontend;
 pub mod gateway;
 pub mod image;
+pub mod image_checks;
 pub mod interpreter_check;
 pub mod lint;
 pub mod llb;

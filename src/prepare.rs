@@ -220,6 +220,25 @@ pub async fn prepare<B: Bridge>(
     })
 }
 
+impl Prepared {
+    /// [`image_failure`] for this build's `role` image (`builder` or `base`).
+    pub fn image_failure(&self, role: &str, cause: &str) -> BuildError {
+        let image = match role {
+            "base" => &self.plan.images.base,
+            _ => &self.plan.images.builder,
+        };
+        image_failure(
+            &self.spec_file,
+            &self.spec,
+            &self.sources,
+            role,
+            image,
+            &self.platform,
+            cause,
+        )
+    }
+}
+
 /// The files at the build context's root that the build's steps need, and why: uv's own, and
 /// a package's readme, which building it reads (one in a subdirectory is not checked).
 fn needed_files(project: &Project) -> Vec<(String, &'static str)> {

@@ -1,0 +1,89 @@
+//! Checks of the builder and base images against the build, made before anything runs: what
+//! would otherwise fail late in a sync step (or not at all, in a mislabelled image).
+
+use crate::frontend::BuildError;
+use crate::gateway::Bridge;
+use crate::prepare::Prepared;
+use crate::spec::SpecError;
+
+/// The images' platform, the builder's Python and, for git sources, its git.
+pub async fn check<B: Bridge>(
+    bridge: &mut B,
+    prepared: &Prepared,
+    builder_config: &serde_json::Value,
+    base_config: &serde_json::Value,
+) -> Result<(), BuildError> {
+    let Prepared {
+        platform,
+        cache_imports,
+        resolve_mode,
+        spec_file,
+        spec,
+        settings,
+        plan,
+        sources,
+        ..
+    } = prepared;
+    // An image of another platform (BuildKit takes a single-platform image as it is) would give
+    // an image of this platform's name with the other's binaries.
+    for (role, config) in [("builder", builder_config), ("base", base_config)] {
+        let of = |key: &str| config.get(key).and_then(|v| v.as_str()).unwrap_or("");
+        let (os, architecture) = (of("os"), of("architecture"));
+        if (!os.is_empty() && os != platform.os)
+            || (!architecture.is_empty() && architecture != platform.architecture)
+        {
+            return Err(
+                prepared.image_failure(role, &format!("it is for {os}/{architecture} only"))
+            );
+        }
+    }
+
+    // The builder's Python, where its image says which it is, against the project's.
+    if settings.managed_python.is_none() {
+        let builder_env = crate::image::env_of(builder_config);
+        if let Some(why) = crate::settings::builder_python_mismatch(&prepared.project, &builder_env)
+        {
+            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
+            return Err(BuildError::located(
+                SpecError::at(
+                    spec_file,
+                    offset,
+                    format!("the builder image {} {why}", plan.images.builder),
+                    "use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python",
+                ),
+                sources,
+            ));
+        }
+    }
+
+    // uv runs git for a lock's git sources; slim images have none.
+    if prepared.project.lock.git_sources {
+        let has_git = crate::reads::image_has_command(
+            bridge,
+            &plan.images.builder,
+            platform,
+            resolve_mode,
+            cache_imports,
+            &crate::image::env_of(builder_config),
+            "git",
+        )
+        .await
+        .map_err(|cause| prepared.image_failure("builder", &cause))?;
+        if !has_git {
+            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
+            return Err(BuildError::located(
+                SpecError::at(
+                    spec_file,
+                    offset,
+                    format!(
+                        "uv.lock has git sources, which uv fetches with git, and the builder image {} has no git on its PATH",
+                        plan.images.builder
+                    ),
+                    "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base",
+                ),
+                sources,
+            ));
+        }
+    }
+    Ok(())
+}
