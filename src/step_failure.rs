@@ -76,13 +76,21 @@ pub fn missing_module<'a>(message: &str, modules: &'a [String]) -> Option<&'a st
 /// Where in `uv.build` a failed step comes from (a byte offset): its table (`[sync]` for sync
 /// steps), or the start.
 pub fn spec_offset_of_failure(spec: &str, message: &str) -> usize {
-    let table = if message.contains("uv sync") {
-        "[sync]"
+    // The line that asked for the step: [build] managed-python for uv's Python install, the
+    // [sync] table for a sync.
+    let is_line: fn(&str) -> bool = if message.contains("uv python install") {
+        |l| {
+            l.split('=')
+                .next()
+                .is_some_and(|k| k.trim() == "managed-python")
+        }
+    } else if message.contains("uv sync") {
+        |l| l == "[sync]"
     } else {
         return 0;
     };
     spec.lines()
-        .position(|l| l.trim() == table)
+        .position(|l| is_line(l.trim()))
         .map(|i| spec.lines().take(i).map(|l| l.len() + 1).sum())
         .unwrap_or(0)
 }

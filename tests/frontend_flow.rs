@@ -1053,6 +1053,35 @@ fn the_test_target_runs_the_dev_command_in_the_dev_image() {
 }
 
 #[test]
+fn a_failed_python_install_points_at_managed_python() {
+    let spec = "# syntax=uv-frontend\n[build]\nuv = \"127.0.0.1:5000/uv:0.13.9\"\nmanaged-python = \"3.x\"\n";
+    let setup = || {
+        let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
+        let debian = serde_json::json!({"config": {"Env": ["PATH=/usr/bin:/bin"]}});
+        bridge.images.insert("debian:bookworm-slim".into(), debian);
+        bridge.image_files.insert(
+            "debian:bookworm-slim".into(),
+            [("etc/passwd".to_string(), PASSWD.as_bytes().to_vec())].into(),
+        );
+        bridge
+    };
+    let mut planned = setup();
+    run(&mut planned, &opts());
+    let (_, install) = vertex(planned.result_definition(), "[deps 1/3] uv python install");
+    let args = exec(&install).meta.as_ref().expect("meta").args.join(" ");
+    let mut failing = setup();
+    failing.build_error = Some(format!(
+        "process \"{args}\" did not complete successfully: exit code: 2"
+    ));
+    run(&mut failing, &opts());
+    let message = failing.returned_error().expect("fails").message.clone();
+    assert!(
+        message.starts_with("uv.build:4: step [deps 1/3] uv python install"),
+        "{message}"
+    );
+}
+
+#[test]
 fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_base() {
     let spec = "# syntax=uv-frontend\n[build]\nuv = \"127.0.0.1:5000/uv:0.13.9\"\nmanaged-python = \"3.12\"\n";
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
