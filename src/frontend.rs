@@ -14,9 +14,7 @@ use crate::plan::CheckKind;
 use crate::prepare::{findings, prepare, warning_of, Prepared};
 use crate::reads::resolve_config;
 use crate::spec::SpecError;
-use crate::step_failure::{
-    exec_step_names, missing_module, name_failed_step, spec_offset_of_failure,
-};
+use crate::step_failure::exec_step_names;
 
 /// A failed build: a one-line message and, when it is about a file we read, where.
 #[derive(Debug)]
@@ -285,27 +283,7 @@ async fn build_for<B: Bridge>(
         definition
     };
     let failed = |e: anyhow::Error, step_names: &[(String, String)]| {
-        if let Some(module) = missing_module(&e.to_string(), &settings.editable_modules) {
-            let message = format!(
-                "{module}, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image"
-            );
-            let fix = "if the module has another name or place, set module-name or module-root in [tool.uv.build-backend] of pyproject.toml; if .dockerignore excludes it, make it keep it";
-            return BuildError::located(SpecError::at(spec_file, 0, message, fix), sources);
-        }
-        let message = name_failed_step(&e.to_string(), step_names);
-        let line = spec_offset_of_failure(&spec_file.text, &message);
-        // A stale lock fails the project phase's `--locked` sync: say what to do about it.
-        let stale = match (&prepared.files.pyproject, &prepared.files.uv_lock) {
-            (Some(p), Some(l)) => crate::project::stale_lock(p, l),
-            _ => None,
-        };
-        let fix = match stale {
-            Some(detail) if message.contains(&format!("step [{} ", crate::plan::PROJECT_STAGE)) => {
-                format!("{detail}: run `uv lock` and commit uv.lock")
-            }
-            _ => String::new(),
-        };
-        BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+        crate::step_failure::build_error(&prepared, &e.to_string(), step_names)
     };
 
     // Big packages get layers of their own: which files are theirs is read from the

@@ -3,7 +3,52 @@
 //! (`/bin/sh /uv-frontend/scripts/kept-venv-sync ... /opt/uv-frontend/uv sync ...`). This names
 //! the step by its progress name instead, and finds the part of `uv.build` it comes from.
 
+use crate::frontend::BuildError;
 use crate::llb::{self, pb};
+use crate::prepare::Prepared;
+use crate::spec::SpecError;
+
+/// A failed solve of the build, as the error the user sees: the step by its progress name, at
+/// the line of `uv.build` it comes from, with a fix where the cause is known.
+pub fn build_error(
+    prepared: &Prepared,
+    error: &str,
+    step_names: &[(String, String)],
+) -> BuildError {
+    let (spec_file, sources) = (&prepared.spec_file, &prepared.sources);
+    if let Some(module) = missing_module(error, &prepared.settings.editable_modules) {
+        let message = format!(
+            "{module}, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image"
+        );
+        let fix = "if the module has another name or place, set module-name or module-root in [tool.uv.build-backend] of pyproject.toml; if .dockerignore excludes it, make it keep it";
+        return BuildError::located(SpecError::at(spec_file, 0, message, fix), sources);
+    }
+    let message = name_failed_step(error, step_names);
+    let mut line = spec_offset_of_failure(&spec_file.text, &message);
+    // A stale lock fails the project phase's `--locked` sync: say what to do about it.
+    let stale = match (&prepared.files.pyproject, &prepared.files.uv_lock) {
+        (Some(p), Some(l)) => crate::project::stale_lock(p, l),
+        _ => None,
+    };
+    let is_step = |stage: &str| message.contains(&format!("step [{stage} "));
+    let fix = match stale {
+        Some(detail) if is_step(crate::plan::PROJECT_STAGE) => {
+            format!("{detail}: run `uv lock` and commit uv.lock")
+        }
+        // The shell found no uv: the uv image lacks /uv.
+        _ if message.contains("uv ") && message.contains("exit code: 127") => {
+            if let Some(uv) = &prepared.spec.build.uv {
+                line = uv.span().start;
+            }
+            format!(
+                "the uv image {} must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv",
+                prepared.plan.images.uv
+            )
+        }
+        _ => String::new(),
+    };
+    BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+}
 
 /// The progress name of every exec step, with the text its command ends in.
 pub fn exec_step_names(definition: &pb::Definition) -> Vec<(String, String)> {

@@ -949,6 +949,19 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
 }
 
 #[test]
+fn a_uv_image_without_uv_is_named_at_its_line() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.build_error = Some(
+        "process \"/bin/sh /uv-frontend/scripts/kept-venv-sync /uv-frontend/venv-cache /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 127".into(),
+    );
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        "uv.build:3: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 127 (its output is shown above) (fix: the uv image 127.0.0.1:5000/uv:0.13.9 must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv)"
+    );
+}
+
+#[test]
 fn naming_the_dev_group_installs_it_without_no_dev_cancelling_it() {
     let spec = format!("{EXAMPLE_SPEC}[sync]\ngroup = [\"dev\"]\n");
     let bridge = build(PLAIN_EXAMPLE, &spec);
