@@ -42,10 +42,69 @@ pub fn runtime_env(base: &Value, plan: &ImageConfig) -> Vec<(String, String)> {
         format!("{}:{path}", plan.path_prepend)
     };
     set_env(&mut env, "PATH", &path);
+    if let Some(venv) = plan.env.get("VIRTUAL_ENV") {
+        set_env(&mut env, "VIRTUAL_ENV", venv);
+    }
+    // `$PATH` in `[run] env` is the image's PATH so far, as a Dockerfile's ENV expands it.
+    let before = env.clone();
     for (k, v) in &plan.env {
-        set_env(&mut env, k, v);
+        set_env(&mut env, k, &expand(v, &before));
     }
     env
+}
+
+/// `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` of `value` from `env`, as the
+/// Dockerfile frontend expands ENV values (an unset name is empty; `\$` is a `$`).
+pub fn expand(value: &str, env: &[(String, String)]) -> String {
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(at) = rest.find(['$', '\\']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(escaped) = tail.strip_prefix("\\$") {
+            out.push('$');
+            rest = escaped;
+        } else if let Some(braced) = tail.strip_prefix("${") {
+            let Some(end) = braced.find('}') else {
+                out.push_str(tail);
+                break;
+            };
+            let inner = &braced[..end];
+            let (name, word, when_set) = match (inner.split_once(":-"), inner.split_once(":+")) {
+                (Some((n, w)), _) => (n, Some(w), false),
+                (None, Some((n, w))) => (n, Some(w), true),
+                _ => (inner, None, false),
+            };
+            let current = lookup(name);
+            out.push_str(match (word, when_set) {
+                (Some(w), false) if current.is_empty() => w,
+                (Some(w), true) if !current.is_empty() => w,
+                (Some(_), true) => "",
+                _ => current,
+            });
+            rest = &braced[end + 1..];
+        } else if let Some(plain) = tail.strip_prefix('$') {
+            let end = plain.find(|c: char| !is_name(c)).unwrap_or(plain.len());
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(lookup(&plain[..end]));
+            }
+            rest = &plain[end..];
+        } else {
+            out.push('\\');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The runtime image's config. `created` is an RFC 3339 time.
@@ -153,7 +212,27 @@ pub fn rfc3339(unix_seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{expand, rfc3339};
+
+    #[test]
+    fn env_values_expand_as_a_dockerfile_env_does() {
+        let env = [
+            ("PATH".to_string(), "/app/.venv/bin:/usr/bin".to_string()),
+            ("HOME".to_string(), "/home/app".to_string()),
+        ];
+        assert_eq!(
+            expand("/opt/tools/bin:${PATH}", &env),
+            "/opt/tools/bin:/app/.venv/bin:/usr/bin"
+        );
+        assert_eq!(expand("$HOME/data", &env), "/home/app/data");
+        assert_eq!(expand("${UNSET:-fallback}", &env), "fallback");
+        assert_eq!(expand("${HOME:+set}${UNSET:+x}", &env), "set");
+        assert_eq!(
+            expand("price: \\$5, $ alone, ${UNSET}.", &env),
+            "price: $5, $ alone, ."
+        );
+        assert_eq!(expand("C:\\dir", &env), "C:\\dir");
+    }
 
     #[test]
     fn formats_unix_times_as_rfc3339() {

@@ -124,6 +124,24 @@ pub fn lint(
             });
         }
     }
+    if let Some(path) = spec.run.env.get("PATH") {
+        let keeps = ["$PATH", "${PATH}"]
+            .iter()
+            .any(|p| path.get_ref().contains(p))
+            || path.get_ref().contains(&format!("{}/bin", settings.venv));
+        if !keeps {
+            found.push(Finding {
+                rule: "VenvNotOnPath",
+                description: "The venv's bin directory should stay on PATH",
+                detail: format!(
+                    "[run] env sets PATH without {venv}/bin or $PATH, so python and the project's scripts are not the venv's (write PATH = \"/more/bin:$PATH\")",
+                    venv = settings.venv
+                ),
+                file: spec_file.name.clone(),
+                line: spec_line(path.span().start),
+            });
+        }
+    }
     for entry in builder_env {
         let Some((key, value)) = entry.split_once('=') else {
             continue;

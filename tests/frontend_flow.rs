@@ -906,6 +906,46 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
 }
 
 #[test]
+fn run_env_expands_path_as_a_dockerfile_env_and_warns_when_the_venv_leaves_it() {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\nenv = {{ PATH = \"/opt/tools/bin:${{PATH}}\", DATA = \"$HOME/data\" }}\n"
+    );
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    bridge.assert_built();
+    let config = bridge.returned_config().expect("config");
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .expect("env")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        env.contains(&"PATH=/opt/tools/bin:/app/.venv/bin:/usr/local/bin:/usr/bin:/bin"),
+        "{env:?}"
+    );
+    assert!(
+        env.contains(&"DATA=/data"),
+        "HOME is not set in this base: {env:?}"
+    );
+    assert!(bridge
+        .warnings
+        .iter()
+        .all(|w| !w.short.starts_with("VenvNotOnPath")));
+
+    let replaced = format!("{EXAMPLE_SPEC}[run]\nenv = {{ PATH = \"/opt/tools/bin:/usr/bin\" }}\n");
+    let bridge = build(PLAIN_EXAMPLE, &replaced);
+    let warning = bridge
+        .warnings
+        .iter()
+        .find(|w| w.short.starts_with("VenvNotOnPath"))
+        .expect("a warning");
+    assert_eq!(
+        warning.short,
+        "VenvNotOnPath: [run] env sets PATH without /app/.venv/bin or $PATH, so python and the project's scripts are not the venv's (write PATH = \"/more/bin:$PATH\")"
+    );
+}
+
+#[test]
 fn image_config_carries_oci_labels_stop_signal_and_healthcheck() {
     let spec = format!(
         "{EXAMPLE_SPEC}[run]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = {{ \"org.example.team\" = \"data\" }}\nexpose = [8000]\nenv = {{ APP_ENV = \"production\" }}\n"
