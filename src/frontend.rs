@@ -265,6 +265,9 @@ async fn build_for<B: Bridge>(
         base_config: &base_config,
         proxy: proxy_env(&opts.build_args()),
         resolve_mode: resolve_mode.clone(),
+        rerun: opts
+            .no_cache()
+            .map(|stages| (opts.session_id.clone(), stages)),
         venv_layout: None,
     };
     let mut lowered = lower(plan, &inputs).map_err(BuildError::plain)?;

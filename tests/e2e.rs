@@ -26,8 +26,10 @@ fn workspace_builds_runs_and_is_lean() {
     require_daemon();
     let project = Project::copy_of("workspace");
     let tag = "uv-frontend-e2e/workspace:test";
-    // --no-cache: phase 1 runs even when an earlier build cached it, so its output can be read.
-    let build = project.build(tag, &["--no-cache"]);
+    // A cache of its own: phase 1 runs and installs even when an earlier build cached it, so its
+    // output can be read.
+    project.use_cache(&fresh_cache_id(), None);
+    let build = project.build(tag, &[]);
     build.expect_success();
     assert_eq!(
         build.installed("[deps 2/2]"),
@@ -471,5 +473,38 @@ fn a_stale_lock_fails_with_uvs_own_words_and_the_fix() {
         ),
         "{}",
         build.error_line()
+    );
+}
+
+#[test]
+fn no_cache_reruns_every_sync_but_keeps_the_uv_cache() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.use_cache(&fresh_cache_id(), None);
+    let tag = "uv-frontend-e2e/plain:no-cache";
+    let first = project.build(tag, &[]);
+    first.expect_success();
+    assert_eq!(first.prepared("[deps 2/2]"), 1, "idna, into a new cache");
+    // BuildKit empties the cache mounts of a step it rebuilds for --no-cache; the frontend's
+    // sync steps rerun without that, so uv finds idna in its cache and the kept venv.
+    for flags in [&["--no-cache"][..], &["--no-cache-filter", "deps"][..]] {
+        let again = project.build(tag, flags);
+        again.expect_success();
+        assert!(
+            !again.cached("[deps 2/2]"),
+            "{flags:?} reruns phase 1:\n{}",
+            again.log()
+        );
+        assert_eq!(
+            again.prepared("[deps 2/2]"),
+            0,
+            "{flags:?} downloads nothing:\n{}",
+            again.log()
+        );
+    }
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
     );
 }

@@ -647,33 +647,57 @@ fn proxy_build_args_reach_sync_steps_outside_their_env() {
     assert!(!meta.env.iter().any(|e| e.contains("proxy:3128")));
 }
 
+/// The value `--no-cache` puts into a sync step's environment, if any.
+fn rerun_value(op: &pb::Op) -> Option<String> {
+    let env = &exec(op).meta.as_ref().expect("meta").env;
+    env.iter()
+        .find_map(|e| e.strip_prefix(&format!("{}=", uv_frontend::lower::RERUN_ENV)))
+        .map(str::to_string)
+}
+
 #[test]
-fn no_cache_marks_every_vertex_and_no_cache_filter_only_its_stages() {
+fn no_cache_reruns_every_step_and_keeps_the_uv_cache_and_no_cache_filter_only_its_stages() {
     let mut all = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let mut o = opts();
     o.opts.insert("no-cache".into(), String::new());
     run(&mut all, &o);
     let def = all.result_definition();
-    assert!(def.metadata.values().all(|m| m.ignore_cache));
+    // BuildKit empties the cache mounts of a step marked to ignore the cache: the sync steps
+    // rerun by a value unique to the build instead, so the uv cache survives.
+    for (digest, op) in ops(def) {
+        let name = name_of(def, &digest);
+        let syncs = name.contains("uv sync");
+        assert_eq!(def.metadata[&digest].ignore_cache, !syncs, "{name}");
+        if syncs {
+            assert_eq!(
+                rerun_value(&op).as_deref(),
+                Some(o.session_id.as_str()),
+                "{name}"
+            );
+        }
+    }
 
     let filtered = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("no-cache", "project")]);
     let def = filtered.result_definition();
-    for (digest, _) in ops(def) {
+    for (digest, op) in ops(def) {
         let name = name_of(def, &digest);
+        let project = name.starts_with("[project ");
+        let syncs = name.contains("uv sync");
         assert_eq!(
             def.metadata[&digest].ignore_cache,
-            name.starts_with("[project "),
+            project && !syncs,
             "{name}"
         );
+        if syncs {
+            assert_eq!(rerun_value(&op).is_some(), project, "{name}");
+        }
     }
 
     let mut cached = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     run(&mut cached, &opts());
-    assert!(cached
-        .result_definition()
-        .metadata
-        .values()
-        .all(|m| !m.ignore_cache));
+    let def = cached.result_definition();
+    assert!(def.metadata.values().all(|m| !m.ignore_cache));
+    assert!(sync_steps(def).iter().all(|op| rerun_value(op).is_none()));
 }
 
 #[test]

@@ -106,7 +106,13 @@ impl Marshaller<'_> {
         for cap in &vertex.0.caps {
             meta.caps.insert((*cap).to_string(), true);
         }
-        meta.ignore_cache |= vertex.0.ignore_cache || (self.ignore_cache)(&vertex.0.name);
+        // Never on a step with a cache mount: BuildKit empties the cache mounts of a step it
+        // rebuilds so (moby/buildkit#1213), which would lose every build's uv cache. The caller
+        // makes such a step rerun otherwise.
+        let has_cache_mount = matches!(&vertex.0.op, pb::op::Op::Exec(exec)
+            if exec.mounts.iter().any(|m| m.mount_type == pb::MountType::Cache as i32));
+        meta.ignore_cache |=
+            vertex.0.ignore_cache || ((self.ignore_cache)(&vertex.0.name) && !has_cache_mount);
         self.by_identity.insert(key, digest.clone());
         digest
     }
@@ -117,7 +123,8 @@ pub fn marshal(state: &State) -> Marshalled {
     marshal_ignoring_cache(state, &|_| false)
 }
 
-/// Like [`marshal`], and vertices whose name `ignore_cache` accepts are rebuilt (`--no-cache`).
+/// Like [`marshal`], and vertices whose name `ignore_cache` accepts are rebuilt (`--no-cache`),
+/// but for those with a cache mount (see the marshaller).
 pub fn marshal_ignoring_cache(state: &State, ignore_cache: &dyn Fn(&str) -> bool) -> Marshalled {
     let output = state
         .output

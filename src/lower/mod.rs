@@ -30,6 +30,10 @@ pub struct LowerInputs<'a> {
     pub proxy: Option<pb::ProxyEnv>,
     /// BuildKit's image resolve mode for every image (`pull` with `--pull`).
     pub resolve_mode: String,
+    /// `--no-cache` (every stage) or `--no-cache-filter` (the named ones), with a value unique to
+    /// this build: sync steps of those stages take it into their environment, so they rerun
+    /// without being marked to ignore the cache, which would empty the uv cache mount.
+    pub rerun: Option<(String, Vec<String>)>,
     /// Where the files of the dependency stage's venv go, read from its result; `None` copies
     /// the venv as one layer.
     pub venv_layout: Option<&'a VenvLayout>,
@@ -51,6 +55,9 @@ fn scripts_state() -> State {
     }
     op.done("[internal] uv-frontend's sync scripts")
 }
+
+/// Set to a value unique to the build in the sync steps `--no-cache` reruns.
+pub const RERUN_ENV: &str = "UVF_NO_CACHE_RUN";
 
 /// Every stage of a plan, lowered.
 #[derive(Clone, Debug)]
@@ -123,7 +130,12 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
-                    let (next, collected) = lower_step(plan, inputs, &images, state, step)?;
+                    let rerun = inputs
+                        .rerun
+                        .as_ref()
+                        .filter(|(_, stages)| stages.is_empty() || stages.contains(&stage.name))
+                        .map(|(nonce, _)| nonce.as_str());
+                    let (next, collected) = lower_step(plan, inputs, &images, state, step, rerun)?;
                     state = next;
                     if let Some(collected) = collected {
                         written.insert(stage.name.clone(), collected);
@@ -402,6 +414,7 @@ fn lower_step(
     images: &Images,
     state: State,
     step: &Step,
+    rerun: Option<&str>,
 ) -> Result<(State, Option<State>), String> {
     Ok(match step {
         Step::WriteFiles { name, dir, files } => {
@@ -495,6 +508,9 @@ fn lower_step(
             }
             if *offline {
                 on = on.env("UV_OFFLINE", "1");
+            }
+            if let Some(nonce) = rerun {
+                on = on.env(RERUN_ENV, nonce);
             }
             if access.ssh {
                 on = on.env("SSH_AUTH_SOCK", SSH_AGENT_SOCKET);
