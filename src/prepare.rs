@@ -283,7 +283,14 @@ pub fn image_failure(
     let (offset, fix) = match key {
         Some(v) => (
             v.span().start,
-            format!("check [build] {role}: the image must exist for {platform} and be reachable"),
+            match crate::spec::overrides::build_arg_of(v, "build", role) {
+                Some(arg) => format!(
+                    "check --build-arg {arg}: the image must exist for {platform} and be reachable"
+                ),
+                None => format!(
+                    "check [build] {role}: the image must exist for {platform} and be reachable"
+                ),
+            },
         ),
         None => (
             0,

@@ -441,6 +441,20 @@ fn extras_and_groups_are_checked_against_pyproject_at_their_line() {
     );
     // Names as uv compares them (PEP 685/735).
     assert_eq!(error("group = [\"DEV\"]\n", &[]), None);
+    // A value a build arg set: the error names it, and the fix says what to change.
+    assert_eq!(
+        error("", &[("UVF_SYNC_EXTRA", "foo")]).as_deref(),
+        Some("uv.build:1: [sync] extra \"foo\" is not defined in [project.optional-dependencies] (set by --build-arg UVF_SYNC_EXTRA) (fix: pyproject.toml defines none: drop --build-arg UVF_SYNC_EXTRA, or define it in [project.optional-dependencies])")
+    );
+    assert_eq!(
+        error("", &[("UVF_SYNC_PACKAGE", "nope")]).as_deref(),
+        Some("uv.build:1: [sync] package \"nope\" is not a package of this project (set by --build-arg UVF_SYNC_PACKAGE) (fix: use one of: hello-uv)")
+    );
+    let image = error("", &[("UVF_BUILD_BUILDER", "127.0.0.1:5000/python:nope")]).expect("fails");
+    assert!(
+        image.ends_with("(fix: check --build-arg UVF_BUILD_BUILDER: the image must exist for linux/amd64 and be reachable)"),
+        "{image}"
+    );
 }
 
 #[test]

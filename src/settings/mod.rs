@@ -325,10 +325,16 @@ impl Settings {
                     .iter()
                     .map(|p| p.name.as_str())
                     .collect();
+                let arg = spec
+                    .sync
+                    .package
+                    .as_ref()
+                    .and_then(|p| crate::spec::overrides::build_arg_of(p, "sync", "package"));
+                let set_by = set_by(arg);
                 return Err(SpecError::at(
                     spec_file,
                     span.start,
-                    format!("[sync] package {name:?} is not a package of this project"),
+                    format!("[sync] package {name:?} is not a package of this project{set_by}"),
                     format!("use one of: {}", names.join(", ")),
                 ));
             }
@@ -592,6 +598,12 @@ fn labels(
     labels
 }
 
+/// ` (set by --build-arg <arg>)`, for an error about a value a build arg set.
+fn set_by(arg: Option<String>) -> String {
+    arg.map(|a| format!(" (set by --build-arg {a})"))
+        .unwrap_or_default()
+}
+
 /// `[sync] extra` and `group` name what the installed package's `pyproject.toml` defines, as
 /// `uv sync` would otherwise fail on (at the `[sync]` step, far from the line at fault). Groups
 /// may come from any package of the workspace; they are checked only when every package's
@@ -608,16 +620,24 @@ fn check_extras_and_groups(
         _ => Some(&project.pyproject),
     };
     let unknown = |key: &str, value: &toml::Spanned<String>, known: &[String], what: &str| {
-        let fix = if known.is_empty() {
-            format!("pyproject.toml defines none: remove [sync] {key}, or define it in {what}")
-        } else {
-            format!("use one of: {}", known.join(", "))
+        let arg = crate::spec::overrides::build_arg_of(value, "sync", key);
+        let fix = match (known.is_empty(), &arg) {
+            (true, Some(arg)) => {
+                format!(
+                    "pyproject.toml defines none: drop --build-arg {arg}, or define it in {what}"
+                )
+            }
+            (true, None) => {
+                format!("pyproject.toml defines none: remove [sync] {key}, or define it in {what}")
+            }
+            (false, _) => format!("use one of: {}", known.join(", ")),
         };
+        let set_by = set_by(arg);
         SpecError::at(
             spec_file,
             value.span().start,
             format!(
-                "[sync] {key} {:?} is not defined in {what}",
+                "[sync] {key} {:?} is not defined in {what}{set_by}",
                 value.get_ref()
             ),
             fix,

@@ -59,6 +59,12 @@ pub fn arg_name(table: &str, key: &str) -> String {
         .replace('-', "_")
 }
 
+/// The build arg that set `value` of `[table] key`, when one did (its span is the empty one at
+/// 0): errors about the value name it, since the spec has no line for it.
+pub fn build_arg_of<T>(value: &toml::Spanned<T>, table: &str, key: &str) -> Option<String> {
+    (value.span() == (0..0)).then(|| arg_name(table, key))
+}
+
 /// The build arg that sets the key an error message starts with (`[sync] extra ...`), if any.
 pub fn arg_of_message(message: &str) -> Option<String> {
     let rest = message.strip_prefix('[')?;
