@@ -408,17 +408,15 @@ fn an_application_that_is_not_a_package_runs_from_its_files_and_an_edit_reruns_n
             .collect::<Vec<_>>(),
         [
             ".",
-            "./.dockerignore",
             "./.python-version",
             "./greeting.py",
             "./main.py",
             "./pyproject.toml",
             "./templates",
             "./templates/greeting.txt",
-            "./uv.build",
             "./uv.lock",
         ],
-        "the build context at /app, without .venv and bytecode"
+        "the build context at /app, without .venv, bytecode and the build's own files"
     );
     let owner = run_entry(tag, "stat", &["-c", "%U", "/app/main.py"]);
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "app");
@@ -445,6 +443,14 @@ fn an_application_that_is_not_a_package_runs_from_its_files_and_an_edit_reruns_n
     );
     let after = layers(tag);
     assert_layers_kept(&before, &after, before.len() - 1);
+
+    // An edit of uv.build that changes no value reruns nothing: the build's own files are no
+    // input of any step.
+    project.append_to_spec("# a comment\n");
+    let again = project.build(tag, &[]);
+    again.expect_success();
+    again.assert_fully_cached();
+    assert_eq!(layers(tag), after);
 }
 
 #[test]

@@ -457,7 +457,16 @@ fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
     // The module is not part of the project phase's input: it is copied to the image on its own.
     assert_eq!(
         excludes,
-        ["build", "*.log", ".venv", "**/.venv", "src/hello_uv"]
+        [
+            "build",
+            "*.log",
+            ".venv",
+            "**/.venv",
+            "uv.build",
+            "uv.build.dockerignore",
+            ".dockerignore",
+            "src/hello_uv"
+        ]
     );
     assert_eq!(source.attrs["local.session"], "session-1");
 }
@@ -1304,7 +1313,15 @@ fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
     assert_eq!(
         excludes,
-        ["from-spec-dir", ".venv", "**/.venv", "src/hello_uv"]
+        [
+            "from-spec-dir",
+            ".venv",
+            "**/.venv",
+            "uv.build",
+            "uv.build.dockerignore",
+            ".dockerignore",
+            "src/hello_uv"
+        ]
     );
 }
 
@@ -1616,15 +1633,20 @@ fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
         let patterns =
             |key: &str| -> Vec<String> { serde_json::from_str(&source.attrs[key]).expect("JSON") };
         assert_eq!(patterns("local.includepattern"), [*module]);
-        // The .dockerignore, then bytecode a checkout may hold (which a wheel never has).
+        // The .dockerignore, the build's own files, then bytecode a checkout may hold (which a
+        // wheel never has) and .git.
         assert_eq!(
             patterns("local.excludepatterns"),
             [
                 "**/__pycache__",
                 ".venv",
                 "**/.venv",
+                "uv.build",
+                "uv.build.dockerignore",
+                ".dockerignore",
                 "**/*.pyc",
-                "**/*.pyo"
+                "**/*.pyo",
+                ".git"
             ]
         );
         let (_, copy) = vertex(
@@ -1673,7 +1695,8 @@ fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
     );
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
-    // The example's .dockerignore, then bytecode a checkout may hold.
+    // The example's .dockerignore, the build's own files, then bytecode a checkout may hold
+    // (and .git, which this .dockerignore already has).
     assert_eq!(
         excludes,
         [
@@ -1682,6 +1705,9 @@ fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
             "*.pyc",
             ".git",
             "**/.venv",
+            "uv.build",
+            "uv.build.dockerignore",
+            ".dockerignore",
             "**/__pycache__",
             "**/*.pyc",
             "**/*.pyo"

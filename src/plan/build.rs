@@ -339,8 +339,9 @@ fn project_layers(s: &Settings) -> Vec<Step> {
     project_layers
 }
 
-/// What is never copied from the build context into the runtime image: what `.dockerignore`
-/// excludes, any `.venv`, and bytecode a checkout may hold (a wheel never has it either).
+/// What is never copied from the build context into the runtime image: what the build's steps
+/// never get ([`Settings::context_excludes`]), bytecode a checkout may hold (a wheel never has it
+/// either) and a git checkout's `.git` (phase 2 keeps it: a version may come from it).
 fn copied_excludes(s: &Settings) -> Vec<String> {
     s.context_excludes
         .iter()
@@ -349,6 +350,7 @@ fn copied_excludes(s: &Settings) -> Vec<String> {
             STALE_BYTECODE
                 .iter()
                 .copied()
+                .chain([".git"])
                 .filter(|p| !s.context_excludes.iter().any(|e| e == p)),
         )
         .map(str::to_string)

@@ -376,10 +376,20 @@ impl Settings {
             })
         })
         .collect();
+        // Never sent for the build's steps: any .venv, and the build's own files (an edit of
+        // uv.build or of what is ignored must not rerun a sync, nor land in the image).
         let mut context_excludes = project.dockerignore.clone();
-        for always in [".venv", "**/.venv"] {
-            if !context_excludes.iter().any(|p| p == always) {
-                context_excludes.push(always.into());
+        let own_files = [
+            spec_file.name.clone(),
+            format!("{}.dockerignore", spec_file.name),
+            project::DOCKERIGNORE.to_string(),
+        ];
+        for always in [".venv".to_string(), "**/.venv".to_string()]
+            .into_iter()
+            .chain(own_files)
+        {
+            if !context_excludes.contains(&always) {
+                context_excludes.push(always);
             }
         }
 
