@@ -177,6 +177,21 @@ pub fn lint(
         });
     }
 
+    // A project that is not a package ships its build context: without a .dockerignore, every
+    // local file (.env, notes, data) goes into the image.
+    if settings.virtual_project && !settings.target.is_builder() && files.dockerignore.is_none() {
+        found.push(Finding {
+            rule: "ContextInImage",
+            description: "What the image gets of the build context should be chosen",
+            detail: format!(
+                "the project is not a package, so the runtime image gets the build context at {} and there is no .dockerignore: every local file (.env, data, notes) goes into the image (add a .dockerignore)",
+                settings.workdir
+            ),
+            file: project::DOCKERIGNORE.into(),
+            line: None,
+        });
+    }
+
     // A lock that looks stale.
     if let (Some(pyproject), Some(lock)) = (&files.pyproject, &files.uv_lock) {
         if let Some(detail) = crate::project::stale_lock(pyproject, lock) {

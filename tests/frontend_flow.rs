@@ -1751,6 +1751,18 @@ fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never
         serde_json::json!(["python3"]),
         "the base image's command, not a script uv skips"
     );
+    // Without a .dockerignore, all of the context would go into the image: the build says so.
+    let mut unignored = FakeBridge::with_project(APP_EXAMPLE, EXAMPLE_SPEC);
+    unignored.remove_context_file(".dockerignore");
+    run(&mut unignored, &opts());
+    assert!(unignored
+        .warnings
+        .iter()
+        .any(|w| w.short.starts_with("ContextInImage: the project is not a package, so the runtime image gets the build context at /app and there is no .dockerignore")));
+    assert!(bridge
+        .warnings
+        .iter()
+        .all(|w| !w.short.starts_with("ContextInImage")));
     // And the build says so.
     assert!(
         bridge.warnings.iter().any(|w| w.short.starts_with(
