@@ -88,6 +88,30 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
         "{message}"
     );
 
+    // Build args are case-sensitive: a lower-case one would do nothing.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    build_with(&mut bridge, &[("uvf_sync_dev", "true")]);
+    assert_eq!(
+        bridge.returned_error().expect("an error").message,
+        "uv.build:1: --build-arg uvf_sync_dev sets nothing: build arg names are case-sensitive (fix: write UVF_SYNC_DEV)"
+    );
+    // Empty is not given (CI's UVF_SYNC_DEV=$X with X unset): the file's value stands.
+    let mut bridge = FakeBridge::with_project(
+        PLAIN_EXAMPLE,
+        &format!("{EXAMPLE_SPEC}[sync]\ndev = true\n"),
+    );
+    build_with(
+        &mut bridge,
+        &[
+            ("UVF_SYNC_DEV", ""),
+            ("UVF_BUILD_BUILDER", " "),
+            ("UVF_UV_VERSION", ""),
+        ],
+    );
+    bridge.assert_built();
+    let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
+    assert!(!uv_command(&deps).contains(&"--no-dev".to_string()));
+
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_DEV", "maybe")]);
     assert_eq!(

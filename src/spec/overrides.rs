@@ -82,6 +82,17 @@ pub fn apply(
     file: &SpecFile,
     args: &BTreeMap<String, String>,
 ) -> Result<(), SpecError> {
+    // Build args are case-sensitive: `uvf_sync_dev` would otherwise do nothing, unnoticed.
+    if let Some(arg) = args
+        .keys()
+        .find(|a| !a.starts_with(PREFIX) && a.to_ascii_uppercase().starts_with(PREFIX))
+    {
+        return Err(error(
+            file,
+            format!("--build-arg {arg} sets nothing: build arg names are case-sensitive"),
+            format!("write {}", arg.to_ascii_uppercase()),
+        ));
+    }
     for (arg, value) in args.iter().filter(|(a, _)| a.starts_with(PREFIX)) {
         if arg == UV_VERSION_ARG {
             continue;
@@ -103,7 +114,7 @@ pub fn apply(
         };
         set(spec, file, (table, key, kind), arg, value)?;
     }
-    if let Some(version) = args.get(UV_VERSION_ARG) {
+    if let Some(version) = args.get(UV_VERSION_ARG).filter(|v| !v.trim().is_empty()) {
         let version = version.trim();
         if version.is_empty()
             || !version
@@ -184,10 +195,15 @@ fn spanned<T>(value: T) -> Spanned<T> {
 fn set(
     spec: &mut Spec,
     file: &SpecFile,
-    (table, key, _kind): (&str, &str, Kind),
+    (table, key, kind): (&str, &str, Kind),
     arg: &str,
     value: &str,
 ) -> Result<(), SpecError> {
+    // An empty value is no value (CI's `--build-arg UVF_SYNC_DEV=$X` with X unset): the file's
+    // stands. For a list, empty is the empty list.
+    if value.trim().is_empty() && kind != Kind::List {
+        return Ok(());
+    }
     let bool_value = || match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" => Ok(true),
         "0" | "false" | "no" => Ok(false),
