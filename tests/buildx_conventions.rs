@@ -15,12 +15,9 @@ fn build_args_set_images_sync_options_and_cache_id() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let other = "127.0.0.1:5000/python:3.11-other";
     bridge.alias_image(other, "127.0.0.1:5000/python:3.11-bookworm");
-    let pyproject =
-        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
-    bridge.set_context_file(
-        "pyproject.toml",
-        &format!("{pyproject}\n[project.optional-dependencies]\na = []\nb = []\n"),
-    );
+    bridge.edit_context_file("pyproject.toml", |text| {
+        format!("{text}\n[project.optional-dependencies]\na = []\nb = []\n")
+    });
     build_with(
         &mut bridge,
         &[
@@ -137,9 +134,7 @@ url = "http://127.0.0.1:8099/simple"
 #[test]
 fn index_credentials_come_from_optional_secrets_as_uv_variables() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let pyproject =
-        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
-    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
     run(&mut bridge, &opts());
     bridge.assert_built();
     let def = bridge.result_definition();
@@ -200,9 +195,7 @@ fn indexes_of_uv_toml_get_their_secrets_too() {
 fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.push("exec.secretenv".into());
-    let pyproject =
-        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
-    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
     run(&mut bridge, &opts());
     bridge.assert_built();
     for sync in sync_steps(bridge.result_definition()) {
@@ -514,9 +507,7 @@ fn named_contexts_replace_the_uv_builder_and_base_images() {
 #[test]
 fn call_outline_lists_build_args_with_their_values_secrets_and_cache() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let pyproject =
-        std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml")).expect("the example");
-    bridge.set_context_file("pyproject.toml", &format!("{pyproject}{PRIVATE_INDEX}"));
+    bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
     let mut o = opts_with_args(&[("UVF_SYNC_DEV", "true")]);
     o.opts.insert("requestid".into(), "frontend.outline".into());
     run(&mut bridge, &o);
@@ -571,13 +562,7 @@ fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
     // Offline, `uv sync --locked` on a stale lock only fails to find packages; online it says
     // the lock needs updating.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
-        .expect("the example")
-        .replace(
-            "dependencies = [\"idna>=3.7\"]",
-            "dependencies = [\"idna>=3.7\", \"packaging\"]",
-        );
-    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.edit_context_file("pyproject.toml", with_unlocked_dependency);
     run(&mut bridge, &opts());
     let networks: Vec<i32> = sync_steps(bridge.result_definition())
         .iter()
@@ -592,7 +577,7 @@ fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
     let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
     let args = exec(&phase2).meta.as_ref().expect("meta").args.join(" ");
     let mut failing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    failing.set_context_file("pyproject.toml", &pyproject);
+    failing.edit_context_file("pyproject.toml", with_unlocked_dependency);
     failing.build_error = Some(format!(
         "process \"{args}\" did not complete successfully: exit code: 1"
     ));
@@ -620,13 +605,7 @@ fn call_check_reports_findings_with_their_lines_and_builds_warn_them() {
     );
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
     // A dependency added to pyproject.toml without `uv lock`.
-    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
-        .expect("the example")
-        .replace(
-            "dependencies = [\"idna>=3.7\"]",
-            "dependencies = [\"idna>=3.7\", \"packaging\"]",
-        );
-    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.edit_context_file("pyproject.toml", with_unlocked_dependency);
     bridge.set_context_file(".dockerignore", "__pycache__\n");
     let mut o = opts();
     o.opts.insert("requestid".into(), "frontend.lint".into());

@@ -579,10 +579,7 @@ fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     official(&mut bridge);
     bridge.remove_context_file(".python-version");
-    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
-        .expect("the example")
-        .replace(">=3.11", ">=3.12");
-    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.edit_context_file("pyproject.toml", |t| t.replace(">=3.11", ">=3.12"));
     run(&mut bridge, &opts());
     assert!(bridge
         .returned_error()
@@ -1278,10 +1275,9 @@ fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
 
     // The package's readme, which building it reads.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let pyproject = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/pyproject.toml"))
-        .expect("the example")
-        .replace("requires-python", "readme = \"README.md\"\nrequires-python");
-    bridge.set_context_file("pyproject.toml", &pyproject);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace("requires-python", "readme = \"README.md\"\nrequires-python")
+    });
     bridge.set_context_file("README.md", "# hello\n");
     bridge.set_context_file(".dockerignore", ".venv\n*.md\n");
     run(&mut bridge, &opts());
@@ -1738,11 +1734,9 @@ fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
 #[test]
 fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never_installs() {
     let mut bridge = FakeBridge::with_project(APP_EXAMPLE, EXAMPLE_SPEC);
-    let pyproject = std::fs::read_to_string(format!("{APP_EXAMPLE}/pyproject.toml")).expect("read");
-    bridge.set_context_file(
-        "pyproject.toml",
-        &format!("{pyproject}\n[project.scripts]\nhello-app = \"main:main\"\n"),
-    );
+    bridge.edit_context_file("pyproject.toml", |t| {
+        format!("{t}\n[project.scripts]\nhello-app = \"main:main\"\n")
+    });
     run(&mut bridge, &opts());
     bridge.assert_built();
     let config = bridge.returned_config().expect("a config");
@@ -1781,15 +1775,13 @@ fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never
 #[test]
 fn a_workspace_whose_root_is_not_a_package_syncs_its_members_from_their_directories() {
     let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
-    let lock = std::fs::read_to_string(format!("{WORKSPACE_EXAMPLE}/uv.lock")).expect("lock");
-    assert!(lock.contains("source = { editable = \".\" }"));
-    bridge.set_context_file(
-        "uv.lock",
-        &lock.replace(
+    bridge.edit_context_file("uv.lock", |lock| {
+        assert!(lock.contains("source = { editable = \".\" }"));
+        lock.replace(
             "source = { editable = \".\" }",
             "source = { virtual = \".\" }",
-        ),
-    );
+        )
+    });
     run(&mut bridge, &opts());
     bridge.assert_built();
     let def = bridge.result_definition();

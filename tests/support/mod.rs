@@ -149,6 +149,14 @@ impl FakeBridge {
             .insert(path.into(), content.as_bytes().to_vec());
     }
 
+    /// Rewrites a file of the build context (as the project has it) with `edit`.
+    pub fn edit_context_file(&mut self, path: &str, edit: impl FnOnce(&str) -> String) {
+        let context = self.locals.get_mut("context").expect("a context");
+        let text = String::from_utf8(context.get(path).cloned().expect("the file is there"))
+            .expect("text");
+        context.insert(path.into(), edit(&text).into_bytes());
+    }
+
     pub fn remove_context_file(&mut self, path: &str) {
         self.locals
             .get_mut("context")
@@ -453,6 +461,16 @@ impl Bridge for FakeBridge {
 }
 
 /// Build options as BuildKit passes them for `docker buildx build -f uv.build .`.
+/// examples/plain's pyproject.toml with a dependency its uv.lock does not record.
+pub fn with_unlocked_dependency(pyproject: &str) -> String {
+    let locked = "dependencies = [\"idna>=3.7\"]";
+    assert!(
+        pyproject.contains(locked),
+        "examples/plain's pyproject.toml"
+    );
+    pyproject.replace(locked, "dependencies = [\"idna>=3.7\", \"packaging\"]")
+}
+
 pub fn opts() -> BuildOpts {
     BuildOpts::from_env([
         (
