@@ -575,6 +575,16 @@ fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
         "uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm has Python 3.11.2, but .python-version asks for 3.12 (fix: use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python)"
     );
     assert_eq!(bridge.builds(), 0);
+    // uv's other spellings of a CPython request too.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    official(&mut bridge);
+    bridge.set_context_file(".python-version", "cpython@3.12\n");
+    run(&mut bridge, &opts());
+    assert!(bridge
+        .returned_error()
+        .expect("fails")
+        .message
+        .contains("has Python 3.11.2, but .python-version asks for 3.12"));
 
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     official(&mut bridge);

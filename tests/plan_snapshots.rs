@@ -85,6 +85,45 @@ fn defaults_come_from_the_project() {
 }
 
 #[test]
+fn python_version_requests_in_every_cpython_form_pick_the_builder() {
+    for (request, builder) in [
+        ("3.12\n", "python:3.12-slim-bookworm"),
+        ("3.12.4\n", "python:3.12-slim-bookworm"),
+        ("cpython@3.12\n", "python:3.12-slim-bookworm"),
+        ("cpython-3.12\n", "python:3.12-slim-bookworm"),
+        ("cp313\n", "python:3.13-slim-bookworm"),
+        ("3.13t\n", "python:3.13-slim-bookworm"),
+        // Another implementation: requires-python's lower bound decides.
+        ("pypy@3.10\n", "python:3.11-slim-bookworm"),
+    ] {
+        let files = ContextFiles {
+            pyproject: Some(
+                "[project]\nname = \"x\"\nversion = \"1\"\nrequires-python = \">=3.11\"\n".into(),
+            ),
+            uv_lock: Some("version = 1\n".into()),
+            python_version: Some(request.into()),
+            ..Default::default()
+        };
+        let spec_file = SpecFile {
+            name: "uv.build".into(),
+            text: String::new(),
+        };
+        let spec = parse(&spec_file).expect("valid");
+        let project = Project::from_files(&files, "uv.build").expect("valid");
+        let s = Settings::resolve(
+            &spec_file,
+            &spec,
+            &files,
+            &project,
+            &BTreeMap::new(),
+            &facts(),
+        )
+        .expect("resolves");
+        assert_eq!(s.images.builder, builder, "{request:?}");
+    }
+}
+
+#[test]
 fn requires_python_picks_the_builder_without_python_version() {
     let files = ContextFiles {
         pyproject: Some(

@@ -702,7 +702,7 @@ pub fn builder_image(spec: &Spec, project: &Project) -> String {
     let python = project
         .python_version
         .as_deref()
-        .and_then(major_minor)
+        .and_then(requested_minor)
         .or_else(|| {
             project
                 .pyproject
@@ -736,7 +736,7 @@ pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Opt
         let (major, minor) = v.split_once('.')?;
         Some((major.parse().ok()?, minor.parse().ok()?))
     };
-    if let Some(wanted) = project.python_version.as_deref().and_then(major_minor) {
+    if let Some(wanted) = project.python_version.as_deref().and_then(requested_minor) {
         return (wanted != have_minor)
             .then(|| format!("has Python {have}, but .python-version asks for {wanted}"));
     }
@@ -755,6 +755,24 @@ pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Opt
                 .unwrap_or_default()
         )
     })
+}
+
+/// The CPython minor version a `.python-version` request names, in the forms uv takes for
+/// CPython: `3.12`, `3.12.4`, `cpython@3.12`, `cpython-3.12`, `cpython3.12`, `cp312`, `3.13t`;
+/// `None` for another implementation (`pypy@3.10`) or a range.
+fn requested_minor(request: &str) -> Option<String> {
+    let request = request.trim().to_ascii_lowercase();
+    let version = ["cpython@", "cpython-", "cpython"]
+        .iter()
+        .find_map(|p| request.strip_prefix(p))
+        .unwrap_or(&request);
+    if let Some(digits) = version.strip_prefix("cp") {
+        let (major, minor) = digits.split_at(digits.len().min(1));
+        return (major == "3" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
+            .then(|| format!("3.{minor}"));
+    }
+    // A free-threaded build (`3.13t`) is still that minor version.
+    major_minor(version.trim_end_matches("t"))
 }
 
 /// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.
