@@ -1558,6 +1558,10 @@ fn a_selected_members_only_script_is_the_command() {
     bridge.assert_built();
     let config = bridge.returned_config().expect("a config");
     assert_eq!(config["config"]["Cmd"], serde_json::json!(["greet"]));
+    // The image is the member's: its name and version label it, not the workspace root's.
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["org.opencontainers.image.title"], "greeter");
+    assert_eq!(labels["org.opencontainers.image.version"], "0.1.0");
 }
 
 /// Every op `digest` depends on, itself included.

@@ -548,7 +548,17 @@ impl Settings {
                     .iter()
                     .map(|p| *p.get_ref() as u16)
                     .collect(),
-                labels: labels(&project.pyproject, &spec.run.labels, &facts.labels),
+                // The image is of the package the sync installs: a `[sync] package` member's
+                // name and version, not the workspace root's.
+                labels: labels(
+                    spec.sync
+                        .package
+                        .as_ref()
+                        .and_then(|name| members.get(name.get_ref()))
+                        .unwrap_or(&project.pyproject),
+                    &spec.run.labels,
+                    &facts.labels,
+                ),
                 stop_signal: s(&spec.run.stop_signal),
                 healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
             },
