@@ -42,12 +42,22 @@ pub fn dependency_pyproject(text: &str) -> Option<String> {
             out.insert(key.into(), value.clone());
         }
     }
-    if let Some(uv) = doc.get("tool").and_then(|t| t.get("uv")) {
+    if let Some(Value::Table(uv)) = doc.get("tool").and_then(|t| t.get("uv")) {
+        // How uv's backend builds the project: phase 1 builds no local package.
+        let mut uv = uv.clone();
+        uv.remove("build-backend");
         let mut tool = Table::new();
-        tool.insert("uv".into(), uv.clone());
+        tool.insert("uv".into(), Value::Table(uv));
         out.insert("tool".into(), Value::Table(tool));
     }
     toml::to_string(&out).ok()
+}
+
+/// A TOML file (`uv.toml`) as its values alone, without comments or layout: phase 1 is keyed on
+/// what it says, not on how. `None` if the text is not TOML.
+pub fn canonical_toml(text: &str) -> Option<String> {
+    let doc: Table = toml::from_str(text).ok()?;
+    toml::to_string(&doc).ok()
 }
 
 /// `uv.lock` with the versions of the workspace's own packages replaced by a placeholder.
@@ -111,6 +121,11 @@ package = true
             PYPROJECT.replace("Says hello", "Says hello loudly"),
             PYPROJECT.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
             PYPROJECT.replace("hello = \"hello:main\"", "hi = \"hello:main\""),
+            // How the project is built: phase 1 builds nothing of its own.
+            PYPROJECT.replace(
+                "package = true",
+                "package = true\n\n[tool.uv.build-backend]\nmodule-root = \"\"",
+            ),
         ] {
             assert_eq!(
                 dependency_pyproject(&edited).expect("TOML"),
@@ -135,6 +150,17 @@ package = true
                 "{edited}"
             );
         }
+    }
+
+    #[test]
+    fn uv_toml_is_keyed_on_its_values_not_its_comments() {
+        let uv_toml = "index-strategy = \"unsafe-best-match\"\n";
+        let commented = format!("# our mirror settings\n{uv_toml}\n# end\n");
+        assert_eq!(canonical_toml(uv_toml), canonical_toml(&commented));
+        assert_ne!(
+            canonical_toml(uv_toml),
+            canonical_toml("index-strategy = \"first-index\"\n")
+        );
     }
 
     #[test]

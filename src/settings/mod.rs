@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::llb::{CacheSharing, Platform};
-use crate::project::normalize::{dependency_lock, dependency_pyproject};
+use crate::project::normalize::{canonical_toml, dependency_lock, dependency_pyproject};
 use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::spec::{LockMode, Spec, SpecError, SpecFile};
 use crate::user::{runtime_user, RuntimeUser};
@@ -366,7 +366,7 @@ impl Settings {
                 normalized(&files.uv_lock, dependency_lock),
             ),
             (project::PYTHON_VERSION, files.python_version.clone()),
-            (project::UV_TOML, files.uv_toml.clone()),
+            (project::UV_TOML, normalized(&files.uv_toml, canonical_toml)),
         ]
         .into_iter()
         .filter_map(|(path, content)| {
