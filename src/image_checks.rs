@@ -57,7 +57,7 @@ pub async fn check<B: Bridge>(
     }
 
     // uv runs git for a lock's git sources; slim images have none.
-    if prepared.project.lock.git_sources {
+    if let Some(why) = git_needed_for(prepared) {
         let has_git = crate::reads::image_has_command(
             bridge,
             &plan.images.builder,
@@ -76,7 +76,7 @@ pub async fn check<B: Bridge>(
                     spec_file,
                     offset,
                     format!(
-                        "uv.lock has git sources, which uv fetches with git, and the builder image {} has no git on its PATH",
+                        "{why}, and the builder image {} has no git on its PATH",
                         plan.images.builder
                     ),
                     "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base",
@@ -86,4 +86,45 @@ pub async fn check<B: Bridge>(
         }
     }
     Ok(())
+}
+
+/// Build-system requirements that read the project's version from git (`.git` must be sent).
+const VCS_VERSIONING: &[&str] = &[
+    "hatch-vcs",
+    "setuptools-scm",
+    "versioningit",
+    "uv-dynamic-versioning",
+    "poetry-dynamic-versioning",
+    "dunamai",
+];
+
+/// Why the sync steps need git, if they do: the lock's git sources, or a package whose build
+/// reads its version from git (unless `SETUPTOOLS_SCM_PRETEND_VERSION` gives it, which
+/// setuptools-scm and hatch-vcs take instead).
+fn git_needed_for(prepared: &Prepared) -> Option<String> {
+    if prepared.project.lock.git_sources {
+        return Some("uv.lock has git sources, which uv fetches with git".into());
+    }
+    if !prepared.settings.scm_pretend_version.is_empty() {
+        return None;
+    }
+    let project = &prepared.project;
+    project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.is_virtual())
+        .filter_map(|p| project.pyproject_of(&prepared.members, p))
+        .flat_map(|py| py.build_system.iter().flat_map(|b| b.requires.iter()))
+        .find_map(|requirement| {
+            let name = crate::project::normalize_name(
+                requirement
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+                    .next()
+                    .unwrap_or(""),
+            );
+            VCS_VERSIONING.contains(&name.as_str()).then(|| {
+                format!("building the project needs git: its build system requires {name}, which reads the version from git")
+            })
+        })
 }

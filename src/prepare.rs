@@ -25,6 +25,8 @@ pub struct Prepared {
     pub sources: Vec<(String, String)>,
     pub files: ContextFiles,
     pub project: Project,
+    /// The workspace packages' own `pyproject.toml` files, by package name.
+    pub members: std::collections::BTreeMap<String, crate::project::PyProject>,
     pub settings: Settings,
     pub plan: crate::plan::Plan,
     /// The vertex that loaded the spec: warnings about it belong there.
@@ -214,6 +216,7 @@ pub async fn prepare<B: Bridge>(
         sources,
         files,
         project,
+        members,
         settings,
         plan,
         spec_vertex,

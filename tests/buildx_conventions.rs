@@ -475,6 +475,46 @@ fn extras_and_groups_are_checked_against_pyproject_at_their_line() {
 }
 
 #[test]
+fn a_version_from_git_needs_git_in_the_builder_or_a_pretend_version() {
+    let hatch_vcs = |bridge: &mut FakeBridge| {
+        bridge.edit_context_file("pyproject.toml", |t| {
+            t.replace(
+                "requires = [\"uv_build>=0.9,<0.14\"]",
+                "requires = [\"hatchling\", \"hatch-vcs>=0.4\"]",
+            )
+            .replace("\"uv_build\"", "\"hatchling.build\"")
+        });
+    };
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    hatch_vcs(&mut bridge);
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.returned_error().expect("fails").message,
+        "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
+    );
+    // setuptools-scm's pretend version (which hatch-vcs takes too) needs no git: it reaches the
+    // project phase, whose build reads it.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    hatch_vcs(&mut bridge);
+    build_with(&mut bridge, &[("SETUPTOOLS_SCM_PRETEND_VERSION", "1.2.3")]);
+    bridge.assert_built();
+    let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
+    let env = &exec(&phase2).meta.as_ref().expect("meta").env;
+    assert!(
+        env.contains(&"SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3".to_string()),
+        "{env:?}"
+    );
+    let (_, phase1) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
+    assert!(!exec(&phase1)
+        .meta
+        .as_ref()
+        .expect("meta")
+        .env
+        .iter()
+        .any(|e| e.starts_with("SETUPTOOLS_SCM")));
+}
+
+#[test]
 fn named_contexts_replace_the_uv_builder_and_base_images() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let other = "127.0.0.1:5000/python:3.11-other";

@@ -220,7 +220,10 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
             }
         ),
         args: project_args,
-        env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())].into(),
+        env: [("UV_COMPILE_BYTECODE".to_string(), "0".to_string())]
+            .into_iter()
+            .chain(s.scm_pretend_version.clone())
+            .collect(),
         venv_cache: None,
         finish: Some(FinishVenv {
             venv: s.venv.clone(),

@@ -77,6 +77,10 @@ pub struct Settings {
     /// The paths of the build context the project phase gets (see [`project_phase_paths`]);
     /// empty: all of it.
     pub project_phase_paths: Vec<String>,
+    /// `SETUPTOOLS_SCM_PRETEND_VERSION` and `..._FOR_<PACKAGE>` build args: the version a
+    /// git-versioned package gets when the build has no git (setuptools-scm, hatch-vcs), for the
+    /// project phase's environment.
+    pub scm_pretend_version: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -574,6 +578,12 @@ impl Settings {
                 ),
             context_excludes,
             virtual_project,
+            scm_pretend_version: facts
+                .build_args
+                .iter()
+                .filter(|(k, _)| k.starts_with("SETUPTOOLS_SCM_PRETEND_VERSION"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
             editable_modules: editable_modules(
                 project,
