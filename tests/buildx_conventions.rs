@@ -71,7 +71,7 @@ fn build_args_set_images_sync_options_and_cache_id() {
 fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_DEVV", "1")]);
-    let message = bridge.returned_error().expect("an error").message.clone();
+    let message = bridge.error_message();
     assert_eq!(
         message,
         "uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: did you mean UVF_SYNC_DEV? (docs/buildx.md lists them all))"
@@ -79,7 +79,7 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     assert!(bridge.solved.is_empty(), "nothing is built");
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_WHATEVER", "1")]);
-    let message = bridge.returned_error().expect("an error").message.clone();
+    let message = bridge.error_message();
     assert!(
         message.starts_with("uv.build:1: --build-arg UVF_WHATEVER sets no uv.build value (fix: use one of UVF_BUILD_UV, "),
         "{message}"
@@ -89,7 +89,7 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("uvf_sync_dev", "true")]);
     assert_eq!(
-        bridge.returned_error().expect("an error").message,
+        bridge.error_message(),
         "uv.build:1: --build-arg uvf_sync_dev sets nothing: build arg names are case-sensitive (fix: write UVF_SYNC_DEV)"
     );
     // Empty is not given (CI's UVF_SYNC_DEV=$X with X unset): the file's value stands.
@@ -112,13 +112,13 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_DEV", "maybe")]);
     assert_eq!(
-        bridge.returned_error().expect("an error").message,
+        bridge.error_message(),
         "uv.build:1: --build-arg UVF_SYNC_DEV=\"maybe\" is not a boolean (fix: use true or false)"
     );
 
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_SYNC_EXTRA", "not a name")]);
-    let message = bridge.returned_error().expect("an error").message.clone();
+    let message = bridge.error_message();
     assert!(
         message.contains("(set by --build-arg UVF_SYNC_EXTRA)"),
         "{message}"
@@ -268,7 +268,7 @@ fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
     no_git.set_context_file("uv.lock", &String::from_utf8(git_lock).expect("text"));
     run(&mut no_git, &opts());
     assert_eq!(
-        no_git.returned_error().expect("fails").message,
+        no_git.error_message(),
         "uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
     );
 
@@ -307,7 +307,7 @@ fn host_network_can_come_from_a_build_arg() {
     );
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_BUILD_NETWORK", "bridge")]);
-    let message = bridge.returned_error().expect("an error").message.clone();
+    let message = bridge.error_message();
     assert!(
         message.contains("[build] network \"bridge\" is not a network mode (set by --build-arg UVF_BUILD_NETWORK)"),
         "{message}"
@@ -427,7 +427,7 @@ fn the_network_of_the_spec_wins_over_the_network_flag() {
         &[("add-hosts", "index=nowhere")],
     );
     assert_eq!(
-        bad.returned_error().expect("an error").message,
+        bad.error_message(),
         "--add-host index=nowhere: nowhere is not an IP address"
     );
 }
@@ -489,7 +489,7 @@ fn a_version_from_git_needs_git_in_the_builder_or_a_pretend_version() {
     hatch_vcs(&mut bridge);
     run(&mut bridge, &opts());
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
     );
     // setuptools-scm's pretend version (which hatch-vcs takes too) needs no git: it reaches the
@@ -539,7 +539,7 @@ fn named_contexts_replace_the_uv_builder_and_base_images() {
         &[("context:builder", "local:builder")],
     );
     assert_eq!(
-        bridge.returned_error().expect("an error").message,
+        bridge.error_message(),
         "uv.build:1: --build-context builder=local:builder is not an image: the builder image can only be replaced by another image (fix: use --build-context builder=docker-image://<image>)"
     );
 }
@@ -623,7 +623,7 @@ fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
     ));
     run(&mut failing, &opts());
     assert_eq!(
-        failing.returned_error().expect("fails").message,
+        failing.error_message(),
         "uv.build:1: step [project 2/2] uv sync --locked --no-dev, then bytecode failed: exit code: 1 (its output is shown above) (fix: pyproject.toml depends on packaging which uv.lock does not record: run `uv lock` and commit uv.lock)"
     );
 
@@ -738,7 +738,7 @@ fn an_image_of_another_platform_fails_rather_than_mislabel_the_result() {
     o.opts.insert("platform".into(), "linux/arm64".into());
     run(&mut bridge, &o);
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         "uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm could not be loaded for linux/arm64: it is for linux/amd64 only (fix: check [build] builder: the image must exist for linux/arm64 and be reachable)"
     );
     // Asked for its own platform, it builds.

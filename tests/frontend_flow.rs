@@ -571,7 +571,7 @@ fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
     bridge.set_context_file(".python-version", "3.12\n");
     run(&mut bridge, &opts());
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         "uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm has Python 3.11.2, but .python-version asks for 3.12 (fix: use a builder image with the project's Python (or remove [build] builder to get the official one for it), or let uv install it with [build] managed-python)"
     );
     assert_eq!(bridge.builds(), 0);
@@ -581,9 +581,7 @@ fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
     bridge.set_context_file(".python-version", "cpython@3.12\n");
     run(&mut bridge, &opts());
     assert!(bridge
-        .returned_error()
-        .expect("fails")
-        .message
+        .error_message()
         .contains("has Python 3.11.2, but .python-version asks for 3.12"));
 
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
@@ -592,9 +590,7 @@ fn a_builder_whose_python_is_not_the_projects_fails_at_its_line() {
     bridge.edit_context_file("pyproject.toml", |t| t.replace(">=3.11", ">=3.12"));
     run(&mut bridge, &opts());
     assert!(bridge
-        .returned_error()
-        .expect("fails")
-        .message
+        .error_message()
         .contains("has Python 3.11.2, but requires-python is >=3.12"));
 
     // The same Python: it builds.
@@ -616,11 +612,7 @@ fn unknown_image_fails_naming_the_role_and_image() {
     );
 
     let with_base = format!("{EXAMPLE_SPEC}base = \"127.0.0.1:5000/python:9.9-slim\"\n");
-    let status = build(PLAIN_EXAMPLE, &with_base)
-        .returned_error()
-        .expect("an error")
-        .message
-        .clone();
+    let status = build(PLAIN_EXAMPLE, &with_base).error_message();
     assert!(
         status.starts_with(
             "uv.build:5: the base image 127.0.0.1:5000/python:9.9-slim could not be loaded"
@@ -634,11 +626,7 @@ fn unknown_image_fails_naming_the_role_and_image() {
     defaulted.images.remove("python:3.11-slim-bookworm");
     defaulted.image_files.remove("python:3.11-slim-bookworm");
     run(&mut defaulted, &opts());
-    let status = defaulted
-        .returned_error()
-        .expect("an error")
-        .message
-        .clone();
+    let status = defaulted.error_message();
     assert!(
         status.starts_with("uv.build:1: the builder image python:3.11-slim-bookworm could not be loaded")
             && status.ends_with("(fix: python:3.11-slim-bookworm is the default, from the project's Python version: set [build] builder to an image this builder can pull)"),
@@ -925,11 +913,7 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
 
     // A uid the spec asks for is never swapped for another when it is taken.
     let taken = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 65534\n");
-    let status = build(PLAIN_EXAMPLE, &taken)
-        .returned_error()
-        .expect("a taken uid fails")
-        .message
-        .clone();
+    let status = build(PLAIN_EXAMPLE, &taken).error_message();
     assert_eq!(
         status,
         "uv.build:7: [run] uid 65534 belongs to another user of the base image 127.0.0.1:5000/python:3.11-bookworm (fix: choose a free uid, or remove uid to get the first free one from 10001)"
@@ -1036,7 +1020,7 @@ fn a_uv_image_without_uv_is_named_at_its_line() {
     );
     run(&mut bridge, &opts());
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         "uv.build:3: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 127 (its output is shown above) (fix: the uv image 127.0.0.1:5000/uv:0.13.9 must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv)"
     );
 }
@@ -1093,7 +1077,7 @@ fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
 fn an_unknown_target_names_the_targets() {
     let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "prod")]);
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         "uv.build has no target \"prod\": its targets are runtime, dev, test (see --call=targets)"
     );
 }
@@ -1120,9 +1104,7 @@ fn call_targets_lists_the_targets_without_building() {
         &[("requestid", "frontend.unknown")],
     );
     assert!(other
-        .returned_error()
-        .expect("unsupported")
-        .message
+        .error_message()
         .contains("does not answer the subrequest \"frontend.unknown\""));
 }
 
@@ -1136,13 +1118,9 @@ fn the_test_target_runs_the_dev_command_in_the_dev_image() {
     assert_eq!(exec(&check).meta.as_ref().expect("meta").user, "0:0");
 
     let missing = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "test")]);
-    assert!(missing
-        .returned_error()
-        .expect("fails")
-        .message
-        .starts_with(
-            "uv.build:1: --target test runs [test] dev-command, which this uv.build does not set"
-        ));
+    assert!(missing.error_message().starts_with(
+        "uv.build:1: --target test runs [test] dev-command, which this uv.build does not set"
+    ));
 }
 
 #[test]
@@ -1167,7 +1145,7 @@ fn a_failed_python_install_points_at_managed_python() {
         "process \"{args}\" did not complete successfully: exit code: 2"
     ));
     run(&mut failing, &opts());
-    let message = failing.returned_error().expect("fails").message.clone();
+    let message = failing.error_message();
     assert!(
         message.starts_with("uv.build:4: step [deps 1/3] uv python install"),
         "{message}"
@@ -1269,7 +1247,7 @@ fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
     bridge.set_context_file(".dockerignore", ".venv\n*.lock\n");
     run(&mut bridge, &opts());
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         ".dockerignore:2: `*.lock` leaves uv.lock out of the build context, but uv needs it (fix: remove the line, or add `!uv.lock` after it)"
     );
     assert_eq!(bridge.builds(), 0, "nothing is built");
@@ -1278,9 +1256,7 @@ fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
     bridge.set_context_file(".dockerignore", "*.toml\n");
     run(&mut bridge, &opts());
     assert!(bridge
-        .returned_error()
-        .expect("fails")
-        .message
+        .error_message()
         .starts_with(".dockerignore:1: `*.toml` leaves pyproject.toml out of the build context"));
 
     // The package's readme, which building it reads.
@@ -1292,7 +1268,7 @@ fn a_dockerignore_that_leaves_out_the_lock_or_pyproject_fails_at_its_line() {
     bridge.set_context_file(".dockerignore", ".venv\n*.md\n");
     run(&mut bridge, &opts());
     assert_eq!(
-        bridge.returned_error().expect("fails").message,
+        bridge.error_message(),
         ".dockerignore:2: `*.md` leaves README.md out of the build context, but building the project reads it (pyproject.toml's readme) (fix: remove the line, or add `!README.md` after it)"
     );
 

@@ -84,6 +84,25 @@ fn defaults_come_from_the_project() {
     );
 }
 
+/// The settings of `files` with an empty uv.build (every default).
+fn settings_without_spec(files: &ContextFiles) -> Settings {
+    let spec_file = SpecFile {
+        name: "uv.build".into(),
+        text: String::new(),
+    };
+    let spec = parse(&spec_file).expect("valid");
+    let project = Project::from_files(files, "uv.build").expect("valid");
+    Settings::resolve(
+        &spec_file,
+        &spec,
+        files,
+        &project,
+        &BTreeMap::new(),
+        &facts(),
+    )
+    .expect("resolves")
+}
+
 #[test]
 fn python_version_requests_in_every_cpython_form_pick_the_builder() {
     for (request, builder) in [
@@ -104,21 +123,7 @@ fn python_version_requests_in_every_cpython_form_pick_the_builder() {
             python_version: Some(request.into()),
             ..Default::default()
         };
-        let spec_file = SpecFile {
-            name: "uv.build".into(),
-            text: String::new(),
-        };
-        let spec = parse(&spec_file).expect("valid");
-        let project = Project::from_files(&files, "uv.build").expect("valid");
-        let s = Settings::resolve(
-            &spec_file,
-            &spec,
-            &files,
-            &project,
-            &BTreeMap::new(),
-            &facts(),
-        )
-        .expect("resolves");
+        let s = settings_without_spec(&files);
         assert_eq!(s.images.builder, builder, "{request:?}");
     }
 }
@@ -132,21 +137,7 @@ fn requires_python_picks_the_builder_without_python_version() {
         uv_lock: Some("version = 1\n".into()),
         ..Default::default()
     };
-    let spec_file = SpecFile {
-        name: "uv.build".into(),
-        text: String::new(),
-    };
-    let spec = parse(&spec_file).expect("valid");
-    let project = Project::from_files(&files, "uv.build").expect("valid");
-    let s = Settings::resolve(
-        &spec_file,
-        &spec,
-        &files,
-        &project,
-        &BTreeMap::new(),
-        &facts(),
-    )
-    .expect("resolves");
+    let s = settings_without_spec(&files);
     assert_eq!(s.images.builder, "python:3.13-slim-bookworm");
     assert_eq!(
         s.run.command, None,

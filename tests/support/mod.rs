@@ -233,6 +233,13 @@ impl FakeBridge {
             .count()
     }
 
+    /// The message of the error the build returned; panics when it returned none.
+    pub fn error_message(&self) -> String {
+        self.returned_error()
+            .map(|status| status.message.clone())
+            .unwrap_or_else(|| panic!("the build returned no error: {:?}", self.returned))
+    }
+
     pub fn returned_error(&self) -> Option<&bollard_buildkit_proto::google::rpc::Status> {
         match self.returned.as_ref()? {
             FrontendResult::Error(status) => Some(status),
