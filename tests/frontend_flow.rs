@@ -738,18 +738,28 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     assert!(script.contains("\"$here/mirror.py\""));
     assert!(script_file(def, &deps, "mirror.py").contains("def remove(p)"));
 
+    let kept_id = |extra: &[(&str, &str)]| {
+        let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, extra);
+        let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
+        exec(&deps)
+            .mounts
+            .iter()
+            .find(|m| m.dest == "/uv-frontend/venv-cache")
+            .and_then(|m| m.cache_opt.as_ref())
+            .expect("a kept venv")
+            .id
+            .clone()
+    };
     // Another platform never restores this venv.
-    let other = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("platform", "linux/arm64")]);
-    let (_, other_deps) = vertex(other.result_definition(), "[deps 2/2] uv sync");
-    let other_id = exec(&other_deps)
-        .mounts
-        .iter()
-        .find(|m| m.dest == "/uv-frontend/venv-cache")
-        .and_then(|m| m.cache_opt.as_ref())
-        .expect("a kept venv")
-        .id
-        .clone();
-    assert_ne!(other_id, opt.id);
+    assert_ne!(kept_id(&[("platform", "linux/arm64")]), opt.id);
+    // Nor does a build with SOURCE_DATE_EPOCH, whose bytecode is hash-checked: this venv's
+    // records the times of files the image has with other times. Any epoch shares one venv.
+    let reproducible = kept_id(&[("build-arg:SOURCE_DATE_EPOCH", "1700000000")]);
+    assert_ne!(reproducible, opt.id);
+    assert_eq!(
+        kept_id(&[("build-arg:SOURCE_DATE_EPOCH", "1800000000")]),
+        reproducible
+    );
 }
 
 const WITH_BASE: &str = r#"# syntax=127.0.0.1:5000/uv-frontend:dev

@@ -66,10 +66,17 @@ rm -rf "$work"
 /// times and symlinks; the venv itself is always there, so a copy out of `out` never misses its
 /// source. The list is rewritten with the bytecode added. A deleted file is not represented
 /// (phase 2 only adds the project).
-pub const FINISH_SCRIPT: &str = r#"import os, shutil, stat, sys
+pub const FINISH_SCRIPT: &str = r#"import glob, os, shutil, stat, sys
 venv, compile, out, listing = sys.argv[1:5]
 with open(listing, "rb") as f:
     paths = [os.fsdecode(n) for n in f.read().split(b"\0") if n]
+# uv leaves the bytecode of a single-module package it removes (six.py goes, __pycache__/six.*.pyc
+# stays): in a kept venv that would reach the image.
+for cache in glob.glob(os.path.join(venv, "lib", "python*", "site-packages", "__pycache__")):
+    for name in os.listdir(cache):
+        module = os.path.join(os.path.dirname(cache), name.split(".", 1)[0] + ".py")
+        if name.endswith(".pyc") and not os.path.exists(module):
+            os.remove(os.path.join(cache, name))
 if compile == "1":
     import compileall, importlib.util
     lib = os.path.join(venv, "lib") + os.sep
@@ -248,3 +255,41 @@ for rel in sorted(names(written, src)):
 for a, b in reversed(dirs):
     shutil.copystat(a, b, follow_symlinks=False)
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::FINISH_SCRIPT;
+
+    /// Runs the finishing script with the builder's kind of interpreter (Debian's python3).
+    #[test]
+    fn finishing_removes_bytecode_uv_left_of_a_removed_single_module_package() {
+        let root = std::env::temp_dir().join(format!("uvf-finish-{}", std::process::id()));
+        let site = root.join("venv/lib/python3.11/site-packages");
+        std::fs::create_dir_all(site.join("__pycache__")).expect("mkdir");
+        for (path, text) in [
+            ("typing_extensions.py", "x = 1\n"),
+            ("__pycache__/typing_extensions.cpython-311.pyc", "kept"),
+            ("__pycache__/six.cpython-311.pyc", "six.py is gone"),
+        ] {
+            std::fs::write(site.join(path), text).expect("write");
+        }
+        let script = root.join("finish.py");
+        std::fs::write(&script, FINISH_SCRIPT).expect("write");
+        let listing = root.join("written");
+        std::fs::write(&listing, "").expect("write");
+        let status = std::process::Command::new("/usr/bin/python3")
+            .arg("-I")
+            .arg(&script)
+            .arg(root.join("venv"))
+            .args(["0", ""])
+            .arg(&listing)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success());
+        assert!(site
+            .join("__pycache__/typing_extensions.cpython-311.pyc")
+            .exists());
+        assert!(!site.join("__pycache__/six.cpython-311.pyc").exists());
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
+}

@@ -447,7 +447,9 @@ pub const INTERPRETER_CHECK_SCRIPT: &str = "interpreter-check.py";
 pub const VENV_CACHE_MOUNT: &str = "/uv-frontend/venv-cache";
 
 /// The kept venv's cache id: one per uv cache, builder image, platform, project and selection,
-/// so that no build ever restores a venv made for another interpreter, platform or package set.
+/// so that no build ever restores a venv made for another interpreter, platform or package set;
+/// and one with SOURCE_DATE_EPOCH, whose bytecode is hash-checked, apart from one without, whose
+/// bytecode records times the image's files do not have.
 fn venv_cache_id(s: &Settings, args: &[String]) -> String {
     use sha2::Digest;
     let key = serde_json::json!([
@@ -457,6 +459,7 @@ fn venv_cache_id(s: &Settings, args: &[String]) -> String {
         s.project.name,
         args,
         s.sync.compile_bytecode,
+        s.source_date_epoch.is_some(),
     ]);
     let digest = hex::encode(sha2::Sha256::digest(key.to_string().as_bytes()));
     format!("{}-venv-{}", s.cache.id, &digest[..16])
