@@ -240,6 +240,25 @@ async fn build_for<B: Bridge>(
     for finding in findings(&prepared, &builder_config) {
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
     }
+    // Credentials as build args reach no step (and would be in the build's provenance).
+    let as_args: Vec<String> = opts
+        .build_args()
+        .into_keys()
+        .filter(|k| settings.sync.secrets.contains(k))
+        .collect();
+    if !as_args.is_empty() {
+        let warning = crate::gateway::Warning {
+            vertex: prepared.spec_vertex.clone(),
+            short: format!(
+                "CredentialsAsBuildArgs: --build-arg {} is not used: credentials reach uv only as secrets (pass --secret id=<NAME>,env=<NAME> instead; build args are recorded in the build's provenance)",
+                as_args.join(", ")
+            ),
+            detail: vec![],
+            url: String::new(),
+            location: None,
+        };
+        let _ = bridge.warn(&warning).await;
+    }
     let ignored = opts.ignored_run_options();
     if !ignored.is_empty() {
         let warning = crate::gateway::Warning {

@@ -192,6 +192,24 @@ pub fn lint(
         });
     }
 
+    // A password in an index URL: the file reaches the builder's layers and exported caches.
+    for (name, text) in [
+        (project::PYPROJECT, &files.pyproject),
+        (project::UV_TOML, &files.uv_toml),
+    ] {
+        if let Some(line) = text.as_deref().and_then(line_with_url_password) {
+            found.push(Finding {
+                rule: "CredentialsInIndexUrl",
+                description: "Index credentials belong in secrets, not in URLs",
+                detail: format!(
+                    "{name}:{line} has a URL with a password in it: the file is sent to the build's steps, so the password is in the builder's layers and any exported cache (remove it from the URL and pass it with --secret id=UV_INDEX_<NAME>_PASSWORD,env=...)"
+                ),
+                file: name.to_string(),
+                line: Some(line),
+            });
+        }
+    }
+
     // A lock that looks stale.
     if let (Some(pyproject), Some(lock)) = (&files.pyproject, &files.uv_lock) {
         if let Some(detail) = crate::project::stale_lock(pyproject, lock) {
@@ -221,4 +239,41 @@ fn key_line(spec_file: &SpecFile, table: &str, key: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// The first line (1-based) of `text` with a URL like `https://user:password@host/...`.
+fn line_with_url_password(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.match_indices("://").any(|(at, _)| {
+                let rest = &line[at + 3..];
+                let authority = rest
+                    .split(['/', '"', '\'', ' ', '?', '#'])
+                    .next()
+                    .unwrap_or("");
+                authority
+                    .split_once('@')
+                    .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+            })
+        })
+        .map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_with_url_password;
+
+    #[test]
+    fn urls_with_a_password_are_found_by_line() {
+        let text = "[[tool.uv.index]]\nname = \"team\"\nurl = \"https://ci:s3cret@pkgs.example.com/simple\"\n";
+        assert_eq!(line_with_url_password(text), Some(3));
+        for clean in [
+            "url = \"https://pkgs.example.com/simple\"\n",
+            "url = \"https://token@pkgs.example.com/simple\"\n",
+            "email = \"a@b.c\"\n",
+            "url = \"https://pkgs.example.com/simple?x=a:b@c\"\n",
+        ] {
+            assert_eq!(line_with_url_password(clean), None, "{clean}");
+        }
+    }
 }

@@ -195,7 +195,6 @@ pub async fn prepare<B: Bridge>(
         base_passwd: accounts.passwd,
         base_group: accounts.group,
         merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
-        secret_env: caps.has_llb("exec.secretenv"),
         platform: platform.clone(),
         build_args: opts.build_args(),
         target,

@@ -45,9 +45,32 @@ pub fn build_error(
                 prepared.plan.images.uv
             )
         }
+        // An index that wants credentials refuses uv without them.
+        _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => format!(
+            "if uv's error above is 401 or 403 from an index, pass its credentials: {}",
+            index_secrets(prepared)
+                .iter()
+                .map(|id| format!("--secret id={id},env={id}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
         _ => String::new(),
     };
     BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+}
+
+/// The per-index credential secrets of the build (`UV_INDEX_<NAME>_USERNAME`/`_PASSWORD`).
+fn index_secrets(prepared: &Prepared) -> Vec<&str> {
+    prepared
+        .settings
+        .sync
+        .secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|id| {
+            id.starts_with("UV_INDEX_") && (id.ends_with("_USERNAME") || id.ends_with("_PASSWORD"))
+        })
+        .collect()
 }
 
 /// The progress name of every exec step, with the text its command ends in.

@@ -192,7 +192,59 @@ fn indexes_of_uv_toml_get_their_secrets_too() {
 }
 
 #[test]
-fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() {
+fn credential_mistakes_are_named_a_refusal_gets_the_secrets_to_pass() {
+    let private = |bridge: &mut FakeBridge| {
+        bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
+    };
+    // Credentials as build args: not used, and said so.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    private(&mut bridge);
+    build_with(&mut bridge, &[("UV_INDEX_TEAM_PRIVATE_PASSWORD", "pw")]);
+    bridge.assert_built();
+    assert!(
+        bridge.warnings.iter().any(|w| w.short.starts_with(
+            "CredentialsAsBuildArgs: --build-arg UV_INDEX_TEAM_PRIVATE_PASSWORD is not used"
+        )),
+        "{:?}",
+        bridge.warnings
+    );
+    // A password in an index URL: warned at its line, never printed.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file("pyproject.toml", |text| {
+        format!(
+            "{text}{}",
+            PRIVATE_INDEX.replace("http://", "http://ci:s3cret@")
+        )
+    });
+    run(&mut bridge, &opts());
+    let warning = bridge
+        .warnings
+        .iter()
+        .find(|w| {
+            w.short
+                .starts_with("CredentialsInIndexUrl: pyproject.toml:")
+        })
+        .expect("a warning");
+    assert!(!warning.short.contains("s3cret"));
+    // A refused sync: the fix names the secrets this project's indexes take.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    private(&mut bridge);
+    bridge.build_error = Some(
+        "process \"/bin/sh /uv-frontend/scripts/with-secrets /run/secrets/uv-frontend /bin/sh /uv-frontend/scripts/kept-venv-sync /uv-frontend/venv-cache /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 2".into(),
+    );
+    run(&mut bridge, &opts());
+    let message = bridge.error_message();
+    assert!(
+        message.ends_with("(fix: if uv's error above is 401 or 403 from an index, pass its credentials: --secret id=UV_INDEX_TEAM_PRIVATE_PASSWORD,env=UV_INDEX_TEAM_PRIVATE_PASSWORD --secret id=UV_INDEX_TEAM_PRIVATE_USERNAME,env=UV_INDEX_TEAM_PRIVATE_USERNAME)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn secrets_are_files_even_where_buildkit_has_secret_env_so_one_not_passed_is_absent() {
+    // BuildKit's optional secret env sets a secret the client did not pass to "", and an empty
+    // UV_INDEX_<NAME>_PASSWORD overrides the credentials uv would find in the index URL or
+    // .netrc. Files that a wrapper exports only when they exist leave it unset.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.llb_caps.push("exec.secretenv".into());
     bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
@@ -200,27 +252,21 @@ fn with_buildkits_secret_env_the_credentials_go_straight_into_the_environment() 
     bridge.assert_built();
     for sync in sync_steps(bridge.result_definition()) {
         let exec = exec(&sync);
-        let env: Vec<(&str, &str, bool)> = exec
-            .secretenv
+        assert!(exec.secretenv.is_empty(), "no secret env");
+        let files: Vec<&str> = exec
+            .mounts
             .iter()
-            .map(|s| (s.id.as_str(), s.name.as_str(), s.optional))
+            .filter(|m| m.mount_type == pb::MountType::Secret as i32)
+            .map(|m| m.dest.as_str())
             .collect();
-        assert!(env.contains(&(
-            "UV_INDEX_TEAM_PRIVATE_PASSWORD",
-            "UV_INDEX_TEAM_PRIVATE_PASSWORD",
-            true
-        )));
         assert!(
-            !exec
-                .mounts
-                .iter()
-                .any(|m| m.mount_type == pb::MountType::Secret as i32),
-            "no secret files"
+            files.contains(&"/run/secrets/uv-frontend/UV_INDEX_TEAM_PRIVATE_PASSWORD"),
+            "{files:?}"
         );
         let args = &exec.meta.as_ref().expect("meta").args;
         assert!(
-            !args.iter().any(|a| a.ends_with("/with-secrets")),
-            "no wrapper"
+            args.iter().any(|a| a.ends_with("/with-secrets")),
+            "the wrapper"
         );
     }
 }

@@ -20,7 +20,8 @@ fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
         "UVF_BUILD_NETWORK=host",
     ];
     // A fresh uv cache: nothing of secret-pkg can come from an earlier run.
-    project.use_cache(&fresh_cache_id(), None);
+    let first_cache = fresh_cache_id();
+    project.use_cache(&first_cache, None);
     let tag = "uv-frontend-e2e/needs-secret:latest";
 
     // Without the secrets the index refuses uv: the credentials are what makes it work.
@@ -62,6 +63,27 @@ fn secrets_reach_uv_for_a_private_index_and_never_the_image() {
         .expect("docker history");
     assert!(!String::from_utf8_lossy(&history.stdout).contains(password.as_str()));
     assert!(!built.log().contains(password.as_str()));
+
+    // Credentials uv finds elsewhere (here in the index URL, an anti-pattern the build warns
+    // about) still work without secrets: a secret not passed is not an empty variable.
+    let second_cache = fresh_cache_id();
+    for file in ["uv.build", ".python-version"] {
+        let text = project.read(file).replace(&first_cache, &second_cache);
+        project.write(file, &text);
+    }
+    let pyproject = project.read("pyproject.toml").replace(
+        "url = \"http://127.0.0.1:",
+        &format!("url = \"http://ci-reader:{password}@127.0.0.1:"),
+    );
+    project.write("pyproject.toml", &pyproject);
+    let in_url = project.build(tag, &host);
+    in_url.expect_success();
+    assert_eq!(in_url.prepared("[deps 2/2]"), 1, "secret-pkg downloaded");
+    assert!(
+        in_url.log().contains("CredentialsInIndexUrl: "),
+        "{}",
+        in_url.log()
+    );
 }
 
 /// The plain example without its `# syntax=` line, and the build arg that names the frontend.

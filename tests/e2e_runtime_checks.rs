@@ -356,3 +356,28 @@ fn a_builder_that_says_its_python_is_checked_against_the_projects_before_any_syn
     );
     assert!(!build.has_step("uv sync"));
 }
+
+#[test]
+fn a_reproducible_build_after_a_plain_one_still_has_hash_checked_bytecode() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.use_cache(&fresh_cache_id(), None);
+    // A build without SOURCE_DATE_EPOCH keeps a venv whose bytecode records source times...
+    project
+        .build("uv-frontend-e2e/plain:timestamped", &[])
+        .expect_success();
+    // ...which a reproducible build must not take: its files get the epoch as their time.
+    let tag = "uv-frontend-e2e/plain:epoch";
+    project
+        .build(tag, &["--build-arg", "SOURCE_DATE_EPOCH=1700000000"])
+        .expect_success();
+    let code = "import glob; fs = glob.glob('/app/.venv/lib/python3.11/site-packages/idna/__pycache__/*.pyc'); \
+                print(len(fs), sorted({int.from_bytes(open(f, 'rb').read()[4:8], 'little') for f in fs}))";
+    let (out, err) = python_output(tag, code);
+    // PEP 552 flags 3: checked hash, whatever the files' times.
+    assert!(
+        out.ends_with(" [3]") && !out.starts_with("0 "),
+        "{out}\n{err}"
+    );
+}

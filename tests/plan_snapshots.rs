@@ -46,7 +46,6 @@ fn facts() -> BuildFacts {
         base_passwd: Some("root:x:0:0:root:/root:/bin/bash\n".into()),
         base_group: Some("root:x:0:\n".into()),
         merge_diff: true,
-        secret_env: false,
         platform: uv_frontend::llb::Platform::new("linux", "amd64", ""),
         build_args: Default::default(),
         target: uv_frontend::settings::Target::Runtime,

@@ -482,7 +482,7 @@ fn lower_step(
                 argv.push(format!("{SCRIPTS_MOUNT}/{script}"));
                 argv.extend(script_args.iter().map(|a| a.to_string()));
             };
-            let secret_files = !access.secrets.is_empty() && !access.secrets_as_env;
+            let secret_files = !access.secrets.is_empty();
             if secret_files {
                 wrap("with-secrets", &[SECRETS_DIR]);
             }
@@ -524,11 +524,7 @@ fn lower_step(
                 exec = exec.bind(&images.scripts, "/", SCRIPTS_MOUNT, true);
             }
             for id in &access.secrets {
-                exec = if access.secrets_as_env {
-                    exec.secret_env(id, id, true)
-                } else {
-                    exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true)
-                };
+                exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
             }
             if access.ssh {
                 exec = exec.ssh("default", SSH_AGENT_SOCKET, true);

@@ -39,7 +39,6 @@ pub fn plan(s: &Settings) -> Plan {
         sync_env: sync_env(s),
         sync_access: SyncAccess {
             secrets: s.sync.secrets.clone(),
-            secrets_as_env: s.sync.secrets_as_env,
             ssh: s.sync.ssh,
             network: s.sync.network,
             extra_hosts: s.sync.extra_hosts.clone(),

@@ -39,11 +39,10 @@ pub struct Plan {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SyncAccess {
     /// Optional secrets, each the environment variable of its id for uv: never in a layer, the
-    /// image config or the cache key.
+    /// image config or the cache key. Always files under [`SECRETS_DIR`] that a wrapper exports,
+    /// only those the client passed: BuildKit's secret env sets one not passed to an empty value,
+    /// which would override credentials uv finds elsewhere (the index URL, `.netrc`).
     pub secrets: Vec<String>,
-    /// How they get there: BuildKit's secret env, or files under [`SECRETS_DIR`] that a wrapper
-    /// exports (BuildKit without `exec.secretenv`).
-    pub secrets_as_env: bool,
     /// The client's SSH agent (`--ssh default`), optional, as `SSH_AUTH_SOCK`.
     pub ssh: bool,
     /// Their network (a project phase that needs none gets none, whatever this says).

@@ -132,9 +132,6 @@ pub struct SyncSettings {
     pub secrets: Vec<String>,
     /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
     pub ssh: bool,
-    /// Secrets go straight into the environment (BuildKit's secret env); otherwise files, which
-    /// a wrapper exports.
-    pub secrets_as_env: bool,
 }
 
 /// The `[[index]]` names of `uv.toml` (uv's own configuration file beside the project).
@@ -259,8 +256,6 @@ pub struct BuildFacts {
     pub base_group: Option<String>,
     /// BuildKit has MergeOp and DiffOp.
     pub merge_diff: bool,
-    /// BuildKit can put a secret into an exec step's environment (LLB cap `exec.secretenv`).
-    pub secret_env: bool,
     pub platform: Platform,
     /// `--build-arg` values.
     pub build_args: BTreeMap<String, String>,
@@ -528,7 +523,6 @@ impl Settings {
                         .collect::<Vec<_>>(),
                 ),
                 ssh: project.lock.git_sources,
-                secrets_as_env: facts.secret_env,
             },
             cache: CacheSettings {
                 id: s(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),
