@@ -836,16 +836,7 @@ fn several_platforms_give_one_image_each_with_its_config_and_named_steps() {
             sync.platform.as_ref().expect("a platform").architecture,
             arch
         );
-        kept.push(
-            exec(&sync)
-                .mounts
-                .iter()
-                .find(|m| m.dest == "/uv-frontend/venv-cache")
-                .and_then(|m| m.cache_opt.as_ref())
-                .expect("a kept venv")
-                .id
-                .clone(),
-        );
+        kept.push(kept_venv_id(&sync));
     }
     assert_ne!(kept[0], kept[1]);
 }

@@ -741,14 +741,7 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     let kept_id = |extra: &[(&str, &str)]| {
         let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, extra);
         let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
-        exec(&deps)
-            .mounts
-            .iter()
-            .find(|m| m.dest == "/uv-frontend/venv-cache")
-            .and_then(|m| m.cache_opt.as_ref())
-            .expect("a kept venv")
-            .id
-            .clone()
+        kept_venv_id(&deps)
     };
     // Another platform never restores this venv.
     assert_ne!(kept_id(&[("platform", "linux/arm64")]), opt.id);

@@ -561,6 +561,18 @@ pub fn script_file(def: &pb::Definition, op: &pb::Op, name: &str) -> String {
 }
 
 /// Every `uv sync` step of a definition.
+/// The cache id of the venv a phase-1 sync step keeps.
+pub fn kept_venv_id(sync: &pb::Op) -> String {
+    exec(sync)
+        .mounts
+        .iter()
+        .find(|m| m.dest == "/uv-frontend/venv-cache")
+        .and_then(|m| m.cache_opt.as_ref())
+        .expect("a kept venv")
+        .id
+        .clone()
+}
+
 pub fn sync_steps(def: &pb::Definition) -> Vec<pb::Op> {
     ops(def)
         .into_iter()
