@@ -165,7 +165,7 @@ async fn inspect<B: Bridge>(
     .map_err(|cause| prepared.image_failure("builder", &cause))?;
     Ok(crate::subrequests::lint_result(
         &prepared,
-        &findings(&prepared, &builder_config),
+        &findings(&prepared, opts, &builder_config),
     ))
 }
 
@@ -237,45 +237,9 @@ async fn build_for<B: Bridge>(
     crate::image_checks::check(bridge, &prepared, &builder_config, &base_config).await?;
 
     // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
-    for finding in findings(&prepared, &builder_config) {
+    for finding in findings(&prepared, opts, &builder_config) {
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
     }
-    // Credentials as build args reach no step (and would be in the build's provenance).
-    let as_args: Vec<String> = opts
-        .build_args()
-        .into_keys()
-        .filter(|k| settings.sync.secrets.contains(k))
-        .collect();
-    if !as_args.is_empty() {
-        let warning = crate::gateway::Warning {
-            vertex: prepared.spec_vertex.clone(),
-            short: format!(
-                "CredentialsAsBuildArgs: --build-arg {} is not used: credentials reach uv only as secrets (pass --secret id=<NAME>,env=<NAME> instead; build args are recorded in the build's provenance)",
-                as_args.join(", ")
-            ),
-            detail: vec![],
-            url: String::new(),
-            location: None,
-        };
-        let _ = bridge.warn(&warning).await;
-    }
-    let ignored = opts.ignored_run_options();
-    if !ignored.is_empty() {
-        let warning = crate::gateway::Warning {
-            vertex: prepared.spec_vertex.clone(),
-            short: format!(
-                "IgnoredRunOptions: uv-frontend does not apply {} (its uv sync steps have no use for them)",
-                ignored.join(", ")
-            ),
-            detail: vec![
-                "The Dockerfile frontend applies these to RUN steps; uv-frontend runs only uv sync and its own checks.".into(),
-            ],
-            url: String::new(),
-            location: None,
-        };
-        let _ = bridge.warn(&warning).await;
-    }
-
     let mut inputs = LowerInputs {
         platform: platform.clone(),
         session_id: opts.session_id.clone(),

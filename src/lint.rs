@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::gateway::BuildOpts;
 use crate::project::{self, ContextFiles};
 use crate::settings::{Settings, Target};
 use crate::spec::{line_of, Spec, SpecFile};
@@ -38,6 +39,7 @@ pub fn lint(
     spec: &Spec,
     settings: &Settings,
     files: &ContextFiles,
+    opts: &BuildOpts,
     builder_env: &[String],
 ) -> Vec<Finding> {
     let mut found = Vec::new();
@@ -208,6 +210,39 @@ pub fn lint(
                 line: Some(line),
             });
         }
+    }
+
+    // Credentials as build args reach no step (and are recorded in the build's provenance).
+    let credential_args: Vec<String> = opts
+        .build_args()
+        .into_keys()
+        .filter(|k| settings.sync.secrets.contains(k))
+        .collect();
+    if !credential_args.is_empty() {
+        found.push(Finding {
+            rule: "CredentialsAsBuildArgs",
+            description: "Index credentials reach uv only as secrets",
+            detail: format!(
+                "--build-arg {} is not used: credentials reach uv only as secrets (pass --secret id=<NAME>,env=<NAME> instead; build args are recorded in the build's provenance)",
+                credential_args.join(", ")
+            ),
+            file: spec_file.name.clone(),
+            line: None,
+        });
+    }
+    // What the Dockerfile frontend applies to RUN steps and uv-frontend does not.
+    let ignored = opts.ignored_run_options();
+    if !ignored.is_empty() {
+        found.push(Finding {
+            rule: "IgnoredRunOptions",
+            description: "The Dockerfile frontend applies these to RUN steps; uv-frontend runs only uv sync and its own checks",
+            detail: format!(
+                "uv-frontend does not apply {} (its uv sync steps have no use for them)",
+                ignored.join(", ")
+            ),
+            file: spec_file.name.clone(),
+            line: None,
+        });
     }
 
     // A lock that looks stale.

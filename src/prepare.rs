@@ -302,9 +302,10 @@ pub fn image_failure(
     BuildError::located(SpecError::at(spec_file, offset, message, fix), sources)
 }
 
-/// The lint findings of a prepared build, with the builder image's config.
+/// The lint findings of a prepared build, with its options and the builder image's config.
 pub fn findings(
     prepared: &Prepared,
+    opts: &BuildOpts,
     builder_config: &serde_json::Value,
 ) -> Vec<crate::lint::Finding> {
     crate::lint::lint(
@@ -312,6 +313,7 @@ pub fn findings(
         &prepared.spec,
         &prepared.settings,
         &prepared.files,
+        opts,
         &crate::image::env_of(builder_config),
     )
 }

@@ -208,6 +208,23 @@ fn credential_mistakes_are_named_a_refusal_gets_the_secrets_to_pass() {
         "{:?}",
         bridge.warnings
     );
+    // --call=check says so too, and of the run options it does not apply.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    private(&mut bridge);
+    let mut o = opts_with_args(&[("UV_INDEX_TEAM_PRIVATE_PASSWORD", "pw")]);
+    o.opts.insert("requestid".into(), "frontend.lint".into());
+    o.opts.insert("shm-size".into(), "67108864".into());
+    run(&mut bridge, &o);
+    let result: serde_json::Value =
+        serde_json::from_slice(&bridge.returned_metadata()["result.json"]).expect("JSON");
+    let rules: Vec<&str> = result["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w["ruleName"].as_str())
+        .collect();
+    assert!(rules.contains(&"CredentialsAsBuildArgs"), "{rules:?}");
+    assert!(rules.contains(&"IgnoredRunOptions"), "{rules:?}");
     // A password in an index URL: warned at its line, never printed.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.edit_context_file("pyproject.toml", |text| {
