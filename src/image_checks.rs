@@ -88,16 +88,6 @@ pub async fn check<B: Bridge>(
     Ok(())
 }
 
-/// Build-system requirements that read the project's version from git (`.git` must be sent).
-const VCS_VERSIONING: &[&str] = &[
-    "hatch-vcs",
-    "setuptools-scm",
-    "versioningit",
-    "uv-dynamic-versioning",
-    "poetry-dynamic-versioning",
-    "dunamai",
-];
-
 /// Why the sync steps need git, if they do: the lock's git sources, or a package whose build
 /// reads its version from git (unless `SETUPTOOLS_SCM_PRETEND_VERSION` gives it, which
 /// setuptools-scm and hatch-vcs take instead).
@@ -115,16 +105,8 @@ fn git_needed_for(prepared: &Prepared) -> Option<String> {
         .iter()
         .filter(|p| !p.is_virtual())
         .filter_map(|p| project.pyproject_of(&prepared.members, p))
-        .flat_map(|py| py.build_system.iter().flat_map(|b| b.requires.iter()))
-        .find_map(|requirement| {
-            let name = crate::project::normalize_name(
-                requirement
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-                    .next()
-                    .unwrap_or(""),
-            );
-            VCS_VERSIONING.contains(&name.as_str()).then(|| {
-                format!("building the project needs git: its build system requires {name}, which reads the version from git")
-            })
+        .find_map(crate::project::version_from_git)
+        .map(|name| {
+            format!("building the project needs git: its build system requires {name}, which reads the version from git")
         })
 }

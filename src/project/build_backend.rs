@@ -7,6 +7,27 @@
 
 use super::PyProject;
 
+/// Build-system requirements that read the package's version from git (so its build needs git
+/// and `.git`).
+const VERSION_FROM_GIT: &[&str] = &[
+    "hatch-vcs",
+    "setuptools-scm",
+    "versioningit",
+    "uv-dynamic-versioning",
+    "poetry-dynamic-versioning",
+    "dunamai",
+];
+
+/// The build-system requirement that reads the package's version from git, if it has one.
+pub fn version_from_git(pyproject: &PyProject) -> Option<String> {
+    pyproject
+        .build_system
+        .iter()
+        .flat_map(|b| b.requires.iter())
+        .map(|r| super::requirement_name(r))
+        .find(|name| VERSION_FROM_GIT.contains(&name.as_str()))
+}
+
 /// The uv version an image reference names by its tag (`ghcr.io/astral-sh/uv:0.13.9`,
 /// `...:0.13.9-python3.12-bookworm`), as release numbers; `None` when the tag names none.
 pub fn uv_version_of(image: &str) -> Option<Vec<u64>> {
@@ -233,6 +254,23 @@ mod tests {
         assert_eq!(uv_version_of("ghcr.io/astral-sh/uv:latest"), None);
         assert_eq!(uv_version_of("127.0.0.1:5000/uv"), None);
         assert_eq!(uv_version_of("ghcr.io/astral-sh/uv@sha256:ab"), None);
+    }
+
+    #[test]
+    fn a_version_from_git_is_found_by_its_build_requirement() {
+        assert_eq!(
+            version_from_git(&project(&["hatchling", "Hatch_VCS>=0.4"], None)).as_deref(),
+            Some("hatch-vcs")
+        );
+        assert_eq!(
+            version_from_git(&project(
+                &["setuptools>=64", "setuptools-scm[toml]>=8"],
+                None
+            ))
+            .as_deref(),
+            Some("setuptools-scm")
+        );
+        assert_eq!(version_from_git(&project(&["uv_build>=0.9"], None)), None);
     }
 
     #[test]

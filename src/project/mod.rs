@@ -10,10 +10,10 @@ mod stale;
 
 use std::collections::BTreeMap;
 
-pub use build_backend::{builds_without_network, module_dir, uv_version_of};
+pub use build_backend::{builds_without_network, module_dir, uv_version_of, version_from_git};
 pub use dockerignore::{excluding_pattern, parse_dockerignore};
 pub use lock::{LocalPackage, LocalSource, Lock};
-pub use pyproject::{normalize_name, BuildSystem, PyProject};
+pub use pyproject::{normalize_name, requirement_name, BuildSystem, PyProject};
 pub use stale::stale_lock;
 
 use crate::spec::SpecError;

@@ -35,6 +35,15 @@ pub struct PyProject {
     pub groups: Vec<String>,
 }
 
+/// The distribution name a PEP 508 requirement starts with, normalized.
+pub fn requirement_name(requirement: &str) -> String {
+    let requirement = requirement.trim_start();
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(requirement.len());
+    normalize_name(&requirement[..end])
+}
+
 /// PEP 503/685 normalization of a package, extra or group name: lower case, runs of `-`, `_`
 /// and `.` as one `-`.
 pub fn normalize_name(name: &str) -> String {

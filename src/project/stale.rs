@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::normalize_name;
+use super::{normalize_name, requirement_name};
 
 /// Why `lock` is older than `pyproject`, when that is certain from the text: a different
 /// `requires-python`, or requirements of the project that the lock's record lacks (or has in
@@ -98,14 +98,6 @@ fn bounds(specifier: &str) -> Option<BTreeSet<String>> {
             plain.then_some(clause)
         })
         .collect()
-}
-
-/// The distribution name a PEP 508 requirement starts with.
-fn requirement_name(requirement: &str) -> String {
-    let end = requirement
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(requirement.len());
-    normalize_name(&requirement[..end])
 }
 
 #[cfg(test)]
