@@ -14,9 +14,13 @@ use crate::spec::{LockMode, Spec, SpecError, SpecFile};
 use crate::user::{runtime_user, RuntimeUser};
 
 mod packages;
+mod python;
+mod selection;
 
 use packages::{editable_modules, project_builds_offline, project_is_virtual, project_phase_paths};
 pub use packages::{own_layer_packages, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
+pub use python::{base_image, builder_image, builder_python_mismatch};
+use selection::check_selection;
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.
 pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.13.9";
@@ -313,32 +317,7 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_WORKDIR.into());
 
         let package = s(&spec.sync.package);
-        if let Some(name) = &package {
-            let known = project.lock.local_package(name).is_some()
-                || project.pyproject.name.as_deref() == Some(name.as_str());
-            if !known {
-                let span = spec.sync.package.as_ref().expect("package is set").span();
-                let names: Vec<&str> = project
-                    .lock
-                    .local_packages
-                    .iter()
-                    .map(|p| p.name.as_str())
-                    .collect();
-                let arg = spec
-                    .sync
-                    .package
-                    .as_ref()
-                    .and_then(|p| crate::spec::overrides::build_arg_of(p, "sync", "package"));
-                let set_by = set_by(arg);
-                return Err(SpecError::at(
-                    spec_file,
-                    span.start,
-                    format!("[sync] package {name:?} is not a package of this project{set_by}"),
-                    format!("use one of: {}", names.join(", ")),
-                ));
-            }
-        }
-        check_extras_and_groups(spec_file, spec, project, members, package.as_deref())?;
+        check_selection(spec_file, spec, project, members)?;
 
         let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
         let command = match &spec.run.command {
@@ -620,190 +599,4 @@ fn labels(
     put("source", source);
     labels.extend(spec.iter().chain(cli).map(|(k, v)| (k.clone(), v.clone())));
     labels
-}
-
-/// ` (set by --build-arg <arg>)`, for an error about a value a build arg set.
-fn set_by(arg: Option<String>) -> String {
-    arg.map(|a| format!(" (set by --build-arg {a})"))
-        .unwrap_or_default()
-}
-
-/// `[sync] extra` and `group` name what the installed package's `pyproject.toml` defines, as
-/// `uv sync` would otherwise fail on (at the `[sync]` step, far from the line at fault). Groups
-/// may come from any package of the workspace; they are checked only when every package's
-/// `pyproject.toml` was read.
-fn check_extras_and_groups(
-    spec_file: &SpecFile,
-    spec: &Spec,
-    project: &Project,
-    members: &BTreeMap<String, PyProject>,
-    package: Option<&str>,
-) -> Result<(), SpecError> {
-    let selected = match package {
-        Some(name) if Some(name) != project.pyproject.name.as_deref() => members.get(name),
-        _ => Some(&project.pyproject),
-    };
-    let unknown = |key: &str, value: &toml::Spanned<String>, known: &[String], what: &str| {
-        let arg = crate::spec::overrides::build_arg_of(value, "sync", key);
-        let fix = match (known.is_empty(), &arg) {
-            (true, Some(arg)) => {
-                format!(
-                    "pyproject.toml defines none: drop --build-arg {arg}, or define it in {what}"
-                )
-            }
-            (true, None) => {
-                format!("pyproject.toml defines none: remove [sync] {key}, or define it in {what}")
-            }
-            (false, _) => format!("use one of: {}", known.join(", ")),
-        };
-        let set_by = set_by(arg);
-        SpecError::at(
-            spec_file,
-            value.span().start,
-            format!(
-                "[sync] {key} {:?} is not defined in {what}{set_by}",
-                value.get_ref()
-            ),
-            fix,
-        )
-    };
-    if let Some(py) = selected {
-        for extra in &spec.sync.extra {
-            if !py
-                .extras
-                .contains(&project::normalize_name(extra.get_ref()))
-            {
-                return Err(unknown(
-                    "extra",
-                    extra,
-                    &py.extras,
-                    "[project.optional-dependencies]",
-                ));
-            }
-        }
-    }
-    let all_read = project
-        .lock
-        .local_packages
-        .iter()
-        .filter(|p| !project.is_root(p))
-        .all(|p| members.contains_key(&p.name));
-    if all_read {
-        let mut groups: Vec<String> = std::iter::once(&project.pyproject)
-            .chain(members.values())
-            .flat_map(|p| p.groups.iter().cloned())
-            .collect();
-        groups.sort();
-        groups.dedup();
-        for group in &spec.sync.group {
-            if !groups.contains(&project::normalize_name(group.get_ref())) {
-                return Err(unknown("group", group, &groups, "[dependency-groups]"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The builder image: the spec's, or the official Python image of the project's Python version
-/// (`.python-version`, else `requires-python`'s lower bound, else [`DEFAULT_PYTHON`]).
-pub fn builder_image(spec: &Spec, project: &Project) -> String {
-    if let Some(image) = &spec.build.builder {
-        return image.get_ref().clone();
-    }
-    if spec.build.managed_python.is_some() {
-        return MANAGED_PYTHON_IMAGE.into();
-    }
-    let python = project
-        .python_version
-        .as_deref()
-        .and_then(requested_minor)
-        .or_else(|| {
-            project
-                .pyproject
-                .requires_python
-                .as_deref()
-                .and_then(lower_bound)
-        })
-        .unwrap_or_else(|| DEFAULT_PYTHON.to_string());
-    format!("python:{python}-slim-bookworm")
-}
-
-/// The runtime base image: the spec's, or the builder image.
-pub fn base_image(spec: &Spec, project: &Project) -> String {
-    spec.build
-        .base
-        .as_ref()
-        .map(|b| b.get_ref().clone())
-        .unwrap_or_else(|| builder_image(spec, project))
-}
-
-/// Why the builder's Python cannot be the project's, when the builder image says which Python it
-/// has (`PYTHON_VERSION` in its `Env`, as the official images do): `.python-version` asks for
-/// another minor version, or `requires-python` starts above it. uv would fail to find an
-/// interpreter (it downloads none for the builder's venv).
-pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Option<String> {
-    let have = builder_env
-        .iter()
-        .find_map(|e| e.strip_prefix("PYTHON_VERSION="))?;
-    let have_minor = major_minor(have)?;
-    let number = |v: &str| -> Option<(u32, u32)> {
-        let (major, minor) = v.split_once('.')?;
-        Some((major.parse().ok()?, minor.parse().ok()?))
-    };
-    if let Some(wanted) = project.python_version.as_deref().and_then(requested_minor) {
-        return (wanted != have_minor)
-            .then(|| format!("has Python {have}, but .python-version asks for {wanted}"));
-    }
-    let bound = project
-        .pyproject
-        .requires_python
-        .as_deref()
-        .and_then(lower_bound)?;
-    (number(&have_minor)? < number(&bound)?).then(|| {
-        format!(
-            "has Python {have}, but requires-python is {}",
-            project
-                .pyproject
-                .requires_python
-                .as_deref()
-                .unwrap_or_default()
-        )
-    })
-}
-
-/// The CPython minor version a `.python-version` request names, in the forms uv takes for
-/// CPython: `3.12`, `3.12.4`, `cpython@3.12`, `cpython-3.12`, `cpython3.12`, `cp312`, `3.13t`;
-/// `None` for another implementation (`pypy@3.10`) or a range.
-fn requested_minor(request: &str) -> Option<String> {
-    let request = request.trim().to_ascii_lowercase();
-    let version = ["cpython@", "cpython-", "cpython"]
-        .iter()
-        .find_map(|p| request.strip_prefix(p))
-        .unwrap_or(&request);
-    if let Some(digits) = version.strip_prefix("cp") {
-        let (major, minor) = digits.split_at(digits.len().min(1));
-        return (major == "3" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
-            .then(|| format!("3.{minor}"));
-    }
-    // A free-threaded build (`3.13t`) is still that minor version.
-    major_minor(version.trim_end_matches("t"))
-}
-
-/// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.
-fn major_minor(version: &str) -> Option<String> {
-    let mut parts = version.trim().split('.');
-    let major = parts.next()?;
-    let minor = parts.next()?;
-    (major.chars().all(|c| c.is_ascii_digit())
-        && !minor.is_empty()
-        && minor.chars().all(|c| c.is_ascii_digit()))
-    .then(|| format!("{major}.{minor}"))
-}
-
-/// The version a `>=3.11`-style requires-python starts at.
-fn lower_bound(spec: &str) -> Option<String> {
-    spec.split(',')
-        .map(str::trim)
-        .find_map(|clause| clause.strip_prefix(">="))
-        .and_then(|v| major_minor(v.trim()))
 }

@@ -1,0 +1,118 @@
+//! Which Python the project wants, and the images that follow from it: the default builder
+//! (the official image of that version), the base (the builder's unless named), and whether a
+//! builder that says its Python (`PYTHON_VERSION`) has the project's.
+
+use super::{DEFAULT_PYTHON, MANAGED_PYTHON_IMAGE};
+use crate::project::Project;
+use crate::spec::Spec;
+
+/// The builder image: the spec's, or the official Python image of the project's Python version
+/// (`.python-version`, else `requires-python`'s lower bound, else [`DEFAULT_PYTHON`]).
+pub fn builder_image(spec: &Spec, project: &Project) -> String {
+    if let Some(image) = &spec.build.builder {
+        return image.get_ref().clone();
+    }
+    if spec.build.managed_python.is_some() {
+        return MANAGED_PYTHON_IMAGE.into();
+    }
+    let python = match wanted_python(project) {
+        Some(WantedPython::Exactly(minor) | WantedPython::AtLeast(minor)) => minor,
+        None => DEFAULT_PYTHON.to_string(),
+    };
+    format!("python:{python}-slim-bookworm")
+}
+
+/// The runtime base image: the spec's, or the builder image.
+pub fn base_image(spec: &Spec, project: &Project) -> String {
+    spec.build
+        .base
+        .as_ref()
+        .map(|b| b.get_ref().clone())
+        .unwrap_or_else(|| builder_image(spec, project))
+}
+
+/// Why the builder's Python cannot be the project's, when the builder image says which Python it
+/// has (`PYTHON_VERSION` in its `Env`, as the official images do): `.python-version` asks for
+/// another minor version, or `requires-python` starts above it. uv would fail to find an
+/// interpreter (it downloads none for the builder's venv).
+pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Option<String> {
+    let have = builder_env
+        .iter()
+        .find_map(|e| e.strip_prefix("PYTHON_VERSION="))?;
+    let have_minor = major_minor(have)?;
+    let number = |v: &str| -> Option<(u32, u32)> {
+        let (major, minor) = v.split_once('.')?;
+        Some((major.parse().ok()?, minor.parse().ok()?))
+    };
+    match wanted_python(project)? {
+        WantedPython::Exactly(wanted) => (wanted != have_minor)
+            .then(|| format!("has Python {have}, but .python-version asks for {wanted}")),
+        WantedPython::AtLeast(bound) => (number(&have_minor)? < number(&bound)?).then(|| {
+            format!(
+                "has Python {have}, but requires-python is {}",
+                project
+                    .pyproject
+                    .requires_python
+                    .as_deref()
+                    .unwrap_or_default()
+            )
+        }),
+    }
+}
+
+/// The CPython minor version the project asks for.
+enum WantedPython {
+    /// `.python-version`'s.
+    Exactly(String),
+    /// `requires-python`'s lower bound.
+    AtLeast(String),
+}
+
+fn wanted_python(project: &Project) -> Option<WantedPython> {
+    if let Some(minor) = project.python_version.as_deref().and_then(requested_minor) {
+        return Some(WantedPython::Exactly(minor));
+    }
+    project
+        .pyproject
+        .requires_python
+        .as_deref()
+        .and_then(lower_bound)
+        .map(WantedPython::AtLeast)
+}
+
+/// The CPython minor version a `.python-version` request names, in the forms uv takes for
+/// CPython: `3.12`, `3.12.4`, `cpython@3.12`, `cpython-3.12`, `cpython3.12`, `cp312`, `3.13t`;
+/// `None` for another implementation (`pypy@3.10`) or a range.
+fn requested_minor(request: &str) -> Option<String> {
+    let request = request.trim().to_ascii_lowercase();
+    let version = ["cpython@", "cpython-", "cpython"]
+        .iter()
+        .find_map(|p| request.strip_prefix(p))
+        .unwrap_or(&request);
+    if let Some(digits) = version.strip_prefix("cp") {
+        let (major, minor) = digits.split_at(digits.len().min(1));
+        return (major == "3" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
+            .then(|| format!("3.{minor}"));
+    }
+    // A free-threaded build (`3.13t`) is still that minor version.
+    major_minor(version.trim_end_matches("t"))
+}
+
+/// `3.12` of `3.12.4` (or of `3.12`); `None` for anything else, such as `pypy@3.10`.
+fn major_minor(version: &str) -> Option<String> {
+    let mut parts = version.trim().split('.');
+    let major = parts.next()?;
+    let minor = parts.next()?;
+    (major.chars().all(|c| c.is_ascii_digit())
+        && !minor.is_empty()
+        && minor.chars().all(|c| c.is_ascii_digit()))
+    .then(|| format!("{major}.{minor}"))
+}
+
+/// The version a `>=3.11`-style requires-python starts at.
+fn lower_bound(spec: &str) -> Option<String> {
+    spec.split(',')
+        .map(str::trim)
+        .find_map(|clause| clause.strip_prefix(">="))
+        .and_then(|v| major_minor(v.trim()))
+}
