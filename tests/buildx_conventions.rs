@@ -258,7 +258,7 @@ fn credential_mistakes_are_named_a_refusal_gets_the_secrets_to_pass() {
 }
 
 #[test]
-fn secrets_are_files_even_where_buildkit_has_secret_env_so_one_not_passed_is_absent() {
+fn secrets_are_files_a_wrapper_exports_even_where_buildkit_has_secret_env() {
     // BuildKit's optional secret env sets a secret the client did not pass to "", and an empty
     // UV_INDEX_<NAME>_PASSWORD overrides the credentials uv would find in the index URL or
     // .netrc. Files that a wrapper exports only when they exist leave it unset.

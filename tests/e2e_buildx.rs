@@ -169,7 +169,7 @@ fn a_named_context_replaces_the_builder_image() {
 }
 
 #[test]
-fn label_pull_add_host_and_network_flags_are_taken_and_unused_ones_named() {
+fn labels_reach_the_image_run_flags_build_and_unused_ones_are_named() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");

@@ -660,7 +660,8 @@ fn rerun_value(op: &pb::Op) -> Option<String> {
 }
 
 #[test]
-fn no_cache_reruns_every_step_and_keeps_the_uv_cache_and_no_cache_filter_only_its_stages() {
+fn no_cache_marks_every_step_but_the_syncs_which_take_a_per_build_value_and_the_filter_only_its_stages(
+) {
     let mut all = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let mut o = opts();
     o.opts.insert("no-cache".into(), String::new());
@@ -1029,7 +1030,7 @@ fn a_uv_image_without_uv_is_named_at_its_line() {
 }
 
 #[test]
-fn naming_the_dev_group_installs_it_without_no_dev_cancelling_it() {
+fn naming_the_dev_group_drops_no_dev_from_the_syncs() {
     let spec = format!("{EXAMPLE_SPEC}[sync]\ngroup = [\"dev\"]\n");
     let bridge = build(PLAIN_EXAMPLE, &spec);
     bridge.assert_built();
@@ -1046,6 +1047,9 @@ fn naming_the_dev_group_installs_it_without_no_dev_cancelling_it() {
         ],
         "uv's --no-dev would win over --group dev"
     );
+    for sync in sync_steps(bridge.result_definition()) {
+        assert!(!uv_command(&sync).contains(&"--no-dev".to_string()));
+    }
 }
 
 #[test]
