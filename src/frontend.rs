@@ -315,6 +315,19 @@ async fn build_for<B: Bridge>(
     } else {
         &base_config
     };
+    let created = settings.source_date_epoch.unwrap_or(now);
+    let config = runtime_config(
+        image_base,
+        &plan.image,
+        platform,
+        &crate::image::rfc3339(created),
+    );
+    // The image's own commands, looked up in it (a typo would fail every `docker run`).
+    if !settings.target.is_builder() {
+        let env = crate::image::env_of(&config);
+        crate::command_check::check(bridge, &prepared, &reference, &env).await?;
+    }
+
     // The interpreter check's command itself checks the venv's Python version, so a passing
     // check needs no reads; a failing one is explained from the image's files.
     for (check, check_state) in
@@ -364,13 +377,6 @@ async fn build_for<B: Bridge>(
         }
     }
 
-    let created = settings.source_date_epoch.unwrap_or(now);
-    let config = runtime_config(
-        image_base,
-        &plan.image,
-        platform,
-        &crate::image::rfc3339(created),
-    );
     Ok(BuiltImage {
         reference,
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),

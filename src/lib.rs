@@ -6,6 +6,7 @@
 //! [`settings`] (everything resolved) → [`plan`] (stages and steps, serializable) →
 //! [`lower`] (LLB) — and [`gateway`] is the only place that talks to BuildKit.
 
+pub mod command_check;
 pub mod frontend;
 pub mod gateway;
 pub mod image;

@@ -195,7 +195,7 @@ pub async fn image_has_command<B: Bridge>(
     let path = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        .unwrap_or(crate::image::DEFAULT_PATH);
     for dir in path.split(':').filter(|d| d.starts_with('/')) {
         if let Ok(entries) = bridge.read_dir(&reference, dir).await {
             if entries.iter().any(|e| e.name == name) {

@@ -381,3 +381,33 @@ fn a_reproducible_build_after_a_plain_one_still_has_hash_checked_bytecode() {
         "{out}\n{err}"
     );
 }
+
+#[test]
+fn a_run_command_is_looked_up_in_the_built_image() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // /usr/bin/env is a regular executable file of the base: BuildKit's listing gives its
+    // mode, and the command runs.
+    let project = Project::copy_of("plain");
+    project.append_to_spec("[run]\ncommand = [\"env\", \"hello\"]\n");
+    let tag = "uv-frontend-e2e/plain:env-command";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(
+        image_config(tag)["Cmd"],
+        serde_json::json!(["env", "hello"])
+    );
+    assert!(run(tag, &[]).starts_with("hello from hello-uv 0.1.0"));
+
+    // A typo fails the build at its line, before anything is exported.
+    let project = Project::copy_of("plain");
+    project.append_to_spec("[run]\ncommand = [\"helo\"]\n");
+    let build = project.build("uv-frontend-e2e/plain:typo-command", &[]);
+    assert!(!build.succeeded());
+    let error = build.error_line();
+    assert!(
+        error.contains("[run] command runs `helo`, which is in no directory of the runtime image's PATH (/app/.venv/bin:/usr/local/sbin:/usr/local/bin:"),
+        "{error}"
+    );
+    assert!(error.contains("(fix: did you mean `hello`?)"), "{error}");
+    assert!(build.log().contains(">>> command = [\"helo\"]"));
+}

@@ -2042,3 +2042,79 @@ fn a_selected_member_gets_its_own_modules_and_not_its_neighbours() {
         vertex(def, &format!("load {module} from the build context"));
     }
 }
+
+#[test]
+fn a_run_command_the_image_lacks_fails_at_its_line_with_the_nearest_name() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicron\", \"app:main\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge
+        .result_files
+        .insert("app/.venv/bin/uvicorn".into(), b"#!python".to_vec());
+    run(&mut bridge, &opts());
+    let line = spec.lines().count();
+    assert_eq!(
+        bridge.error_message(),
+        format!("uv.build:{line}: [run] command runs `uvicron`, which is in no directory of the runtime image's PATH (/app/.venv/bin:/usr/local/bin:/usr/bin:/bin) (fix: did you mean `uvicorn`?)")
+    );
+}
+
+#[test]
+fn a_run_command_on_the_image_path_builds() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicorn\", \"app:main\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge
+        .result_files
+        .insert("app/.venv/bin/uvicorn".into(), b"#!python".to_vec());
+    run(&mut bridge, &opts());
+    let config = bridge.returned_config().expect("an image");
+    assert_eq!(
+        config["config"]["Cmd"],
+        serde_json::json!(["uvicorn", "app:main"])
+    );
+}
+
+#[test]
+fn a_run_command_naming_the_projects_script_is_not_looked_up() {
+    // uv makes the project's console scripts: the fake image has no bin/hello, and the build
+    // passes without looking for it.
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"hello\", \"--verbose\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    assert!(!bridge.result_files.contains_key("app/.venv/bin/hello"));
+    run(&mut bridge, &opts());
+    assert!(bridge.returned_config().is_some(), "{:?}", bridge.returned);
+}
+
+#[test]
+fn a_run_command_path_that_is_not_executable_fails_with_the_fix() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"./serve.sh\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge
+        .result_files
+        .insert("app/serve.sh".into(), b"#!/bin/sh\n".to_vec());
+    run(&mut bridge, &opts());
+    let line = spec.lines().count();
+    assert_eq!(
+        bridge.error_message(),
+        format!("uv.build:{line}: [run] command runs `./serve.sh`, but /app/serve.sh is not executable (mode 644) (fix: make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"./serve.sh\"])")
+    );
+}
+
+#[test]
+fn a_healthcheck_command_the_image_lacks_fails_at_its_line() {
+    let spec =
+        format!("{EXAMPLE_SPEC}[run]\nhealthcheck = [\"curl\", \"-f\", \"http://localhost/\"]\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    run(&mut bridge, &opts());
+    let line = spec.lines().count();
+    let message = bridge.error_message();
+    assert!(
+        message.starts_with(&format!("uv.build:{line}: [run] healthcheck runs `curl`, which is in no directory of the runtime image's PATH")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with(
+            "(fix: use a console script of the project (hello), or the executable's full path)"
+        ),
+        "{message}"
+    );
+}

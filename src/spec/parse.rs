@@ -480,7 +480,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
 }
 
 /// The known name closest to `word`, if it is close enough to be a typo.
-pub(super) fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
     names
         .iter()
         .map(|n| (edit_distance(word, n), *n))

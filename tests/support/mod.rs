@@ -423,6 +423,11 @@ impl Bridge for FakeBridge {
             entries.push(match (deeper, as_link(bytes)) {
                 (true, _) => DirEntry::dir(name),
                 (false, Some(target)) => DirEntry::symlink(name, &target),
+                // Files in a bin directory stand for executables.
+                (false, None) if prefix == "bin/" || prefix.ends_with("/bin/") => DirEntry {
+                    mode: 0o755,
+                    ..DirEntry::file(name)
+                },
                 (false, None) => DirEntry::file(name),
             });
         }

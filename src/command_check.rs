@@ -1,0 +1,188 @@
+//! The image's own commands must exist in it: the executable of `[run] command` and of
+//! `[run] healthcheck` is looked up in the built image, on its `PATH` or at the path given, as
+//! `docker run` would. Read through the gateway (no container runs), so a misspelled command
+//! fails the build at its line instead of every `docker run` of the image.
+
+use crate::frontend::BuildError;
+use crate::gateway::{Bridge, DirEntry};
+use crate::prepare::Prepared;
+use crate::spec::SpecError;
+
+/// Where an executable was looked for, and what was there instead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found,
+    /// Not in any of `searched`; `nearest` is the closest name found there.
+    Missing {
+        searched: Vec<String>,
+        nearest: Option<String>,
+    },
+    /// There, but a regular file without an execute bit (its permission bits).
+    NotExecutable {
+        path: String,
+        mode: u32,
+    },
+    /// A read failed for another reason than a missing file: nothing is claimed.
+    Unknown,
+}
+
+/// Looks `name` up in the image `reference` as its runtime would: a name with a `/` is a path
+/// (relative to `workdir`), any other is searched in the directories of `path_env`.
+pub async fn find_executable<B: Bridge>(
+    bridge: &mut B,
+    reference: &str,
+    name: &str,
+    path_env: &str,
+    workdir: &str,
+) -> Lookup {
+    let (dirs, base): (Vec<String>, String) = match name.contains('/') {
+        true => {
+            let full = if name.starts_with('/') {
+                name.to_string()
+            } else {
+                format!("{workdir}/{name}")
+            };
+            let mut parts = clean_path(&full);
+            let base = parts.pop().unwrap_or_default();
+            (vec![format!("/{}", parts.join("/"))], base)
+        }
+        false => (
+            path_env
+                .split(':')
+                .filter(|d| d.starts_with('/'))
+                .map(str::to_string)
+                .collect(),
+            name.to_string(),
+        ),
+    };
+    let mut names: Vec<String> = Vec::new();
+    for dir in &dirs {
+        let entries = match bridge.read_dir(reference, dir).await {
+            Ok(entries) => entries,
+            Err(e) if is_not_found(&e) => continue,
+            Err(_) => return Lookup::Unknown,
+        };
+        if let Some(entry) = entries.iter().find(|e| e.name == *base) {
+            return match executable(entry) {
+                true => Lookup::Found,
+                false if entry.is_dir() => Lookup::Missing {
+                    searched: dirs.clone(),
+                    nearest: None,
+                },
+                false => Lookup::NotExecutable {
+                    path: format!("{}/{base}", dir.trim_end_matches('/')),
+                    mode: entry.mode & 0o777,
+                },
+            };
+        }
+        names.extend(entries.into_iter().filter(|e| !e.is_dir()).map(|e| e.name));
+    }
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    Lookup::Missing {
+        searched: dirs,
+        nearest: crate::spec::closest(&base, &known).map(str::to_string),
+    }
+}
+
+/// The components of an absolute path, without `.` and with `..` applied.
+fn clean_path(path: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part.to_string()),
+        }
+    }
+    parts
+}
+
+/// A symlink counts (its target is the runtime's business); a file needs an execute bit.
+fn executable(entry: &DirEntry) -> bool {
+    entry.is_symlink() || (!entry.is_dir() && entry.mode & 0o111 != 0)
+}
+
+fn is_not_found(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("no such file or directory") || text.contains("not a directory")
+}
+
+/// `[run] command` and `[run] healthcheck`, when the spec gives them, against the built runtime
+/// image (`env`: its `Env`). A console script of the installed package is not looked up: uv
+/// made it.
+pub async fn check<B: Bridge>(
+    bridge: &mut B,
+    prepared: &Prepared,
+    reference: &str,
+    env: &[String],
+) -> Result<(), BuildError> {
+    let Prepared {
+        spec_file,
+        spec,
+        settings,
+        project,
+        members,
+        sources,
+        ..
+    } = prepared;
+    let scripts = if settings.virtual_project {
+        Default::default()
+    } else {
+        project.scripts_of(settings.sync.package.as_deref(), members)
+    };
+    let path_env = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(crate::image::DEFAULT_PATH);
+    for (key, value) in [
+        ("command", &spec.run.command),
+        ("healthcheck", &spec.run.healthcheck),
+    ] {
+        let Some(value) = value else { continue };
+        let Some(name) = value.get_ref().first() else {
+            continue;
+        };
+        if scripts.contains_key(name) {
+            continue;
+        }
+        let lookup = find_executable(bridge, reference, name, path_env, &settings.workdir).await;
+        let (message, fix) = match lookup {
+            Lookup::Found | Lookup::Unknown => continue,
+            Lookup::Missing { searched, nearest } => {
+                let place = if name.contains('/') {
+                    "is not in the runtime image".to_string()
+                } else {
+                    format!(
+                        "is in no directory of the runtime image's PATH ({})",
+                        searched.join(":")
+                    )
+                };
+                let fix = match (nearest, scripts.keys().next()) {
+                    (Some(nearest), _) => format!("did you mean `{nearest}`?"),
+                    (None, Some(_)) => format!(
+                        "use a console script of the project ({}), or the executable's full path",
+                        scripts.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    (None, None) => {
+                        "use an executable the image has, e.g. [\"python\", \"-m\", \"<module>\"]"
+                            .to_string()
+                    }
+                };
+                (format!("[run] {key} runs `{name}`, which {place}"), fix)
+            }
+            Lookup::NotExecutable { path, mode } => (
+                format!("[run] {key} runs `{name}`, but {path} is not executable (mode {mode:o})"),
+                format!(
+                    "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{name}\"]"
+                ),
+            ),
+        };
+        return Err(BuildError::located(
+            SpecError::at(spec_file, value.span().start, message, fix),
+            sources,
+        ));
+    }
+    Ok(())
+}
