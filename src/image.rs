@@ -163,7 +163,19 @@ pub fn runtime_config(
         config.insert("StopSignal".into(), json!(signal));
     }
     if let Some(test) = &plan.healthcheck {
-        config.insert("Healthcheck".into(), json!({ "Test": test }));
+        let mut healthcheck = json!({ "Test": test });
+        let options = [
+            ("Interval", plan.health.interval),
+            ("Timeout", plan.health.timeout),
+            ("StartPeriod", plan.health.start_period),
+            ("Retries", plan.health.retries.map(u64::from)),
+        ];
+        for (key, value) in options {
+            if let Some(value) = value {
+                healthcheck[key] = json!(value);
+            }
+        }
+        config.insert("Healthcheck".into(), healthcheck);
     }
     if !plan.labels.is_empty() {
         let labels = config.entry("Labels").or_insert_with(|| json!({}));

@@ -212,7 +212,7 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     require_daemon();
     let project = Project::copy_of("plain");
     project.append_to_spec(
-        "[run]\nenv = { APP_ENV = \"production\" }\nexpose = [8000]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = { \"org.example.team\" = \"data\" }\n",
+        "[run]\nenv = { APP_ENV = \"production\" }\nexpose = [8000]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nhealth-interval = \"2s\"\nhealth-retries = 2\nlabels = { \"org.example.team\" = \"data\" }\n",
     );
     let tag = "uv-frontend-e2e/plain:config";
     project.build(tag, &[]).expect_success();
@@ -227,8 +227,8 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     assert_eq!(labels["org.example.team"], "data");
     assert_eq!(config["StopSignal"], "SIGINT");
     assert_eq!(
-        config["Healthcheck"]["Test"],
-        serde_json::json!(["CMD", "hello"])
+        config["Healthcheck"],
+        serde_json::json!({"Test": ["CMD", "hello"], "Interval": 2_000_000_000u64, "Retries": 2})
     );
     assert_eq!(config["ExposedPorts"], serde_json::json!({"8000/tcp": {}}));
     assert_eq!(config["WorkingDir"], "/app");
@@ -240,6 +240,33 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
         run(tag, &["-e", "X=1"]),
         "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
     );
+    // Docker runs the health check at its interval: healthy within a few seconds (the default
+    // interval is 30 s).
+    let started = docker_command()
+        .args(["run", "-d", "--rm", "--entrypoint", "sleep", tag, "60"])
+        .output()
+        .expect("docker run -d");
+    let container = String::from_utf8_lossy(&started.stdout).trim().to_string();
+    assert!(started.status.success(), "{started:?}");
+    let mut status = String::new();
+    for _ in 0..40 {
+        let inspect = docker_command()
+            .args([
+                "inspect",
+                "--format",
+                "{{.State.Health.Status}}",
+                &container,
+            ])
+            .output()
+            .expect("docker inspect");
+        status = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+        if status == "healthy" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let _ = docker_command().args(["rm", "-f", &container]).output();
+    assert_eq!(status, "healthy");
 }
 
 #[test]

@@ -2118,3 +2118,22 @@ fn a_healthcheck_command_the_image_lacks_fails_at_its_line() {
         "{message}"
     );
 }
+
+#[test]
+fn health_check_options_are_in_the_image_config_in_nanoseconds() {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\nhealthcheck = [\"hello\"]\nhealth-interval = \"1m30s\"\nhealth-timeout = \"5s\"\nhealth-start-period = \"500ms\"\nhealth-retries = 4\n"
+    );
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let config = bridge.returned_config().expect("a config");
+    assert_eq!(
+        config["config"]["Healthcheck"],
+        serde_json::json!({
+            "Test": ["CMD", "hello"],
+            "Interval": 90_000_000_000u64,
+            "Timeout": 5_000_000_000u64,
+            "StartPeriod": 500_000_000u64,
+            "Retries": 4,
+        })
+    );
+}

@@ -64,6 +64,18 @@ fn spec_errors() {
         ("key of another table", "[build]\ndev = true\n"),
         ("root uid", "[run]\nuid = 0\n"),
         ("bad stop signal", "[run]\nstop-signal = \"SIGFOO\"\n"),
+        (
+            "health interval without a unit",
+            "[run]\nhealthcheck = [\"app\", \"health\"]\nhealth-interval = \"30\"\n",
+        ),
+        (
+            "no health retries",
+            "[run]\nhealthcheck = [\"app\", \"health\"]\nhealth-retries = 0\n",
+        ),
+        (
+            "health option without a health check",
+            "[run]\nuser = \"web\"\nhealth-timeout = \"5s\"\n",
+        ),
     ];
     let report: Vec<String> = cases
         .iter()

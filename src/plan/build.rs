@@ -81,6 +81,7 @@ pub fn plan(s: &Settings) -> Plan {
                     .chain(h.iter().cloned())
                     .collect()
             }),
+            health: s.run.health.clone(),
         },
         checks: checks(s),
         source_date_epoch: s.source_date_epoch,

@@ -313,4 +313,7 @@ pub struct ImageConfig {
     pub stop_signal: Option<String>,
     /// `Healthcheck.Test`, e.g. `["CMD", "python", "-c", "..."]`.
     pub healthcheck: Option<Vec<String>>,
+    /// `Healthcheck`'s interval, timeout, start period and retries.
+    #[serde(skip_serializing_if = "crate::settings::HealthOptions::is_default")]
+    pub health: crate::settings::HealthOptions,
 }

@@ -296,6 +296,24 @@ pub struct RunSettings {
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,
     pub healthcheck: Option<Vec<String>>,
+    pub health: HealthOptions,
+}
+
+/// The health check's options, as the image config's `Healthcheck` has them; `None`: Docker's
+/// default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct HealthOptions {
+    /// Nanoseconds.
+    pub interval: Option<u64>,
+    pub timeout: Option<u64>,
+    pub start_period: Option<u64>,
+    pub retries: Option<u32>,
+}
+
+impl HealthOptions {
+    pub fn is_default(&self) -> bool {
+        *self == HealthOptions::default()
+    }
 }
 
 impl Settings {
@@ -538,6 +556,22 @@ impl Settings {
                 ),
                 stop_signal: s(&spec.run.stop_signal),
                 healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
+                health: {
+                    let nanos = |v: &Option<toml::Spanned<String>>| {
+                        v.as_ref()
+                            .and_then(|v| crate::spec::duration::nanos(v.get_ref()))
+                    };
+                    HealthOptions {
+                        interval: nanos(&spec.run.health_interval),
+                        timeout: nanos(&spec.run.health_timeout),
+                        start_period: nanos(&spec.run.health_start_period),
+                        retries: spec
+                            .run
+                            .health_retries
+                            .as_ref()
+                            .and_then(|r| u32::try_from(*r.get_ref()).ok()),
+                    }
+                },
             },
             dependency_files,
             layered: facts.merge_diff,

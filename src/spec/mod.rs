@@ -3,6 +3,7 @@
 //! This module only types the text and checks each value on its own; defaults that depend on the
 //! project are filled in by [`crate::settings`].
 
+pub mod duration;
 mod error;
 pub mod overrides;
 mod parse;
@@ -140,4 +141,10 @@ pub struct RunTable {
     pub stop_signal: Option<Spanned<String>>,
     /// A health check command, run as the image's `HEALTHCHECK CMD`.
     pub healthcheck: Option<Spanned<Vec<String>>>,
+    /// The health check's `--interval`, `--timeout` and `--start-period` (durations such as
+    /// "30s") and `--retries`, named as `docker run --health-*` names them.
+    pub health_interval: Option<Spanned<String>>,
+    pub health_timeout: Option<Spanned<String>>,
+    pub health_start_period: Option<Spanned<String>>,
+    pub health_retries: Option<Spanned<i64>>,
 }

@@ -191,12 +191,76 @@ impl Checker<'_> {
             &spec.run.healthcheck,
             r#"["app", "health"]"#,
         )?;
+        self.health_options(&spec.run)?;
         for port in &spec.run.expose {
             if !(1..=65535).contains(port.get_ref()) {
                 return Err(self.error(
                     port,
                     format!("[run] expose: {} is not a TCP port", port.get_ref()),
                     "use a port number from 1 to 65535",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The health check's options: durations Docker takes (at least 1 ms), retries from 1, and
+    /// only with a health check to apply to.
+    fn health_options(&self, run: &super::RunTable) -> Result<(), SpecError> {
+        for (key, value) in [
+            ("health-interval", &run.health_interval),
+            ("health-timeout", &run.health_timeout),
+            ("health-start-period", &run.health_start_period),
+        ] {
+            let Some(value) = value else { continue };
+            if super::duration::nanos(value.get_ref()).is_none_or(|n| n < 1_000_000) {
+                return Err(self.error(
+                    value,
+                    format!(
+                        "[run] {key} {:?} is not a duration of 1ms or more",
+                        value.get_ref()
+                    ),
+                    "write a number with its unit, e.g. \"30s\", \"1m30s\" or \"500ms\"",
+                ));
+            }
+        }
+        if let Some(retries) = &run.health_retries {
+            if !(1..=i64::from(i32::MAX)).contains(retries.get_ref()) {
+                return Err(self.error(
+                    retries,
+                    format!(
+                        "[run] health-retries {} is not a number of retries",
+                        retries.get_ref()
+                    ),
+                    "use a whole number from 1, e.g. 3",
+                ));
+            }
+        }
+        if run.healthcheck.is_none() {
+            let set = [
+                (
+                    "health-interval",
+                    run.health_interval.as_ref().map(|v| v.span()),
+                ),
+                (
+                    "health-timeout",
+                    run.health_timeout.as_ref().map(|v| v.span()),
+                ),
+                (
+                    "health-start-period",
+                    run.health_start_period.as_ref().map(|v| v.span()),
+                ),
+                (
+                    "health-retries",
+                    run.health_retries.as_ref().map(|v| v.span()),
+                ),
+            ];
+            if let Some((key, Some(span))) = set.into_iter().find(|(_, span)| span.is_some()) {
+                return Err(SpecError::at(
+                    self.file,
+                    span.start,
+                    format!("[run] {key} is an option of [run] healthcheck, which is not set"),
+                    "add the health check's command, e.g. healthcheck = [\"app\", \"health\"], or remove it",
                 ));
             }
         }
@@ -472,8 +536,19 @@ fn table_of_key(key: &str) -> Option<&'static str> {
         "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode"
         | "no-editable" => "sync",
         "id" | "dir" | "sharing" => "cache",
-        "user" | "uid" | "gid" | "command" | "env" | "expose" | "labels" | "stop-signal"
-        | "healthcheck" => "run",
+        "user"
+        | "uid"
+        | "gid"
+        | "command"
+        | "env"
+        | "expose"
+        | "labels"
+        | "stop-signal"
+        | "healthcheck"
+        | "health-interval"
+        | "health-timeout"
+        | "health-start-period"
+        | "health-retries" => "run",
         "skip" | "dev-command" => "test",
         _ => return None,
     })
