@@ -6,35 +6,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use uv_frontend::frontend;
-use uv_frontend::gateway::{connect_stdio, BuildOpts, GrpcBridge};
+use uv_frontend::gateway::{serve_stdio, BuildOpts};
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts");
-    let code = runtime.block_on(async {
-        let opts = BuildOpts::from_env(std::env::vars());
-        let channel = match connect_stdio().await {
-            Ok(channel) => channel,
-            Err(e) => {
-                eprintln!("uv-frontend: cannot talk to BuildKit on stdin/stdout: {e:#}");
-                return 1;
-            }
-        };
-        let mut bridge = GrpcBridge::new(channel);
+    let opts = BuildOpts::from_env(std::env::vars());
+    serve_stdio("uv-frontend", |mut bridge| async move {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        match frontend::run(&mut bridge, &opts, now).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("uv-frontend: {e:#}");
-                1
-            }
-        }
-    });
-    // Exit at once: nothing may keep the process alive after Return.
-    std::process::exit(code);
+        frontend::run(&mut bridge, &opts, now).await
+    })
 }

@@ -5,33 +5,14 @@
 //! any work: the buildx client and session, BuildKit reading the `# syntax` line and starting
 //! the frontend's container, and the export. Not part of the product; not in its image.
 
-use uv_frontend::gateway::{connect_stdio, Bridge, FrontendResult, GrpcBridge};
+use uv_frontend::gateway::{serve_stdio, Bridge, FrontendResult};
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts");
-    let code = runtime.block_on(async {
-        let channel = match connect_stdio().await {
-            Ok(channel) => channel,
-            Err(e) => {
-                eprintln!("uvf-bench-floor: cannot talk to BuildKit: {e:#}");
-                return 1;
-            }
-        };
-        let mut bridge = GrpcBridge::new(channel);
+    serve_stdio("uvf-bench-floor", |mut bridge| async move {
         let empty = FrontendResult::Image {
             reference: String::new(),
             config: b"{}".to_vec(),
         };
-        match bridge.finish(empty).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("uvf-bench-floor: {e:#}");
-                1
-            }
-        }
-    });
-    std::process::exit(code);
+        bridge.finish(empty).await
+    })
 }

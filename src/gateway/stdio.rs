@@ -87,3 +87,35 @@ where
         .await?;
     Ok(channel)
 }
+
+/// The whole life of a frontend process: a single-threaded runtime, the bridge on stdin and
+/// stdout, and `serve` with it; then the process exits at once (nothing may keep it alive after
+/// Return), with 1 when BuildKit could not be talked to. `name` prefixes what goes to stderr,
+/// which is BuildKit's log.
+pub fn serve_stdio<F, Fut>(name: &str, serve: F) -> !
+where
+    F: FnOnce(super::GrpcBridge) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let code = runtime.block_on(async {
+        let channel = match connect_stdio().await {
+            Ok(channel) => channel,
+            Err(e) => {
+                eprintln!("{name}: cannot talk to BuildKit on stdin/stdout: {e:#}");
+                return 1;
+            }
+        };
+        match serve(super::GrpcBridge::new(channel)).await {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("{name}: {e:#}");
+                1
+            }
+        }
+    });
+    std::process::exit(code);
+}
