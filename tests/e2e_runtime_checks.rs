@@ -232,7 +232,9 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     );
     assert_eq!(config["ExposedPorts"], serde_json::json!({"8000/tcp": {}}));
     assert_eq!(config["WorkingDir"], "/app");
-    assert_eq!(config["User"], "app");
+    // By ids (Kubernetes' runAsNonRoot checks only a numeric user); docker run finds the name.
+    assert_eq!(config["User"], "10001:10001");
+    assert_eq!(run_entry(tag, "id", &["-un"]).stdout, b"app\n");
     let env = config["Env"].as_array().expect("env");
     assert!(env.contains(&serde_json::json!("APP_ENV=production")));
     assert!(env.contains(&serde_json::json!("VIRTUAL_ENV=/app/.venv")));

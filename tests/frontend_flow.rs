@@ -166,11 +166,11 @@ fn same_inputs_give_byte_identical_definitions() {
 }
 
 #[test]
-fn runtime_image_config_puts_the_venv_first_and_runs_as_the_app_user() {
+fn runtime_image_config_puts_the_venv_first_and_runs_as_the_app_user_by_its_ids() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let config = bridge.returned_config().expect("a config");
     let c = &config["config"];
-    assert_eq!(c["User"], "app");
+    assert_eq!(c["User"], "10001:10001");
     assert_eq!(c["WorkingDir"], "/app");
     assert_eq!(
         c["Cmd"],
@@ -393,7 +393,7 @@ fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
     assert_eq!(owner_ids(file_copy(&copy)), (65534, 65534));
     assert_eq!(
         bridge.returned_config().expect("config")["config"]["User"],
-        "nobody"
+        "65534:65534"
     );
 }
 
@@ -1230,7 +1230,7 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
         ("/opt/uv-python", "/opt/uv-python")
     );
     let config = bridge.returned_config().expect("config");
-    assert_eq!(config["config"]["User"], "app");
+    assert_eq!(config["config"]["User"], "10001:10001");
     let Some(pb::op::Op::Source(base)) = &ops(def)
         .into_iter()
         .find(|(d, _)| {

@@ -66,11 +66,13 @@ pub fn plan(s: &Settings) -> Plan {
             path_prepend: format!("{}/bin", s.venv),
             env,
             working_dir: s.workdir.clone(),
-            // The dev image runs as root, like the sync steps: tests may write anywhere.
+            // The dev image runs as root, like the sync steps: tests may write anywhere. The
+            // runtime image names its user by ids, as the checks run: a name cannot be checked
+            // for non-root by Kubernetes (`runAsNonRoot`), and the ids are what the files have.
             user: if s.target.is_builder() {
                 "0".into()
             } else {
-                s.run.user.name.clone()
+                format!("{}:{}", s.run.user.uid, s.run.user.gid)
             },
             cmd: s.run.command.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),

@@ -119,6 +119,13 @@ impl Checker<'_> {
                     "remove the key to get the default user \"app\", or name another user",
                 ));
             }
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                return Err(self.error(
+                    user,
+                    format!("[run] user {name:?} is a number, which Docker takes as a uid, not as this name"),
+                    &format!("name the user and give it the id with uid: user = \"app\" and uid = {}", name.trim_start_matches('0').parse::<u64>().unwrap_or(10001).max(1)),
+                ));
+            }
             self.name("[run] user", user, "a user name such as \"app\"")?;
         }
         self.command("[run] command", &spec.run.command, r#"["app", "serve"]"#)?;
