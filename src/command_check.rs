@@ -109,14 +109,14 @@ fn is_not_found(error: &anyhow::Error) -> bool {
     text.contains("no such file or directory") || text.contains("not a directory")
 }
 
-/// `[run] command` and `[run] healthcheck`, when the spec gives them, against the built runtime
-/// image (`env`: its `Env`). A console script of the installed package is not looked up: uv
-/// made it.
+/// `[run] entrypoint`, `command` and `healthcheck`, when the spec gives them, against the built
+/// runtime image (`config`: its config). A console script of the installed package is not
+/// looked up: uv made it; nor is a command that an entrypoint runs (its arguments).
 pub async fn check<B: Bridge>(
     bridge: &mut B,
     prepared: &Prepared,
     reference: &str,
-    env: &[String],
+    config: &serde_json::Value,
 ) -> Result<(), BuildError> {
     let Prepared {
         spec_file,
@@ -132,12 +132,24 @@ pub async fn check<B: Bridge>(
     } else {
         project.scripts_of(settings.sync.package.as_deref(), members)
     };
+    let env = crate::image::env_of(config);
     let path_env = env
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(crate::image::DEFAULT_PATH);
+    let has_entrypoint = config
+        .get("config")
+        .and_then(|c| c.as_object())
+        .and_then(crate::image::entrypoint_of)
+        .is_some();
+    let command = if has_entrypoint {
+        &None
+    } else {
+        &spec.run.command
+    };
     for (key, value) in [
-        ("command", &spec.run.command),
+        ("entrypoint", &spec.run.entrypoint),
+        ("command", command),
         ("healthcheck", &spec.run.healthcheck),
     ] {
         let Some(value) = value else { continue };

@@ -324,8 +324,7 @@ async fn build_for<B: Bridge>(
     );
     // The image's own commands, looked up in it (a typo would fail every `docker run`).
     if !settings.target.is_builder() {
-        let env = crate::image::env_of(&config);
-        crate::command_check::check(bridge, &prepared, &reference, &env).await?;
+        crate::command_check::check(bridge, &prepared, &reference, &config).await?;
     }
 
     // The interpreter check's command itself checks the venv's Python version, so a passing

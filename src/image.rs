@@ -143,9 +143,23 @@ pub fn runtime_config(
     );
     config.insert("WorkingDir".into(), json!(plan.working_dir));
     config.insert("User".into(), json!(plan.user));
+    // As a Dockerfile's CMD keeps the base's ENTRYPOINT (an init or wrapper such as tini or an
+    // `exec "$@"` script), so does a command; but an entrypoint that is Python itself (the
+    // distroless python images') would take the command for a script file, so it goes.
+    match (&plan.entrypoint, &plan.cmd) {
+        (Some(entrypoint), _) if entrypoint.is_empty() => {
+            config.insert("Entrypoint".into(), Value::Null);
+        }
+        (Some(entrypoint), _) => {
+            config.insert("Entrypoint".into(), json!(entrypoint));
+        }
+        (None, Some(_)) if entrypoint_is_python(&config) => {
+            config.insert("Entrypoint".into(), Value::Null);
+        }
+        _ => {}
+    }
     if let Some(cmd) = &plan.cmd {
         config.insert("Cmd".into(), json!(cmd));
-        config.insert("Entrypoint".into(), Value::Null);
     }
     if !plan.exposed_ports.is_empty() {
         let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
@@ -191,6 +205,27 @@ pub fn runtime_config(
     }
     image.insert("config".into(), Value::Object(config));
     Value::Object(image)
+}
+
+/// The image's `Entrypoint`, when it has one.
+pub fn entrypoint_of(config: &Map<String, Value>) -> Option<Vec<String>> {
+    let entrypoint: Vec<String> = config
+        .get("Entrypoint")?
+        .as_array()?
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    (!entrypoint.is_empty()).then_some(entrypoint)
+}
+
+/// Whether an image config's `Entrypoint` runs a Python interpreter (`python`, `python3.11`).
+fn entrypoint_is_python(config: &Map<String, Value>) -> bool {
+    entrypoint_of(config).is_some_and(|e| {
+        let program = e[0].rsplit('/').next().unwrap_or("");
+        program
+            .strip_prefix("python")
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    })
 }
 
 fn set_env(env: &mut Vec<(String, String)>, key: &str, value: &str) {

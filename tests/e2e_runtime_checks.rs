@@ -348,23 +348,12 @@ fn a_builder_that_says_its_python_is_checked_against_the_projects_before_any_syn
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     // Like the official Python images, a builder that says its version in PYTHON_VERSION.
-    let dir = tempdir("official-like");
-    std::fs::write(
-        dir.join("Dockerfile"),
+    let image = push_image(
+        "127.0.0.1:5000/uv-frontend-e2e/python-official-like:3.11",
         "FROM 127.0.0.1:5000/python:3.11-bookworm\nENV PYTHON_VERSION=3.11.2\n",
-    )
-    .expect("write");
-    let image = "127.0.0.1:5000/uv-frontend-e2e/python-official-like:3.11";
-    let made = docker_command()
-        .args(["buildx", "build", "--progress=plain", "-t", image, "--push"])
-        .arg(&dir)
-        .output()
-        .expect("docker runs");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
+        &[],
     );
+    let image = image.as_str();
 
     let project = Project::copy_of("plain");
     let spec = project
@@ -439,4 +428,36 @@ fn a_run_command_is_looked_up_in_the_built_image() {
     );
     assert!(error.contains("(fix: did you mean `hello`?)"), "{error}");
     assert!(build.log().contains(">>> command = [\"helo\"]"));
+}
+
+#[test]
+fn a_base_entrypoint_wraps_the_command_as_under_a_dockerfile_cmd() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // A platform team's base whose ENTRYPOINT is an `exec "$@"` wrapper.
+    let base = push_image(
+        "127.0.0.1:5000/uv-frontend-e2e/base:entry",
+        "FROM 127.0.0.1:5000/python:3.11-bookworm\nCOPY platform-entry /usr/local/bin/\nENTRYPOINT [\"/usr/local/bin/platform-entry\"]\n",
+        &[("platform-entry", "#!/bin/sh\necho wrapped >&2\nexec \"$@\"\n")],
+    );
+    let project = Project::copy_of("plain");
+    with_base(&project, &base);
+    let tag = "uv-frontend-e2e/plain:entry-base";
+    project.build(tag, &[]).expect_success();
+    let config = image_config(tag);
+    assert_eq!(
+        config["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/platform-entry"])
+    );
+    let out = docker_command()
+        .args(["run", "--rm", tag])
+        .output()
+        .expect("docker run");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "wrapped");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("hello from hello-uv 0.1.0"));
+
+    // `entrypoint = []` drops it.
+    project.append_to_spec("[run]\nentrypoint = []\n");
+    project.build(tag, &[]).expect_success();
+    assert!(image_config(tag)["Entrypoint"].is_null());
 }

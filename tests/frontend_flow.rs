@@ -2137,3 +2137,66 @@ fn health_check_options_are_in_the_image_config_in_nanoseconds() {
         })
     );
 }
+
+/// examples/plain on a base whose config has `entrypoint`, with `run_table` as the spec's [run].
+fn on_base_with_entrypoint(entrypoint: serde_json::Value, run_table: &str) -> FakeBridge {
+    let base = "127.0.0.1:5000/base:entry";
+    let spec = format!("{EXAMPLE_SPEC}base = \"{base}\"\n[run]\n{run_table}");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge.alias_image(base, "127.0.0.1:5000/python:3.11-bookworm");
+    bridge.images.get_mut(base).expect("aliased")["config"]["Entrypoint"] = entrypoint;
+    run(&mut bridge, &opts());
+    bridge
+}
+
+#[test]
+fn a_base_entrypoint_is_kept_under_the_command_unless_it_is_python() {
+    let wrapper = on_base_with_entrypoint(serde_json::json!(["/usr/local/bin/platform-entry"]), "");
+    let config = wrapper.returned_config().expect("an image");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/platform-entry"])
+    );
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["hello"]));
+
+    // distroless python's: it would take the console script for a script file.
+    let python = on_base_with_entrypoint(serde_json::json!(["/usr/bin/python3.11"]), "");
+    let config = python.returned_config().expect("an image");
+    assert!(config["config"]["Entrypoint"].is_null());
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["hello"]));
+}
+
+#[test]
+fn run_entrypoint_replaces_or_clears_the_bases_and_is_looked_up() {
+    let cleared = on_base_with_entrypoint(
+        serde_json::json!(["/usr/local/bin/platform-entry"]),
+        "entrypoint = []\n",
+    );
+    let config = cleared.returned_config().expect("an image");
+    assert!(config["config"]["Entrypoint"].is_null());
+
+    let mut bridge = FakeBridge::with_project(
+        PLAIN_EXAMPLE,
+        &format!("{EXAMPLE_SPEC}[run]\nentrypoint = [\"tini\", \"--\"]\n"),
+    );
+    bridge
+        .result_files
+        .insert("usr/bin/tini".into(), b"ELF".to_vec());
+    run(&mut bridge, &opts());
+    let config = bridge.returned_config().expect("an image");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["tini", "--"])
+    );
+    assert_eq!(config["config"]["Cmd"], serde_json::json!(["hello"]));
+
+    let missing =
+        on_base_with_entrypoint(serde_json::Value::Null, "entrypoint = [\"tiny\", \"--\"]\n");
+    assert!(
+        missing
+            .error_message()
+            .starts_with("uv.build:7: [run] entrypoint runs `tiny`, which is in no directory"),
+        "{}",
+        missing.error_message()
+    );
+}

@@ -75,6 +75,7 @@ pub fn plan(s: &Settings) -> Plan {
                 format!("{}:{}", s.run.user.uid, s.run.user.gid)
             },
             cmd: s.run.command.clone(),
+            entrypoint: s.run.entrypoint.clone(),
             exposed_ports: s.run.expose.iter().map(|p| format!("{p}/tcp")).collect(),
             labels: s.run.labels.clone(),
             stop_signal: s.run.stop_signal.clone(),

@@ -306,8 +306,12 @@ pub struct ImageConfig {
     pub env: BTreeMap<String, String>,
     pub working_dir: String,
     pub user: String,
-    /// `Some` replaces the base image's `Cmd` and clears its `Entrypoint`.
+    /// `Some` replaces the base image's `Cmd` (and clears an `Entrypoint` that is a Python
+    /// interpreter, see [`crate::image::runtime_config`]).
     pub cmd: Option<Vec<String>>,
+    /// `[run] entrypoint`: `Some` replaces the base image's `Entrypoint` (`[]` clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
     pub exposed_ports: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub stop_signal: Option<String>,

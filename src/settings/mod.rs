@@ -290,6 +290,8 @@ pub struct RunSettings {
     pub user: RuntimeUser,
     /// `None` keeps the base image's command.
     pub command: Option<Vec<String>>,
+    /// `[run] entrypoint`: `None` keeps the base image's (see [`crate::image::runtime_config`]).
+    pub entrypoint: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,
     pub expose: Vec<u16>,
     /// OCI labels from pyproject.toml, then the spec's own, then `--label`'s.
@@ -531,6 +533,7 @@ impl Settings {
             run: RunSettings {
                 user,
                 command,
+                entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
                 env: spec
                     .run
                     .env

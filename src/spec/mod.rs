@@ -130,6 +130,8 @@ pub struct RunTable {
     pub uid: Option<Spanned<i64>>,
     pub gid: Option<Spanned<i64>>,
     pub command: Option<Spanned<Vec<String>>>,
+    /// The image's `Entrypoint`; `[]` clears the base image's.
+    pub entrypoint: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]

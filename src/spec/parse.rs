@@ -129,6 +129,19 @@ impl Checker<'_> {
             self.name("[run] user", user, "a user name such as \"app\"")?;
         }
         self.command("[run] command", &spec.run.command, r#"["app", "serve"]"#)?;
+        // `[]` clears the base image's entrypoint; a list names a program like a command.
+        if spec
+            .run
+            .entrypoint
+            .as_ref()
+            .is_some_and(|e| !e.get_ref().is_empty())
+        {
+            self.command(
+                "[run] entrypoint",
+                &spec.run.entrypoint,
+                r#"["tini", "--"]"#,
+            )?;
+        }
         for (key, value) in &spec.run.env {
             let valid = key
                 .chars()
@@ -547,6 +560,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
         | "uid"
         | "gid"
         | "command"
+        | "entrypoint"
         | "env"
         | "expose"
         | "labels"

@@ -324,6 +324,29 @@ pub fn assert_layers_kept(before: &[(String, u64)], after: &[(String, u64)], kep
 
 /// The image's layers, bottom first: (diff id, uncompressed bytes), from `docker save`.
 /// The image's config (`docker image inspect`'s `.Config`).
+/// Builds `dockerfile` (with `files` beside it, executable) and pushes it as `image`.
+pub fn push_image(image: &str, dockerfile: &str, files: &[(&str, &str)]) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir("image");
+    std::fs::write(dir.join("Dockerfile"), dockerfile).expect("write the Dockerfile");
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write a file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let made = docker_command()
+        .args(["buildx", "build", "--progress=plain", "-t", image, "--push"])
+        .arg(&dir)
+        .output()
+        .expect("docker runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    image.to_string()
+}
+
 pub fn image_config(image: &str) -> serde_json::Value {
     let inspect = docker_command()
         .args(["image", "inspect", "--format", "{{json .Config}}", image])
