@@ -191,6 +191,12 @@ pub fn runtime_config(
         }
         config.insert("Healthcheck".into(), healthcheck);
     }
+    // The base image's OCI labels describe the base (its source, revision, licenses, its own
+    // base), not this image: scanners would credit the application to them. The ones that
+    // describe this image come from the project and the spec.
+    if let Some(Value::Object(labels)) = config.get_mut("Labels") {
+        labels.retain(|key, _| !key.starts_with("org.opencontainers.image."));
+    }
     if !plan.labels.is_empty() {
         let labels = config.entry("Labels").or_insert_with(|| json!({}));
         if !labels.is_object() {

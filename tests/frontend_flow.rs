@@ -2200,3 +2200,29 @@ fn run_entrypoint_replaces_or_clears_the_bases_and_is_looked_up() {
         missing.error_message()
     );
 }
+
+#[test]
+fn the_base_images_oci_labels_give_way_to_the_projects() {
+    let base = "127.0.0.1:5000/base:labelled";
+    let spec = format!("{EXAMPLE_SPEC}base = \"{base}\"\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge.alias_image(base, "127.0.0.1:5000/python:3.11-bookworm");
+    bridge.images.get_mut(base).expect("aliased")["config"]["Labels"] = serde_json::json!({
+        "org.opencontainers.image.source": "https://github.com/docker-library/python",
+        "org.opencontainers.image.revision": "deadbeef",
+        "org.opencontainers.image.licenses": "PSF-2.0",
+        "com.example.platform.team": "base-images",
+    });
+    run(&mut bridge, &opts());
+    let config = bridge.returned_config().expect("an image");
+    let labels = config["config"]["Labels"].as_object().expect("labels");
+    // The project's own, and the base's labels that are not about what the image is.
+    assert_eq!(labels["org.opencontainers.image.title"], "hello-uv");
+    assert_eq!(labels["com.example.platform.team"], "base-images");
+    for key in ["source", "revision", "licenses"] {
+        assert!(
+            !labels.contains_key(&format!("org.opencontainers.image.{key}")),
+            "{key}: {labels:?}"
+        );
+    }
+}
