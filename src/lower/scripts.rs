@@ -183,7 +183,9 @@ for info in glob.glob(os.path.join(sys.argv[1], "lib", "python*", "site-packages
 /// Phase 1 with a kept venv: restore it from its cache mount, sync (installing only what
 /// changed), finish only what the sync wrote ([`FINISH_SCRIPT`]: bytecode, no world-writable
 /// files), and mirror the result back (copying only what the sync wrote, removing what it
-/// removed). Without a complete kept venv (the first build, or one stopped while mirroring) uv
+/// removed). Without a complete kept venv (the first build, or one stopped while mirroring), or
+/// with one another uv made (uv writes the venv's skeleton only when it creates it, and its
+/// `pyvenv.cfg` says `uv = <version>`; a moving uv image tag keeps the kept venv's id), uv
 /// builds the venv from scratch and compiles everything itself. `$1` is the kept venv's mount
 /// (the venv in `venv/`, and `complete` once it is whole), the rest the uv command;
 /// [`FINISH_SCRIPT`] and [`MIRROR_SCRIPT`] are beside it.
@@ -194,7 +196,16 @@ kept="$1"
 shift
 work="$(mktemp -d)"
 compile=0
-if [ -f "$kept/complete" ] && [ -f "$kept/venv/pyvenv.cfg" ]; then
+uv_version="$("$1" --version 2>/dev/null || true)"
+uv_version="${uv_version#uv }"
+uv_version="${uv_version%% *}"
+same_uv=0
+if [ -f "$kept/complete" ] && [ -f "$kept/venv/pyvenv.cfg" ] && [ -n "$uv_version" ]; then
+  while IFS= read -r line; do
+    if [ "$line" = "uv = $uv_version" ]; then same_uv=1; fi
+  done < "$kept/venv/pyvenv.cfg"
+fi
+if [ "$same_uv" = 1 ]; then
   mkdir -p "$venv"
   cp -a "$kept/venv/." "$venv/"
   touch "$work/marker"
@@ -258,7 +269,61 @@ for a, b in reversed(dirs):
 
 #[cfg(test)]
 mod tests {
-    use super::FINISH_SCRIPT;
+    use super::{FINISH_SCRIPT, KEPT_VENV_SYNC, MIRROR_SCRIPT};
+
+    /// A uv that says it is 0.13.9, logs whether it found a venv (restored) or not (fresh), and
+    /// makes a venv as uv does: `pyvenv.cfg` naming its version, `bin/python`.
+    const FAKE_UV: &str = r#"#!/bin/sh
+if [ "$1" = --version ]; then echo "uv 0.13.9 (x86_64-unknown-linux-gnu)"; exit 0; fi
+if [ -f "$UV_PROJECT_ENVIRONMENT/pyvenv.cfg" ]; then echo restored >> "$LOG"; else echo fresh >> "$LOG"; fi
+mkdir -p "$UV_PROJECT_ENVIRONMENT/bin"
+[ -e "$UV_PROJECT_ENVIRONMENT/bin/python" ] || ln -s /usr/bin/python3 "$UV_PROJECT_ENVIRONMENT/bin/python"
+printf 'home = /usr/bin\nuv = 0.13.9\n' > "$UV_PROJECT_ENVIRONMENT/pyvenv.cfg"
+"#;
+
+    #[test]
+    fn a_kept_venv_another_uv_made_is_not_restored() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("uvf-kept-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("kept/venv")).expect("mkdir");
+        for (name, text) in [
+            ("kept-venv-sync", KEPT_VENV_SYNC),
+            ("finish.py", FINISH_SCRIPT),
+            ("mirror.py", MIRROR_SCRIPT),
+            ("uv", FAKE_UV),
+        ] {
+            std::fs::write(root.join(name), text).expect("write");
+        }
+        std::fs::set_permissions(root.join("uv"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        // Complete, but made by uv 0.11.0.
+        std::fs::write(
+            root.join("kept/venv/pyvenv.cfg"),
+            "home = /usr/bin\nuv = 0.11.0\n",
+        )
+        .expect("write");
+        std::fs::write(root.join("kept/complete"), "").expect("write");
+        let sync = || {
+            let _ = std::fs::remove_dir_all(root.join("venv"));
+            let status = std::process::Command::new("/bin/sh")
+                .arg(root.join("kept-venv-sync"))
+                .arg(root.join("kept"))
+                .arg(root.join("uv"))
+                .arg("sync")
+                .env("UV_PROJECT_ENVIRONMENT", root.join("venv"))
+                .env("LOG", root.join("log"))
+                .status()
+                .expect("sh runs");
+            assert!(status.success());
+        };
+        sync();
+        // Now the kept venv is 0.13.9's: the next sync restores it.
+        sync();
+        let log = std::fs::read_to_string(root.join("log")).expect("log");
+        assert_eq!(log, "fresh\nrestored\n");
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
 
     /// Runs the finishing script with the builder's kind of interpreter (Debian's python3).
     #[test]

@@ -449,13 +449,15 @@ pub const INTERPRETER_CHECK_SCRIPT: &str = "interpreter-check.py";
 /// Where the kept venv is mounted during phase 1.
 pub const VENV_CACHE_MOUNT: &str = "/uv-frontend/venv-cache";
 
-/// The kept venv's cache id: one per uv cache, builder image, platform, project and selection,
-/// so that no build ever restores a venv made for another interpreter, platform or package set;
+/// The kept venv's cache id: one per uv cache, uv and builder image, platform, project and
+/// selection, so that no build ever restores a venv made for another interpreter, platform or
+/// package set, or by another uv (its skeleton is the creating uv's);
 /// and one with SOURCE_DATE_EPOCH, whose bytecode is hash-checked, apart from one without, whose
 /// bytecode records times the image's files do not have.
 fn venv_cache_id(s: &Settings, args: &[String]) -> String {
     use sha2::Digest;
     let key = serde_json::json!([
+        s.images.uv,
         s.images.builder,
         s.platform.to_string(),
         s.workdir,
