@@ -2226,3 +2226,11 @@ fn the_base_images_oci_labels_give_way_to_the_projects() {
         );
     }
 }
+
+#[test]
+fn a_stop_signal_in_lower_case_is_taken_as_docker_takes_it() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\nstop-signal = \"sigint\"\n");
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let config = bridge.returned_config().expect("an image");
+    assert_eq!(config["config"]["StopSignal"], "SIGINT");
+}

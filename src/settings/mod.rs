@@ -557,7 +557,7 @@ impl Settings {
                     &spec.run.labels,
                     &facts.labels,
                 ),
-                stop_signal: s(&spec.run.stop_signal),
+                stop_signal: s(&spec.run.stop_signal).map(|v| v.to_ascii_uppercase()),
                 healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
                 health: {
                     let nanos = |v: &Option<toml::Spanned<String>>| {

@@ -177,7 +177,9 @@ impl Checker<'_> {
             r#"["python", "-c", "import app"]"#,
         )?;
         if let Some(signal) = &spec.run.stop_signal {
-            let v = signal.get_ref();
+            // Docker takes signal names in any case.
+            let upper = signal.get_ref().to_ascii_uppercase();
+            let v = upper.as_str();
             // Linux's signal names (Docker takes them with or without SIG), the real-time ones,
             // or a number.
             const NAMES: [&str; 31] = [
@@ -201,7 +203,7 @@ impl Checker<'_> {
             if !valid {
                 return Err(self.error(
                     signal,
-                    format!("[run] stop-signal {v:?} is not a signal"),
+                    format!("[run] stop-signal {:?} is not a signal", signal.get_ref()),
                     "use a name such as \"SIGINT\" or a number",
                 ));
             }
