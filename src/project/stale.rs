@@ -6,9 +6,24 @@ use std::collections::BTreeSet;
 
 use super::{normalize_name, requirement_name};
 
+/// The numbers of a plain release version (`1.2.0` -> [1, 2]), trailing zeros dropped so that
+/// `1.2` and `1.2.0` are equal; `None` for anything else (pre-releases, local versions), which
+/// are not compared.
+fn release(version: &str) -> Option<Vec<u64>> {
+    let mut numbers: Vec<u64> = version
+        .trim()
+        .split('.')
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    while numbers.last() == Some(&0) {
+        numbers.pop();
+    }
+    Some(numbers)
+}
+
 /// Why `lock` is older than `pyproject`, when that is certain from the text: a different
-/// `requires-python`, or requirements of the project that the lock's record lacks (or has in
-/// excess). `None` when they match or it cannot be told.
+/// `requires-python` or project version, or requirements of the project that the lock's record
+/// lacks (or has in excess). `None` when they match or it cannot be told.
 pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
     let pyproject: toml::Table = toml::from_str(pyproject).ok()?;
     let lock: toml::Table = toml::from_str(lock).ok()?;
@@ -30,6 +45,22 @@ pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
     let package = lock.get("package")?.as_array()?.iter().find(|p| {
         p.get("name").and_then(|n| n.as_str()).map(normalize_name) == Some(name.clone())
     })?;
+    // uv records the project's own (static) version: a bump needs `uv lock` too.
+    let dynamic_version = project
+        .get("dynamic")
+        .and_then(|d| d.as_array())
+        .is_some_and(|d| d.iter().any(|v| v.as_str() == Some("version")));
+    let wanted_version = project.get("version").and_then(|v| v.as_str());
+    let locked_version = package.get("version").and_then(|v| v.as_str());
+    if let (false, Some(wanted), Some(locked)) = (dynamic_version, wanted_version, locked_version) {
+        if let (Some(w), Some(l)) = (release(wanted), release(locked)) {
+            if w != l {
+                return Some(format!(
+                    "pyproject.toml gives the project version {wanted}, uv.lock records {locked}"
+                ));
+            }
+        }
+    }
     // The lock records the project's requirements, those of its extras included (with their
     // `extra == ...` markers).
     let locked: BTreeSet<String> = package
@@ -139,5 +170,18 @@ mod tests {
             stale_lock(pyproject, &other_python).as_deref(),
             Some("pyproject.toml requires Python >=3.11, uv.lock was made for >=3.10")
         );
+    }
+
+    #[test]
+    fn a_bumped_project_version_looks_stale_but_a_dynamic_one_does_not() {
+        let pyproject = "[project]\nname = \"app\"\nversion = \"0.2.0\"\ndependencies = []\n";
+        let lock = "version = 1\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n";
+        assert_eq!(
+            stale_lock(pyproject, lock).as_deref(),
+            Some("pyproject.toml gives the project version 0.2.0, uv.lock records 0.1.0")
+        );
+        assert_eq!(stale_lock(&pyproject.replace("0.2.0", "0.1"), lock), None);
+        let dynamic = "[project]\nname = \"app\"\ndynamic = [\"version\"]\ndependencies = []\n";
+        assert_eq!(stale_lock(dynamic, lock), None);
     }
 }
