@@ -227,6 +227,7 @@ impl Prepared {
     pub fn image_failure(&self, role: &str, cause: &str) -> BuildError {
         let image = match role {
             "base" => &self.plan.images.base,
+            "uv" => &self.plan.images.uv,
             _ => &self.plan.images.builder,
         };
         image_failure(
@@ -279,6 +280,7 @@ pub fn image_failure(
     // Without [build] base, the base is the builder image: call it that.
     let (role, key) = match (role, &spec.build.base) {
         ("base", Some(base)) => ("base", Some(base)),
+        ("uv", _) => ("uv", spec.build.uv.as_ref()),
         _ => ("builder", spec.build.builder.as_ref()),
     };
     let message = format!("the {role} image {image} could not be loaded for {platform}: {cause}");
@@ -293,6 +295,14 @@ pub fn image_failure(
                     "check [build] {role}: the image must exist for {platform} and be reachable"
                 ),
             },
+        ),
+        None if role == "uv" => (
+            0,
+            format!("{image} is the default uv image: set [build] uv to an image holding /uv that this builder can pull"),
+        ),
+        None if spec.build.managed_python.is_some() => (
+            spec.build.managed_python.as_ref().map_or(0, |v| v.span().start),
+            format!("{image} is the default with [build] managed-python: set [build] builder (and base) to an image this builder can pull"),
         ),
         None => (
             0,

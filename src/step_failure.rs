@@ -16,6 +16,27 @@ pub fn build_error(
     step_names: &[(String, String)],
 ) -> BuildError {
     let (spec_file, sources) = (&prepared.spec_file, &prepared.sources);
+    // The uv image is loaded only when a sync step mounts it (the builder and base are
+    // resolved before anything runs).
+    if uv_image_not_loaded(error, &prepared.plan.images.uv) {
+        return prepared.image_failure("uv", error);
+    }
+    // The host network is an entitlement the build has to ask for.
+    if error.contains("network.host is not allowed") {
+        let (line, what) = match &prepared.spec.build.network {
+            Some(network) => (network.span().start, "[build] network = \"host\""),
+            None => (0, "--network host"),
+        };
+        return BuildError::located(
+            SpecError::at(
+                spec_file,
+                line,
+                format!("{what} needs the network.host entitlement, which this build was not given"),
+                "pass --allow network.host to docker buildx build (a docker-container builder must also be created with --buildkitd-flags '--allow-insecure-entitlement network.host')",
+            ),
+            sources,
+        );
+    }
     if let Some(module) = missing_module(error, &prepared.settings.editable_modules) {
         let message = format!(
             "{module}, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image"
@@ -57,6 +78,19 @@ pub fn build_error(
         _ => String::new(),
     };
     BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+}
+
+/// Whether `error` is BuildKit's failure to load the uv image `uv` (missing, unreachable, denied).
+fn uv_image_not_loaded(error: &str, uv: &str) -> bool {
+    error.contains(&format!("{uv}: not found"))
+        || (error.contains(uv)
+            && [
+                "failed to resolve source metadata",
+                "pull access denied",
+                "failed to do request",
+            ]
+            .iter()
+            .any(|m| error.contains(m)))
 }
 
 /// The per-index credential secrets of the build (`UV_INDEX_<NAME>_USERNAME`/`_PASSWORD`).

@@ -2234,3 +2234,45 @@ fn a_stop_signal_in_lower_case_is_taken_as_docker_takes_it() {
     let config = bridge.returned_config().expect("an image");
     assert_eq!(config["config"]["StopSignal"], "SIGINT");
 }
+
+#[test]
+fn a_uv_image_that_cannot_be_loaded_is_named_at_its_line() {
+    let spec = EXAMPLE_SPEC.replace("uv:0.13.9", "uv:0.99.0");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge.build_error =
+        Some("failed to load cache key: 127.0.0.1:5000/uv:0.99.0: not found".into());
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.error_message(),
+        "uv.build:3: the uv image 127.0.0.1:5000/uv:0.99.0 could not be loaded for linux/amd64: failed to load cache key: 127.0.0.1:5000/uv:0.99.0: not found (fix: check [build] uv: the image must exist for linux/amd64 and be reachable)"
+    );
+}
+
+#[test]
+fn a_default_image_of_managed_python_that_cannot_be_loaded_says_so() {
+    let spec = "# syntax=uv-frontend\n[build]\nuv = \"127.0.0.1:5000/uv:0.13.9\"\nmanaged-python = \"3.12\"\n";
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
+    run(&mut bridge, &opts());
+    let message = bridge.error_message();
+    assert!(
+        message
+            .starts_with("uv.build:4: the builder image debian:bookworm-slim could not be loaded"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("(fix: debian:bookworm-slim is the default with [build] managed-python: set [build] builder (and base) to an image this builder can pull)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_host_network_without_its_entitlement_is_named_with_the_flag() {
+    let spec = format!("{EXAMPLE_SPEC}network = \"host\"\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    bridge.build_error = Some("failed to load LLB: network.host is not allowed".into());
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.error_message(),
+        "uv.build:5: [build] network = \"host\" needs the network.host entitlement, which this build was not given (fix: pass --allow network.host to docker buildx build (a docker-container builder must also be created with --buildkitd-flags '--allow-insecure-entitlement network.host'))"
+    );
+}
