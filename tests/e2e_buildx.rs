@@ -342,3 +342,43 @@ fn a_platform_the_images_lack_fails_instead_of_a_mislabelled_image() {
         "ERROR: failed to solve: uv.build:4: the builder image 127.0.0.1:5000/python:3.11-bookworm could not be loaded for linux/arm64: it is for linux/amd64 only (fix: check [build] builder: the image must exist for linux/arm64 and be reachable)"
     );
 }
+
+#[test]
+fn a_missing_uv_image_and_a_host_network_not_allowed_are_named_at_their_keys() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // BuildKit loads the uv image only when a sync step mounts it.
+    let project = Project::copy_of("plain");
+    let spec = project
+        .read("uv.build")
+        .replace("127.0.0.1:5000/uv:0.13.9", "127.0.0.1:5000/uv:0.99.0");
+    project.write("uv.build", &spec);
+    let build = project.build("uv-frontend-e2e/plain:no-uv", &[]);
+    assert!(!build.succeeded());
+    let error = build.error_line();
+    assert!(
+        error.contains(
+            "uv.build:3: the uv image 127.0.0.1:5000/uv:0.99.0 could not be loaded for linux/amd64"
+        ),
+        "{error}"
+    );
+    assert!(error.contains("(fix: check [build] uv"), "{error}");
+
+    // Host networking is an entitlement: without --allow network.host BuildKit refuses it.
+    let project = Project::copy_of("plain");
+    let build = project.build(
+        "uv-frontend-e2e/plain:host-net",
+        &[
+            "--build-arg",
+            "UVF_BUILD_NETWORK=host",
+            "--no-cache-filter",
+            "deps",
+        ],
+    );
+    assert!(!build.succeeded());
+    let error = build.error_line();
+    assert!(
+        error.contains("needs the network.host entitlement, which this build was not given (fix: pass --allow network.host"),
+        "{error}"
+    );
+}
