@@ -204,7 +204,7 @@ pub fn lint(
                 rule: "CredentialsInIndexUrl",
                 description: "Index credentials belong in secrets, not in URLs",
                 detail: format!(
-                    "{name}:{line} has a URL with a password in it: the file is sent to the build's steps, so the password is in the builder's layers and any exported cache (remove it from the URL and pass it with --secret id=UV_INDEX_<NAME>_PASSWORD,env=...)"
+                    "{name} has an index URL with a password in it: the file is sent to the build's steps, so the password is in the builder's layers and any exported cache (remove it from the URL and pass it with --secret id=UV_INDEX_<NAME>_PASSWORD,env=...)"
                 ),
                 file: name.to_string(),
                 line: Some(line),

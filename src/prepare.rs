@@ -67,7 +67,7 @@ pub async fn prepare<B: Bridge>(
         });
     let target = Target::named(opts.target()).ok_or_else(|| {
         BuildError::plain(format!(
-            "uv.build has no target {:?}: its targets are {} (see --call=targets)",
+            "uv.build has no target {:?}: its targets are {} (see --call=targets; buildx 0.13: BUILDX_EXPERIMENTAL=1 --print=targets)",
             opts.target(),
             Target::ALL
                 .iter()

@@ -239,10 +239,14 @@ fn credential_mistakes_are_named_a_refusal_gets_the_secrets_to_pass() {
         .iter()
         .find(|w| {
             w.short
-                .starts_with("CredentialsInIndexUrl: pyproject.toml:")
+                .starts_with("CredentialsInIndexUrl: pyproject.toml has an index URL")
         })
         .expect("a warning");
     assert!(!warning.short.contains("s3cret"));
+    // Its line is the warning's location (shown once, by buildx), not part of its text.
+    let (file, _, line) = warning.location.as_ref().expect("located");
+    assert_eq!(file, "pyproject.toml");
+    assert!(*line > 1);
     // A refused sync: the fix names the secrets this project's indexes take.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     private(&mut bridge);

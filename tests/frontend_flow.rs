@@ -1085,7 +1085,7 @@ fn an_unknown_target_names_the_targets() {
     let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "prod")]);
     assert_eq!(
         bridge.error_message(),
-        "uv.build has no target \"prod\": its targets are runtime, dev, test (see --call=targets)"
+        "uv.build has no target \"prod\": its targets are runtime, dev, test (see --call=targets; buildx 0.13: BUILDX_EXPERIMENTAL=1 --print=targets)"
     );
 }
 
