@@ -57,7 +57,7 @@ pub async fn check<B: Bridge>(
     }
 
     // uv runs git for a lock's git sources; slim images have none.
-    if let Some(why) = git_needed_for(prepared) {
+    if let Some((why, pretend)) = git_needed_for(prepared) {
         let has_git = crate::reads::image_has_command(
             bridge,
             &plan.images.builder,
@@ -79,7 +79,11 @@ pub async fn check<B: Bridge>(
                         "{why}, and the builder image {} has no git on its PATH",
                         plan.images.builder
                     ),
-                    "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base",
+                    if pretend {
+                        "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base) and keep .git in the build context, or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>"
+                    } else {
+                        "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base"
+                    },
                 ),
                 sources,
             ));
@@ -91,22 +95,47 @@ pub async fn check<B: Bridge>(
 /// Why the sync steps need git, if they do: the lock's git sources, or a package whose build
 /// reads its version from git (unless `SETUPTOOLS_SCM_PRETEND_VERSION` gives it, which
 /// setuptools-scm and hatch-vcs take instead).
-fn git_needed_for(prepared: &Prepared) -> Option<String> {
+fn git_needed_for(prepared: &Prepared) -> Option<(String, bool)> {
     if prepared.project.lock.git_sources {
-        return Some("uv.lock has git sources, which uv fetches with git".into());
-    }
-    if !prepared.settings.scm_pretend_version.is_empty() {
-        return None;
+        return Some((
+            "uv.lock has git sources, which uv fetches with git".into(),
+            false,
+        ));
     }
     let project = &prepared.project;
+    let pretend = &prepared.settings.scm_pretend_version;
     project
         .lock
         .local_packages
         .iter()
         .filter(|p| !p.is_virtual())
-        .filter_map(|p| project.pyproject_of(&prepared.members, p))
-        .find_map(crate::project::version_from_git)
-        .map(|name| {
-            format!("building the project needs git: its build system requires {name}, which reads the version from git")
+        .find_map(|p| {
+            let pyproject = project.pyproject_of(&prepared.members, p)?;
+            let requirement = crate::project::version_from_git(pyproject)?;
+            // setuptools-scm reads SETUPTOOLS_SCM_PRETEND_VERSION, and the _FOR_<PACKAGE>
+            // form when its build knows the distribution's name (setuptools); hatch-vcs only
+            // the plain form. The other plugins read neither.
+            let reads_pretend = matches!(requirement.as_str(), "setuptools-scm" | "hatch-vcs");
+            let per_package = format!(
+                "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{}",
+                p.name
+                    .to_ascii_uppercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            let given = reads_pretend
+                && (pretend.contains_key("SETUPTOOLS_SCM_PRETEND_VERSION")
+                    || (requirement == "setuptools-scm" && pretend.contains_key(&per_package)));
+            (!given).then(|| {
+                let why = format!(
+                    "building the project needs git: its build system requires {requirement}, which reads the version from git"
+                );
+                let why = match (requirement.as_str(), pretend.contains_key(&per_package)) {
+                    ("hatch-vcs", true) => format!(
+                        "{why} (hatch-vcs does not read {per_package}, only SETUPTOOLS_SCM_PRETEND_VERSION)"
+                    ),
+                    _ => why,
+                };
+                (why, reads_pretend)
+            })
         })
 }

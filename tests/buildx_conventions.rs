@@ -557,8 +557,33 @@ fn a_version_from_git_needs_git_in_the_builder_or_a_pretend_version() {
     run(&mut bridge, &opts());
     assert_eq!(
         bridge.error_message(),
-        "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
+        "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base) and keep .git in the build context, or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>)"
     );
+    // hatch-vcs does not know the distribution's name, so the per-package form does not reach
+    // it (setuptools-scm says so in the build's log, after the sync started).
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    hatch_vcs(&mut bridge);
+    build_with(
+        &mut bridge,
+        &[("SETUPTOOLS_SCM_PRETEND_VERSION_FOR_HELLO_UV", "1.2.3")],
+    );
+    assert!(bridge.error_message().contains(
+        "(hatch-vcs does not read SETUPTOOLS_SCM_PRETEND_VERSION_FOR_HELLO_UV, only SETUPTOOLS_SCM_PRETEND_VERSION)"
+    ));
+    // setuptools-scm with setuptools knows it, so that form is enough there.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace(
+            "requires = [\"uv_build>=0.9,<0.14\"]",
+            "requires = [\"setuptools>=64\", \"setuptools-scm>=8\"]",
+        )
+        .replace("\"uv_build\"", "\"setuptools.build_meta\"")
+    });
+    build_with(
+        &mut bridge,
+        &[("SETUPTOOLS_SCM_PRETEND_VERSION_FOR_HELLO_UV", "1.2.3")],
+    );
+    bridge.assert_built();
     // setuptools-scm's pretend version (which hatch-vcs takes too) needs no git: it reaches the
     // project phase, whose build reads it.
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
