@@ -74,7 +74,7 @@ fn a_bad_or_unknown_uvf_build_arg_names_itself() {
     let message = bridge.error_message();
     assert_eq!(
         message,
-        "uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: did you mean UVF_SYNC_DEV? (docs/buildx.md lists them all))"
+        "uv.build:1: --build-arg UVF_SYNC_DEVV sets no uv.build value (fix: did you mean UVF_SYNC_DEV? (a UVF_ arg is UVF_<TABLE>_<KEY> of a uv.build key))"
     );
     assert!(bridge.solved.is_empty(), "nothing is built");
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);

@@ -103,7 +103,9 @@ pub fn apply(
             known.push(UV_VERSION_ARG.into());
             let names: Vec<&str> = known.iter().map(String::as_str).collect();
             let fix = match super::parse::closest(arg, &names) {
-                Some(near) => format!("did you mean {near}? (docs/buildx.md lists them all)"),
+                Some(near) => format!(
+                    "did you mean {near}? (a UVF_ arg is UVF_<TABLE>_<KEY> of a uv.build key)"
+                ),
                 None => format!("use one of {}", known.join(", ")),
             };
             return Err(error(
