@@ -38,13 +38,14 @@ pub fn uv_version_of(image: &str) -> Option<Vec<u64>> {
     parse_release(release)
 }
 
-fn parse_release(text: &str) -> Option<Vec<u64>> {
+/// The numbers of a plain release version (`1.2.0`); `None` for anything else.
+pub(super) fn parse_release(text: &str) -> Option<Vec<u64>> {
     let parts: Option<Vec<u64>> = text.split('.').map(|p| p.parse().ok()).collect();
     parts.filter(|p| !p.is_empty())
 }
 
 /// Compares release numbers, the shorter padded with zeros (`1.0 == 1`).
-fn compare(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+pub(super) fn compare(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
     let len = a.len().max(b.len());
     let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
     (0..len)

@@ -6,21 +6,6 @@ use std::collections::BTreeSet;
 
 use super::{normalize_name, requirement_name};
 
-/// The numbers of a plain release version (`1.2.0` -> [1, 2]), trailing zeros dropped so that
-/// `1.2` and `1.2.0` are equal; `None` for anything else (pre-releases, local versions), which
-/// are not compared.
-fn release(version: &str) -> Option<Vec<u64>> {
-    let mut numbers: Vec<u64> = version
-        .trim()
-        .split('.')
-        .map(|n| n.parse().ok())
-        .collect::<Option<_>>()?;
-    while numbers.last() == Some(&0) {
-        numbers.pop();
-    }
-    Some(numbers)
-}
-
 /// Why `lock` is older than `pyproject`, when that is certain from the text: a different
 /// `requires-python` or project version, or requirements of the project that the lock's record
 /// lacks (or has in excess). `None` when they match or it cannot be told.
@@ -53,8 +38,11 @@ pub fn stale_lock(pyproject: &str, lock: &str) -> Option<String> {
     let wanted_version = project.get("version").and_then(|v| v.as_str());
     let locked_version = package.get("version").and_then(|v| v.as_str());
     if let (false, Some(wanted), Some(locked)) = (dynamic_version, wanted_version, locked_version) {
-        if let (Some(w), Some(l)) = (release(wanted), release(locked)) {
-            if w != l {
+        // Plain releases only (`1.2` equals `1.2.0`); pre-releases and local versions are not
+        // compared.
+        use super::build_backend::{compare, parse_release};
+        if let (Some(w), Some(l)) = (parse_release(wanted.trim()), parse_release(locked.trim())) {
+            if compare(&w, &l) != std::cmp::Ordering::Equal {
                 return Some(format!(
                     "pyproject.toml gives the project version {wanted}, uv.lock records {locked}"
                 ));
