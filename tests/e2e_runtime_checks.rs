@@ -155,6 +155,34 @@ fn runtime_files_belong_to_the_user_and_nothing_is_world_writable() {
 }
 
 #[test]
+fn with_code_owner_root_the_user_runs_the_code_but_cannot_change_it() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("plain");
+    project.append_to_spec("[run]\ncode-owner = \"root\"\n");
+    let tag = "uv-frontend-e2e/plain:root-code";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(
+        run(tag, &[]),
+        "hello from hello-uv 0.1.0 (idna 3.20) dev=absent"
+    );
+    let probe = run_entry(
+        tag,
+        "/bin/sh",
+        &[
+            "-c",
+            "id -u; find /app ! -user root | head -5; \
+             touch /app/.venv/lib/python3.11/site-packages/idna/core.py /app/src/hello_uv/__init__.py 2>&1 | wc -l",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "10001\n2",
+        "runs as the user; nothing under /app is not root's; both writes refused"
+    );
+}
+
+#[test]
 fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();

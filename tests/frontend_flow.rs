@@ -2276,3 +2276,29 @@ fn the_host_network_without_its_entitlement_is_named_with_the_flag() {
         "uv.build:5: [build] network = \"host\" needs the network.host entitlement, which this build was not given (fix: pass --allow network.host to docker buildx build (a docker-container builder must also be created with --buildkitd-flags '--allow-insecure-entitlement network.host'))"
     );
 }
+
+#[test]
+fn code_owner_root_gives_the_venv_and_modules_to_root_and_still_runs_as_the_user() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncode-owner = \"root\"\n");
+    let bridge = build(PLAIN_EXAMPLE, &spec);
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    for prefix in [
+        "[runtime-deps 2/2] copy /app/.venv dependencies",
+        "[runtime 1/2] copy /app/.venv project files",
+        "[runtime 2/2] copy src/hello_uv",
+    ] {
+        let (_, copy) = vertex(def, prefix);
+        assert_eq!(owner_ids(file_copy(&copy)), (0, 0), "{prefix}");
+    }
+    let config = bridge.returned_config().expect("an image");
+    assert_eq!(config["config"]["User"], "10001:10001");
+
+    // The default: the user owns them, as uv's guide chowns them.
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let (_, copy) = vertex(
+        bridge.result_definition(),
+        "[runtime 2/2] copy src/hello_uv",
+    );
+    assert_eq!(owner_ids(file_copy(&copy)), (10001, 10001));
+}

@@ -243,6 +243,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
 /// one, and the dependency venv.
 fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
     let user = &s.run.user;
+    let owner = s.run.files_owner();
     let mut runtime_steps = Vec::new();
     if let Some(add) = &user.add {
         runtime_steps.push(Step::AddUser {
@@ -275,8 +276,8 @@ fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
         } else {
             s.own_layers.clone()
         },
-        uid: user.uid,
-        gid: user.gid,
+        uid: owner.0,
+        gid: owner.1,
         separate_layer: s.layered,
     });
     runtime_steps
@@ -285,7 +286,7 @@ fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
 /// The project's own files on top: what phase 2 added to the venv, and each module copied as it
 /// is beside an editable install.
 fn project_layers(s: &Settings) -> Vec<Step> {
-    let user = &s.run.user;
+    let (uid, gid) = s.run.files_owner();
     // Dependencies and the project's own files in separate layers: a source edit changes only
     // the second. With MergeOp and DiffOp the layers are made apart and stacked, so even a new
     // base image keeps the dependency layer; elsewhere they are copied one after the other.
@@ -302,8 +303,8 @@ fn project_layers(s: &Settings) -> Vec<Step> {
             method: diff_method,
         },
         path: s.venv.clone(),
-        uid: user.uid,
-        gid: user.gid,
+        uid,
+        gid,
         separate_layer: s.layered,
     }];
     // Not a package: its code runs from the workdir, so the image gets the build context there
@@ -322,8 +323,8 @@ fn project_layers(s: &Settings) -> Vec<Step> {
                     .collect(),
             },
             path: s.workdir.clone(),
-            uid: user.uid,
-            gid: user.gid,
+            uid,
+            gid,
             separate_layer: s.layered,
         });
     }
@@ -337,8 +338,8 @@ fn project_layers(s: &Settings) -> Vec<Step> {
                 exclude: copied_excludes(s),
             },
             path,
-            uid: user.uid,
-            gid: user.gid,
+            uid,
+            gid,
             separate_layer: s.layered,
         });
     }

@@ -292,6 +292,7 @@ pub struct RunSettings {
     pub command: Option<Vec<String>>,
     /// `[run] entrypoint`: `None` keeps the base image's (see [`crate::image::runtime_config`]).
     pub entrypoint: Option<Vec<String>>,
+    pub code_owner: crate::spec::CodeOwner,
     pub env: BTreeMap<String, String>,
     pub expose: Vec<u16>,
     /// OCI labels from pyproject.toml, then the spec's own, then `--label`'s.
@@ -310,6 +311,16 @@ pub struct HealthOptions {
     pub timeout: Option<u64>,
     pub start_period: Option<u64>,
     pub retries: Option<u32>,
+}
+
+impl RunSettings {
+    /// The uid and gid that own the venv and the project's files in the runtime image.
+    pub fn files_owner(&self) -> (u32, u32) {
+        match self.code_owner {
+            crate::spec::CodeOwner::User => (self.user.uid, self.user.gid),
+            crate::spec::CodeOwner::Root => (0, 0),
+        }
+    }
 }
 
 impl HealthOptions {
@@ -534,6 +545,7 @@ impl Settings {
                 user,
                 command,
                 entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
+                code_owner: spec.run.code_owner.unwrap_or_default(),
                 env: spec
                     .run
                     .env

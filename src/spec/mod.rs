@@ -81,6 +81,17 @@ pub struct SyncTable {
     pub no_editable: Option<bool>,
 }
 
+/// Who owns the venv and the project's files in the runtime image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CodeOwner {
+    /// The runtime user (as uv's Docker guide's `--chown`): the application may write its files.
+    #[default]
+    User,
+    /// root: the runtime user can read and run them but not change them.
+    Root,
+}
+
 /// How `uv sync` treats `uv.lock`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -132,6 +143,8 @@ pub struct RunTable {
     pub command: Option<Spanned<Vec<String>>>,
     /// The image's `Entrypoint`; `[]` clears the base image's.
     pub entrypoint: Option<Spanned<Vec<String>>>,
+    /// Who owns the venv and the project's files: the user (default) or root.
+    pub code_owner: Option<CodeOwner>,
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<String>>,
     #[serde(default)]

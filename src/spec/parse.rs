@@ -563,6 +563,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
         | "gid"
         | "command"
         | "entrypoint"
+        | "code-owner"
         | "env"
         | "expose"
         | "labels"
