@@ -260,8 +260,8 @@ fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
     );
     assert_eq!(config["ExposedPorts"], serde_json::json!({"8000/tcp": {}}));
     assert_eq!(config["WorkingDir"], "/app");
-    // By ids (Kubernetes' runAsNonRoot checks only a numeric user); docker run finds the name.
-    assert_eq!(config["User"], "10001:10001");
+    // By uid (Kubernetes' runAsNonRoot checks only a numeric user); docker run finds the name.
+    assert_eq!(config["User"], "10001");
     assert_eq!(run_entry(tag, "id", &["-un"]).stdout, b"app\n");
     let env = config["Env"].as_array().expect("env");
     assert!(env.contains(&serde_json::json!("APP_ENV=production")));
@@ -488,4 +488,27 @@ fn a_base_entrypoint_wraps_the_command_as_under_a_dockerfile_cmd() {
     project.append_to_spec("[run]\nentrypoint = []\n");
     project.build(tag, &[]).expect_success();
     assert!(image_config(tag)["Entrypoint"].is_null());
+}
+
+#[test]
+fn an_existing_base_users_supplementary_groups_are_kept() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    // The image's User is the uid alone: the runtime reads the groups from the account files,
+    // as it does for a name (a uid:gid would drop the supplementary ones).
+    let base = push_image(
+        "127.0.0.1:5000/uv-frontend-e2e/base:svc-groups",
+        "FROM 127.0.0.1:5000/python:3.11-bookworm\nRUN groupadd -g 3000 shared && useradd -u 2000 -m -G shared svc\n",
+        &[],
+    );
+    let project = Project::copy_of("plain");
+    with_base(&project, &base);
+    project.append_to_spec("[run]\nuser = \"svc\"\n");
+    let tag = "uv-frontend-e2e/plain:svc-groups";
+    project.build(tag, &[]).expect_success();
+    assert_eq!(image_config(tag)["User"], "2000");
+    assert_eq!(
+        run(tag, &["--entrypoint", "id"]),
+        "uid=2000(svc) gid=2000(svc) groups=2000(svc),3000(shared)"
+    );
 }

@@ -166,11 +166,11 @@ fn same_inputs_give_byte_identical_definitions() {
 }
 
 #[test]
-fn runtime_image_config_puts_the_venv_first_and_runs_as_the_app_user_by_its_ids() {
+fn runtime_image_config_puts_the_venv_first_and_runs_as_the_app_user_by_its_uid() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let config = bridge.returned_config().expect("a config");
     let c = &config["config"];
-    assert_eq!(c["User"], "10001:10001");
+    assert_eq!(c["User"], "10001");
     assert_eq!(c["WorkingDir"], "/app");
     assert_eq!(
         c["Cmd"],
@@ -393,7 +393,7 @@ fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
     assert_eq!(owner_ids(file_copy(&copy)), (65534, 65534));
     assert_eq!(
         bridge.returned_config().expect("config")["config"]["User"],
-        "65534:65534"
+        "65534"
     );
 }
 
@@ -833,7 +833,7 @@ fn interpreter_check_passes_and_the_interpreter_is_started_as_the_runtime_user()
     );
     let (_, check) = ops(&bridge.solved[1].0).pop().expect("the check");
     let meta = exec(&check).meta.clone().expect("meta");
-    assert_eq!(meta.user, "10001:10001");
+    assert_eq!(meta.user, "10001");
     assert_eq!(meta.cwd, "/app");
     assert!(meta
         .env
@@ -891,6 +891,21 @@ fn the_smoke_test_runs_after_the_interpreter_check_and_can_fail_or_be_skipped() 
     let skip_in_spec = format!("{spec}skip = true\n");
     let bridge = build(PLAIN_EXAMPLE, &skip_in_spec);
     assert_eq!(bridge.check_names().len(), 1);
+}
+
+#[test]
+fn a_base_user_with_uid_0_is_refused_as_root() {
+    let spec = format!("{EXAMPLE_SPEC}[run]\nuser = \"toor\"\n");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    let image = "127.0.0.1:5000/python:3.11-bookworm";
+    let files = bridge.image_files.get_mut(image).expect("the base's files");
+    let passwd = format!("{PASSWD}toor:x:0:0:root:/root:/bin/sh\n");
+    files.insert("etc/passwd".into(), passwd.into_bytes());
+    run(&mut bridge, &opts());
+    assert_eq!(
+        bridge.error_message(),
+        format!("uv.build:6: [run] user toor is root (uid 0) in the base image {image}: the runtime image runs as a non-root user (fix: name another user, or remove the key to get the default user \"app\")")
+    );
 }
 
 #[test]
@@ -1230,7 +1245,7 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
         ("/opt/uv-python", "/opt/uv-python")
     );
     let config = bridge.returned_config().expect("config");
-    assert_eq!(config["config"]["User"], "10001:10001");
+    assert_eq!(config["config"]["User"], "10001");
     let Some(pb::op::Op::Source(base)) = &ops(def)
         .into_iter()
         .find(|(d, _)| {
@@ -2292,7 +2307,7 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_still_runs_as_the_user
         assert_eq!(owner_ids(file_copy(&copy)), (0, 0), "{prefix}");
     }
     let config = bridge.returned_config().expect("an image");
-    assert_eq!(config["config"]["User"], "10001:10001");
+    assert_eq!(config["config"]["User"], "10001");
 
     // The default: the user owns them, as uv's guide chowns them.
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);

@@ -67,12 +67,13 @@ pub fn plan(s: &Settings) -> Plan {
             env,
             working_dir: s.workdir.clone(),
             // The dev image runs as root, like the sync steps: tests may write anywhere. The
-            // runtime image names its user by ids, as the checks run: a name cannot be checked
-            // for non-root by Kubernetes (`runAsNonRoot`), and the ids are what the files have.
+            // runtime image names its user by uid: a name cannot be checked for non-root by
+            // Kubernetes (`runAsNonRoot`). Without a gid the runtime takes the primary group
+            // from /etc/passwd and adds the user's supplementary groups, as for a name.
             user: if s.target.is_builder() {
                 "0".into()
             } else {
-                format!("{}:{}", s.run.user.uid, s.run.user.gid)
+                s.run.user.uid.to_string()
             },
             cmd: s.run.command.clone(),
             entrypoint: s.run.entrypoint.clone(),
@@ -406,8 +407,8 @@ fn sync_env(s: &Settings) -> BTreeMap<String, String> {
 
 /// What runs in the finished image before it is returned (or in the dev image, for `test`).
 fn checks(s: &Settings) -> Vec<Check> {
-    let user = &s.run.user;
-    let as_user = format!("{}:{}", user.uid, user.gid);
+    // As the image's `User` names it: by uid, the groups from the account files.
+    let as_user = s.run.user.uid.to_string();
     let mut checks = vec![Check {
         name: format!("[check] {}/bin/python starts in the runtime image", s.venv),
         kind: CheckKind::Interpreter,

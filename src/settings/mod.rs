@@ -409,6 +409,18 @@ impl Settings {
             facts.base_passwd.as_deref(),
             facts.base_group.as_deref(),
         );
+        // A user of the base may be root by another name (`toor`).
+        if user.add.is_none() && user.uid == 0 {
+            return Err(SpecError::at(
+                spec_file,
+                spec.run.user.as_ref().map_or(0, |u| u.span().start),
+                format!(
+                    "[run] user {} is root (uid 0) in the base image {base}: the runtime image runs as a non-root user",
+                    user.name
+                ),
+                "name another user, or remove the key to get the default user \"app\"",
+            ));
+        }
         for (key, wanted, actual) in [
             (&spec.run.uid, id(&spec.run.uid), user.uid),
             (&spec.run.gid, id(&spec.run.gid), user.gid),
