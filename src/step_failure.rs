@@ -24,8 +24,16 @@ pub fn build_error(
     // The host network is an entitlement the build has to ask for.
     if error.contains("network.host is not allowed") {
         let (line, what) = match &prepared.spec.build.network {
-            Some(network) => (network.span().start, "[build] network = \"host\""),
-            None => (0, "--network host"),
+            Some(network) => {
+                match crate::spec::overrides::build_arg_of(network, "build", "network") {
+                    Some(arg) => (0, format!("--build-arg {arg}=host")),
+                    None => (
+                        network.span().start,
+                        "[build] network = \"host\"".to_string(),
+                    ),
+                }
+            }
+            None => (0, "--network host".to_string()),
         };
         return BuildError::located(
             SpecError::at(
@@ -80,17 +88,49 @@ pub fn build_error(
     BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
 }
 
-/// Whether `error` is BuildKit's failure to load the uv image `uv` (missing, unreachable, denied).
+/// Whether `error` is BuildKit's failure to load the uv image `uv` (missing, unreachable,
+/// denied). BuildKit names the image by its reference, or by the registry URL of its manifest
+/// (`.../v2/<repository>/manifests/<tag>`) when the request failed.
 fn uv_image_not_loaded(error: &str, uv: &str) -> bool {
-    error.contains(&format!("{uv}: not found"))
-        || (error.contains(uv)
-            && [
-                "failed to resolve source metadata",
-                "pull access denied",
-                "failed to do request",
-            ]
-            .iter()
-            .any(|m| error.contains(m)))
+    let named = error.contains(uv) || error.contains(&manifest_path(uv));
+    let failed = [
+        "not found",
+        "failed to load cache key",
+        "failed to resolve source metadata",
+        "failed to do request",
+        "pull access denied",
+        "unauthorized",
+    ]
+    .iter()
+    .any(|m| error.contains(m));
+    named && failed
+}
+
+/// `/v2/<repository>/manifests/<tag or digest>` of an image reference, as registry requests
+/// name it (`python:3.12` is `library/python` on Docker Hub).
+fn manifest_path(image: &str) -> String {
+    let (name, reference) = match image.split_once('@') {
+        Some((name, digest)) => (name, digest),
+        None => match image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) {
+            Some((name, tag)) => (name, tag),
+            None => (image, "latest"),
+        },
+    };
+    let parts: Vec<&str> = name.split('/').collect();
+    let has_registry = parts.len() > 1
+        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost");
+    let path = if has_registry {
+        parts[1..].join("/")
+    } else {
+        name.to_string()
+    };
+    let docker_hub = !has_registry || parts[0] == "docker.io";
+    let repository = if docker_hub && !path.contains('/') {
+        format!("library/{path}")
+    } else {
+        path
+    };
+    format!("/v2/{repository}/manifests/{reference}")
 }
 
 /// The per-index credential secrets of the build (`UV_INDEX_<NAME>_USERNAME`/`_PASSWORD`).
@@ -195,4 +235,34 @@ pub fn spec_offset_of_failure(spec: &str, message: &str) -> usize {
         .position(|l| is_line(l.trim()))
         .map(|i| spec.lines().take(i).map(|l| l.len() + 1).sum())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{manifest_path, uv_image_not_loaded};
+
+    #[test]
+    fn a_uv_image_is_recognised_by_its_reference_or_its_manifest_url() {
+        assert_eq!(
+            manifest_path("127.0.0.1:5999/uv:0.13.9"),
+            "/v2/uv/manifests/0.13.9"
+        );
+        assert_eq!(
+            manifest_path("ghcr.io/astral-sh/uv:0.13.9"),
+            "/v2/astral-sh/uv/manifests/0.13.9"
+        );
+        assert_eq!(manifest_path("uv"), "/v2/library/uv/manifests/latest");
+        assert!(uv_image_not_loaded(
+            "failed to load cache key: failed to do request: Head \"https://127.0.0.1:5999/v2/uv/manifests/0.13.9\": dial tcp 127.0.0.1:5999: connect: connection refused",
+            "127.0.0.1:5999/uv:0.13.9"
+        ));
+        assert!(uv_image_not_loaded(
+            "failed to load cache key: 127.0.0.1:5000/uv:0.99.0: not found",
+            "127.0.0.1:5000/uv:0.99.0"
+        ));
+        assert!(!uv_image_not_loaded(
+            "process \"/opt/uv-frontend/uv sync\" did not complete successfully: exit code: 2",
+            "127.0.0.1:5000/uv:0.13.9"
+        ));
+    }
 }

@@ -378,7 +378,7 @@ fn a_missing_uv_image_and_a_host_network_not_allowed_are_named_at_their_keys() {
     assert!(!build.succeeded());
     let error = build.error_line();
     assert!(
-        error.contains("needs the network.host entitlement, which this build was not given (fix: pass --allow network.host"),
+        error.contains("--build-arg UVF_BUILD_NETWORK=host needs the network.host entitlement, which this build was not given (fix: pass --allow network.host"),
         "{error}"
     );
 }
