@@ -64,6 +64,16 @@ pub fn build_error(
         Some(detail) if is_step(crate::plan::PROJECT_STAGE) => {
             format!("{detail}: run `uv lock` and commit uv.lock")
         }
+        // A version from git needs the checkout's .git (the builder's git was checked first).
+        _ if is_step(crate::plan::PROJECT_STAGE)
+            && !prepared.settings.git_versioned.is_empty()
+            && prepared.settings.scm_pretend_version.is_empty() =>
+        {
+            format!(
+                "{} reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>",
+                prepared.settings.git_versioned.join(", ")
+            )
+        }
         // The shell found no uv: the uv image lacks /uv.
         _ if message.contains("uv ") && message.contains("exit code: 127") => {
             if let Some(uv) = &prepared.spec.build.uv {

@@ -596,6 +596,13 @@ fn a_version_from_git_needs_git_in_the_builder_or_a_pretend_version() {
         env.contains(&"SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3".to_string()),
         "{env:?}"
     );
+    // uv would reuse its build of the directory (keyed on file times) with the old version.
+    let args = &exec(&phase2).meta.as_ref().expect("meta").args;
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--reinstall-package", "hello-uv"]),
+        "{args:?}"
+    );
     let (_, phase1) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
     assert!(!exec(&phase1)
         .meta
@@ -885,4 +892,32 @@ fn several_platforms_give_one_image_each_with_its_config_and_named_steps() {
         kept.push(kept_venv_id(&sync));
     }
     assert_ne!(kept[0], kept[1]);
+}
+
+#[test]
+fn a_failed_project_phase_of_a_git_versioned_package_names_dot_git_and_the_pretend_version() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace(
+            "requires = [\"uv_build>=0.9,<0.14\"]",
+            "requires = [\"hatchling\", \"hatch-vcs>=0.4\"]",
+        )
+        .replace("\"uv_build\"", "\"hatchling.build\"")
+    });
+    // A builder with git passes the check; the checkout's .git is what is missing.
+    let builder = "127.0.0.1:5000/python:3.11-bookworm";
+    bridge
+        .image_files
+        .get_mut(builder)
+        .expect("the builder's files")
+        .insert("usr/bin/git".into(), b"ELF".to_vec());
+    bridge.build_error = Some(
+        "process \"/bin/sh /uv-frontend/scripts/sync-then-finish /app/.venv 1  /opt/uv-frontend/uv sync --locked --no-editable --no-dev\" did not complete successfully: exit code: 1".into(),
+    );
+    run(&mut bridge, &opts());
+    let message = bridge.error_message();
+    assert!(
+        message.ends_with("(fix: hello-uv reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>)"),
+        "{message}"
+    );
 }

@@ -172,6 +172,13 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         project_args.push("--no-editable".into());
     }
     project_args.extend(selection.iter().cloned());
+    // uv keys its build of a directory on the files' times, not on the environment: a new
+    // pretend version would leave the package built with the old one.
+    if !s.scm_pretend_version.is_empty() {
+        for package in &s.git_versioned {
+            project_args.extend(["--reinstall-package".to_string(), package.clone()]);
+        }
+    }
 
     // All uv's build backend asks of a module for an editable install is its __init__.py.
     let stand_ins: Vec<String> = s

@@ -85,6 +85,8 @@ pub struct Settings {
     /// git-versioned package gets when the build has no git (setuptools-scm, hatch-vcs), for the
     /// project phase's environment.
     pub scm_pretend_version: BTreeMap<String, String>,
+    /// The project's packages whose version comes from git (hatch-vcs, setuptools-scm, ...).
+    pub git_versioned: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -617,6 +619,19 @@ impl Settings {
                 .iter()
                 .filter(|(k, _)| k.starts_with("SETUPTOOLS_SCM_PRETEND_VERSION"))
                 .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            git_versioned: project
+                .lock
+                .local_packages
+                .iter()
+                .filter(|p| !p.is_virtual())
+                .filter(|p| {
+                    project
+                        .pyproject_of(members, p)
+                        .and_then(project::version_from_git)
+                        .is_some()
+                })
+                .map(|p| p.name.clone())
                 .collect(),
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
             editable_modules: editable_modules(
