@@ -48,6 +48,9 @@ collect="$3"
 shift 3
 work="$(mktemp -d)"
 touch "$work/marker"
+# File times are as coarse as the kernel clock tick: the sync starts a tick after the marker,
+# so that what it writes is newer.
+sleep 0.01 2>/dev/null || sleep 1
 "$@"
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
   "$venv/bin/python" "$here/normalize-uv-cache-info.py" "$venv"
@@ -195,6 +198,9 @@ venv="$UV_PROJECT_ENVIRONMENT"
 kept="$1"
 shift
 work="$(mktemp -d)"
+# The marker that what the sync writes is newer than. File times are as coarse as the kernel
+# clock tick, so the sync starts a tick later.
+mark() { touch "$work/marker"; sleep 0.01 2>/dev/null || sleep 1; }
 compile=0
 uv_version="$("$1" --version 2>/dev/null || true)"
 uv_version="${uv_version#uv }"
@@ -208,14 +214,14 @@ fi
 if [ "$same_uv" = 1 ]; then
   mkdir -p "$venv"
   cp -a "$kept/venv/." "$venv/"
-  touch "$work/marker"
+  mark
   # The kept files have their bytecode; only what this sync writes lacks it.
   compile="${UV_COMPILE_BYTECODE:-0}"
   UV_COMPILE_BYTECODE=0 "$@"
 else
   find "$kept" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
   mkdir -p "$kept/venv"
-  touch "$work/marker"
+  mark
   "$@"
 fi
 find "$venv" -cnewer "$work/marker" -print0 > "$work/written"
