@@ -66,6 +66,14 @@ fn spec_errors() {
         ("numeric user", "[run]\nuser = \"00\"\n"),
         ("bad stop signal", "[run]\nstop-signal = \"SIGFOO\"\n"),
         (
+            "real-time signal Docker does not name",
+            "[run]\nstop-signal = \"sigrtmin+20\"\n",
+        ),
+        (
+            "non-ASCII signal",
+            "[run]\nstop-signal = \"SIGRTMIN\u{e9}\"\n",
+        ),
+        (
             "health interval without a unit",
             "[run]\nhealthcheck = [\"app\", \"health\"]\nhealth-interval = \"30\"\n",
         ),

@@ -180,25 +180,24 @@ impl Checker<'_> {
             // Docker takes signal names in any case.
             let upper = signal.get_ref().to_ascii_uppercase();
             let v = upper.as_str();
-            // Linux's signal names (Docker takes them with or without SIG), the real-time ones,
-            // or a number.
-            const NAMES: [&str; 31] = [
-                "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1",
-                "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
-                "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR",
+            // The names Docker's signal map has for Linux (with or without SIG): the standard
+            // ones, RTMIN to RTMIN+15 and RTMAX-14 to RTMAX; or a number.
+            const NAMES: [&str; 34] = [
+                "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO",
+                "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP",
+                "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM",
+                "WINCH", "XCPU", "XFSZ",
             ];
             let name = v.strip_prefix("SIG").unwrap_or(v);
-            let realtime = |base: &str| {
-                name.strip_prefix(base).is_some_and(|rest| {
-                    rest.is_empty()
-                        || rest[1..].parse::<u8>().is_ok_and(|n| n <= 30)
-                            && (rest.starts_with('+') || rest.starts_with('-'))
-                })
+            let offset = |prefix: &str| -> Option<u8> {
+                name.strip_prefix(prefix)
+                    .and_then(|rest| rest.parse::<u8>().ok())
             };
             let valid = NAMES.contains(&name)
-                || name == "SYS"
-                || realtime("RTMIN")
-                || realtime("RTMAX")
+                || name == "RTMIN"
+                || name == "RTMAX"
+                || offset("RTMIN+").is_some_and(|n| (1..=15).contains(&n))
+                || offset("RTMAX-").is_some_and(|n| (1..=14).contains(&n))
                 || v.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n));
             if !valid {
                 return Err(self.error(
@@ -600,4 +599,48 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use crate::spec::SpecFile;
+
+    fn stop_signal_ok(signal: &str) -> bool {
+        let file = SpecFile {
+            name: "uv.build".into(),
+            text: format!("[run]\nstop-signal = {signal:?}\n"),
+        };
+        parse(&file).is_ok()
+    }
+
+    #[test]
+    fn stop_signals_are_the_ones_docker_takes() {
+        for ok in [
+            "SIGINT",
+            "sigint",
+            "TERM",
+            "SIGPOLL",
+            "SIGCLD",
+            "SIGRTMIN",
+            "SIGRTMIN+15",
+            "rtmax-14",
+            "SIGRTMAX",
+            "9",
+            "64",
+        ] {
+            assert!(stop_signal_ok(ok), "{ok}");
+        }
+        for bad in [
+            "SIGFOO",
+            "SIGRTMIN+16",
+            "SIGRTMAX-15",
+            "SIGRTMIN+",
+            "0",
+            "65",
+            "SIGRTMIN\u{e9}",
+        ] {
+            assert!(!stop_signal_ok(bad), "{bad}");
+        }
+    }
 }
