@@ -22,6 +22,10 @@ pub enum Lookup {
         path: String,
         mode: u32,
     },
+    /// There, but a directory.
+    Directory {
+        path: String,
+    },
     /// A read failed for another reason than a missing file: nothing is claimed.
     Unknown,
 }
@@ -35,6 +39,11 @@ pub async fn find_executable<B: Bridge>(
     path_env: &str,
     workdir: &str,
 ) -> Lookup {
+    // `..` after a symlinked directory is the link target's parent, which only the runtime
+    // knows: such a path is not judged.
+    if name.split('/').any(|part| part == "..") {
+        return Lookup::Unknown;
+    }
     let (dirs, base): (Vec<String>, String) = match name.contains('/') {
         true => {
             let full = if name.starts_with('/') {
@@ -63,14 +72,12 @@ pub async fn find_executable<B: Bridge>(
             Err(_) => return Lookup::Unknown,
         };
         if let Some(entry) = entries.iter().find(|e| e.name == *base) {
+            let path = format!("{}/{base}", dir.trim_end_matches('/'));
             return match executable(entry) {
                 true => Lookup::Found,
-                false if entry.is_dir() => Lookup::Missing {
-                    searched: dirs.clone(),
-                    nearest: None,
-                },
+                false if entry.is_dir() => Lookup::Directory { path },
                 false => Lookup::NotExecutable {
-                    path: format!("{}/{base}", dir.trim_end_matches('/')),
+                    path,
                     mode: entry.mode & 0o777,
                 },
             };
@@ -78,25 +85,26 @@ pub async fn find_executable<B: Bridge>(
         names.extend(entries.into_iter().filter(|e| !e.is_dir()).map(|e| e.name));
     }
     let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    // A short name is close only at one edit (`curl` is not `chrt`); a path keeps its
+    // directory (`bin/strat.sh` -> `bin/start.sh`).
+    let nearest = crate::spec::closest(&base, &known)
+        .filter(|near| base.chars().count() > 4 || crate::spec::edit_distance(&base, near) <= 1)
+        .map(|near| match name.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/{near}"),
+            None => near.to_string(),
+        });
     Lookup::Missing {
         searched: dirs,
-        nearest: crate::spec::closest(&base, &known).map(str::to_string),
+        nearest,
     }
 }
 
-/// The components of an absolute path, without `.` and with `..` applied.
+/// The components of an absolute path without `..`, less the empty and `.` ones.
 fn clean_path(path: &str) -> Vec<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part.to_string()),
-        }
-    }
-    parts
+    path.split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .map(str::to_string)
+        .collect()
 }
 
 /// A symlink counts (its target is the runtime's business); a file needs an execute bit.
@@ -186,9 +194,18 @@ pub async fn check<B: Bridge>(
             }
             Lookup::NotExecutable { path, mode } => (
                 format!("[run] {key} runs `{name}`, but {path} is not executable (mode {mode:o})"),
-                format!(
-                    "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{name}\"]"
-                ),
+                // Files under the workdir came from the build context; others from the images.
+                if path.starts_with(&format!("{}/", settings.workdir)) {
+                    format!(
+                        "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{name}\"]"
+                    )
+                } else {
+                    "run it with its interpreter, or name an executable the image has".to_string()
+                },
+            ),
+            Lookup::Directory { path } => (
+                format!("[run] {key} runs `{name}`, but {path} is a directory"),
+                "name the program in it".to_string(),
             ),
         };
         return Err(BuildError::located(

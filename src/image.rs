@@ -150,8 +150,13 @@ pub fn runtime_config(
         (Some(entrypoint), _) if entrypoint.is_empty() => {
             config.insert("Entrypoint".into(), Value::Null);
         }
-        (Some(entrypoint), _) => {
+        (Some(entrypoint), cmd) => {
             config.insert("Entrypoint".into(), json!(entrypoint));
+            // As a Dockerfile's ENTRYPOINT resets the base's CMD: its arguments were for the
+            // base's entrypoint.
+            if cmd.is_none() {
+                config.insert("Cmd".into(), Value::Null);
+            }
         }
         (None, Some(_)) if entrypoint_is_python(&config) => {
             config.insert("Entrypoint".into(), Value::Null);
@@ -224,10 +229,15 @@ pub fn entrypoint_of(config: &Map<String, Value>) -> Option<Vec<String>> {
     (!entrypoint.is_empty()).then_some(entrypoint)
 }
 
-/// Whether an image config's `Entrypoint` runs a Python interpreter (`python`, `python3.11`).
+/// Whether an image config's `Entrypoint` runs a Python interpreter (`python`, `python3.11`,
+/// also through `env`).
 fn entrypoint_is_python(config: &Map<String, Value>) -> bool {
     entrypoint_of(config).is_some_and(|e| {
-        let program = e[0].rsplit('/').next().unwrap_or("");
+        let basename = |p: &str| p.rsplit('/').next().unwrap_or("").to_string();
+        let program = match basename(&e[0]).as_str() {
+            "env" => e.get(1).map(|p| basename(p)).unwrap_or_default(),
+            first => first.to_string(),
+        };
         program
             .strip_prefix("python")
             .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))

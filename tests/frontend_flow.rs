@@ -2317,3 +2317,64 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_still_runs_as_the_user
     );
     assert_eq!(owner_ids(file_copy(&copy)), (10001, 10001));
 }
+
+#[test]
+fn run_entrypoint_without_a_command_drops_the_bases_cmd() {
+    // examples/app is not a package: no default command, so the base's Cmd would be left as
+    // the new entrypoint's arguments.
+    let spec = format!("{EXAMPLE_SPEC}[run]\nentrypoint = [\"python\", \"main.py\"]\n");
+    let mut bridge = FakeBridge::with_project(APP_EXAMPLE, &spec);
+    bridge
+        .images
+        .get_mut("127.0.0.1:5000/python:3.11-bookworm")
+        .expect("the builder")["config"]["Cmd"] = serde_json::json!(["python3"]);
+    run(&mut bridge, &opts());
+    let config = bridge.returned_config().expect("an image");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["python", "main.py"])
+    );
+    assert!(config["config"]["Cmd"].is_null(), "{config}");
+}
+
+/// The error of examples/plain built with `run_table` as its [run] table, on an image that also
+/// has `files`.
+fn lookup_error(run_table: &str, files: &[&str]) -> Option<String> {
+    let spec = format!("{EXAMPLE_SPEC}[run]\n{run_table}");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    for file in files {
+        bridge.result_files.insert(file.to_string(), b"x".to_vec());
+    }
+    run(&mut bridge, &opts());
+    bridge.returned_error().map(|s| s.message.clone())
+}
+
+#[test]
+fn command_lookup_suggests_paths_with_their_directory_and_short_names_only_when_close() {
+    let error =
+        lookup_error("command = [\"bin/strat.sh\"]\n", &["app/bin/start.sh"]).expect("refused");
+    assert!(
+        error.ends_with("(fix: did you mean `bin/start.sh`?)"),
+        "{error}"
+    );
+    // `curl` is two edits from `chrt`: no suggestion for a short name.
+    let error = lookup_error("command = [\"curl\"]\n", &["usr/bin/chrt"]).expect("refused");
+    assert!(!error.contains("did you mean"), "{error}");
+    let error = lookup_error("command = [\"./tools\"]\n", &["app/tools/run"]).expect("refused");
+    assert!(
+        error.contains("[run] command runs `./tools`, but /app/tools is a directory"),
+        "{error}"
+    );
+    // `..` after a symlink is the link target's parent: not judged.
+    assert_eq!(
+        lookup_error("command = [\"/opt/link/../bin/x\"]\n", &[]),
+        None
+    );
+}
+
+#[test]
+fn an_entrypoint_running_python_through_env_is_cleared_under_a_command() {
+    let python = on_base_with_entrypoint(serde_json::json!(["/usr/bin/env", "python3"]), "");
+    let config = python.returned_config().expect("an image");
+    assert!(config["config"]["Entrypoint"].is_null());
+}
