@@ -287,9 +287,9 @@ pub fn image_failure(
     let (offset, fix) = match key {
         Some(v) => (
             v.span().start,
-            match crate::spec::overrides::build_arg_of(v, "build", role) {
-                Some(arg) => format!(
-                    "check --build-arg {arg}: the image must exist for {platform} and be reachable"
+            match spec.set_by("build", role) {
+                Some(flag) => format!(
+                    "check {flag}: the image must exist for {platform} and be reachable"
                 ),
                 None => format!(
                     "check [build] {role}: the image must exist for {platform} and be reachable"

@@ -113,8 +113,13 @@ pub async fn read_accounts<B: Bridge>(
         match bridge.read_file(&reference, &path).await {
             Ok(bytes) => *slot = Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if is_not_found(&e) => {}
-            // BuildKit loads the image lazily: a missing image fails here.
-            Err(e) => return Err(format!("{e:#}")),
+            // BuildKit loads the image lazily: a missing image fails here (its error is about
+            // the image, not the file).
+            Err(e) => {
+                let text = format!("{e:#}");
+                let prefix = format!("reading {path}: ");
+                return Err(text.strip_prefix(&prefix).unwrap_or(&text).to_string());
+            }
         }
     }
     let [passwd, group] = files;

@@ -539,6 +539,19 @@ fn extras_and_groups_are_checked_against_pyproject_at_their_line() {
         image.ends_with("(fix: check --build-arg UVF_BUILD_BUILDER: the image must exist for linux/amd64 and be reachable)"),
         "{image}"
     );
+    // A named context that replaced the image is named as such.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert(
+        "context:builder".into(),
+        "docker-image://127.0.0.1:5000/python:nope".into(),
+    );
+    run(&mut bridge, &o);
+    let image = bridge.error_message();
+    assert!(
+        image.ends_with("(fix: check --build-context builder: the image must exist for linux/amd64 and be reachable)"),
+        "{image}"
+    );
 }
 
 #[test]

@@ -32,6 +32,19 @@ pub struct Spec {
     pub run: RunTable,
     #[serde(default)]
     pub test: TestTable,
+    /// The flag that set a `[table] key` instead of the file (`--build-arg UVF_BUILD_UV`,
+    /// `--build-context uv=...`), for errors about its value.
+    #[serde(skip)]
+    pub set_by: BTreeMap<(String, String), String>,
+}
+
+impl Spec {
+    /// The flag that set `[table] key`, when one did rather than the file.
+    pub fn set_by(&self, table: &str, key: &str) -> Option<&str> {
+        self.set_by
+            .get(&(table.to_string(), key.to_string()))
+            .map(String::as_str)
+    }
 }
 
 /// `[build]`: which images the build uses and where the project lives.

@@ -115,6 +115,10 @@ pub fn apply(
             ));
         };
         set(spec, file, (table, key, kind), arg, value)?;
+        if !value.trim().is_empty() || kind == Kind::List {
+            spec.set_by
+                .insert((table.into(), key.into()), format!("--build-arg {arg}"));
+        }
     }
     if let Some(version) = args.get(UV_VERSION_ARG).filter(|v| !v.trim().is_empty()) {
         let version = version.trim();
@@ -136,6 +140,10 @@ pub fn apply(
             .map(|v| v.get_ref().clone())
             .unwrap_or_else(|| crate::settings::DEFAULT_UV_IMAGE.into());
         spec.build.uv = Some(spanned(format!("{}:{version}", without_tag(&image))));
+        spec.set_by.insert(
+            ("build".into(), "uv".into()),
+            format!("--build-arg {UV_VERSION_ARG}"),
+        );
     }
     Ok(())
 }
@@ -163,6 +171,10 @@ pub fn apply_named_contexts(
             ));
         };
         let image = Some(spanned(image.to_string()));
+        spec.set_by.insert(
+            ("build".into(), (*name).into()),
+            format!("--build-context {name}"),
+        );
         match *name {
             "uv" => spec.build.uv = image,
             "builder" => spec.build.builder = image,
