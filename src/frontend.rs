@@ -69,6 +69,8 @@ impl BuildError {
 pub struct BuiltImage {
     pub reference: String,
     pub config: Vec<u8>,
+    /// The config of the base image (the builder's for the dev image).
+    pub base_config: Vec<u8>,
 }
 
 /// Runs the whole build and Returns its result to BuildKit. Only a failure to talk to BuildKit
@@ -120,16 +122,18 @@ async fn build_all<B: Bridge>(
     now: i64,
 ) -> Result<FrontendResult, BuildError> {
     let platforms = opts.platforms();
-    if let [platform] = platforms.as_slice() {
+    if let ([platform], false) = (platforms.as_slice(), opts.multi_platform()) {
         let image = build_for(bridge, opts, platform, false, now).await?;
         return Ok(FrontendResult::Image {
             reference: image.reference,
             config: image.config,
+            base_config: Some(image.base_config),
         });
     }
+    let named = platforms.len() > 1;
     let mut images = Vec::new();
     for platform in &platforms {
-        let image = build_for(bridge, opts, platform, true, now)
+        let image = build_for(bridge, opts, platform, named, now)
             .await
             .map_err(|mut e| {
                 e.message = format!("{platform}: {}", e.message);
@@ -139,6 +143,7 @@ async fn build_all<B: Bridge>(
             platform: platform.clone(),
             reference: image.reference,
             config: image.config,
+            base_config: Some(image.base_config),
         });
     }
     Ok(FrontendResult::Images(images))
@@ -379,6 +384,7 @@ async fn build_for<B: Bridge>(
     Ok(BuiltImage {
         reference,
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),
+        base_config: serde_json::to_vec(image_base).expect("a JSON value serializes"),
     })
 }
 

@@ -124,8 +124,10 @@ pub fn runtime_config(
         image.insert("variant".into(), json!(platform.variant));
     }
     image.insert("created".into(), json!(created));
-    image.remove("container_config");
-    image.remove("container");
+    // The base's build record, not this image's (`docker import`'s "Imported from -").
+    for key in ["container_config", "container", "comment", "docker_version"] {
+        image.remove(key);
+    }
 
     let mut config = image
         .get("config")

@@ -55,9 +55,15 @@ pub fn lint(
         found.push(Finding {
             rule: "VenvNotIgnored",
             description: "A local .venv should be kept out of the build context",
-            detail: "the build context's .dockerignore does not exclude .venv: uv-frontend never \
-                     sends it, but other builds of this context would (add `.venv` to .dockerignore)"
-                .into(),
+            detail: if files.dockerignore.is_some() {
+                "the build context's .dockerignore does not exclude .venv: uv-frontend never \
+                 sends it, but other builds of this context would (add `.venv` to .dockerignore)"
+            } else {
+                "the build context has no .dockerignore, so nothing keeps .venv out: \
+                 uv-frontend never sends it, but other builds of this context would (add a \
+                 .dockerignore with `.venv`)"
+            }
+            .into(),
             file: project::DOCKERIGNORE.into(),
             line: None,
         });

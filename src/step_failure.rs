@@ -196,7 +196,7 @@ pub fn name_failed_step(message: &str, steps: &[(String, String)]) -> String {
         .find(|(_, tail)| !tail.is_empty() && command.ends_with(tail.as_str()))
     {
         Some((name, _)) => format!(
-            "{}step {name} failed{} (its output is shown above)",
+            "{}step {name} failed{} (its output is in the step's log)",
             &message[..start],
             &message[end + FAILED.len()..]
         ),

@@ -736,7 +736,7 @@ fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
     run(&mut failing, &opts());
     assert_eq!(
         failing.error_message(),
-        "uv.build:1: step [project 2/2] uv sync --locked --no-dev, then bytecode failed: exit code: 1 (its output is shown above) (fix: pyproject.toml depends on packaging which uv.lock does not record: run `uv lock` and commit uv.lock)"
+        "uv.build:1: step [project 2/2] uv sync --locked --no-dev, then bytecode failed: exit code: 1 (its output is in the step's log) (fix: pyproject.toml depends on packaging which uv.lock does not record: run `uv lock` and commit uv.lock)"
     );
 
     let fresh = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[]);
@@ -933,4 +933,27 @@ fn a_failed_project_phase_of_a_git_versioned_package_names_dot_git_and_the_prete
         message.ends_with("(fix: hello-uv reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>)"),
         "{message}"
     );
+}
+
+#[test]
+fn venv_not_ignored_says_whether_there_is_a_dockerignore_at_all() {
+    let detail = |bridge: &mut FakeBridge| {
+        run(bridge, &opts());
+        bridge
+            .warnings
+            .iter()
+            .find(|w| w.short.starts_with("VenvNotIgnored"))
+            .map(|w| w.short.clone())
+            .expect("a warning")
+    };
+    let mut without = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    without
+        .locals
+        .get_mut("context")
+        .expect("context")
+        .remove(".dockerignore");
+    assert!(detail(&mut without).contains("the build context has no .dockerignore"));
+    let mut other = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    other.set_context_file(".dockerignore", "__pycache__\n");
+    assert!(detail(&mut other).contains("the build context's .dockerignore does not exclude .venv"));
 }

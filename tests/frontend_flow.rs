@@ -1027,7 +1027,7 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
     let status = bridge.returned_error().expect("fails");
     assert_eq!(
         status.message,
-        "uv.build:5: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 2 (its output is shown above)"
+        "uv.build:5: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 2 (its output is in the step's log)"
     );
 }
 
@@ -1040,7 +1040,7 @@ fn a_uv_image_without_uv_is_named_at_its_line() {
     run(&mut bridge, &opts());
     assert_eq!(
         bridge.error_message(),
-        "uv.build:3: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 127 (its output is shown above) (fix: the uv image 127.0.0.1:5000/uv:0.13.9 must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv)"
+        "uv.build:3: step [deps 2/2] uv sync --frozen --no-install-project --no-dev failed: exit code: 127 (its output is in the step's log) (fix: the uv image 127.0.0.1:5000/uv:0.13.9 must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv)"
     );
 }
 
@@ -2377,4 +2377,42 @@ fn an_entrypoint_running_python_through_env_is_cleared_under_a_command() {
     let python = on_base_with_entrypoint(serde_json::json!(["/usr/bin/env", "python3"]), "");
     let config = python.returned_config().expect("an image");
     assert!(config["config"]["Entrypoint"].is_null());
+}
+
+#[test]
+fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_one_platform() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    // A `docker import`ed base's build record is not the image's.
+    let builder = bridge
+        .images
+        .get_mut("127.0.0.1:5000/python:3.11-bookworm")
+        .expect("the builder");
+    builder["comment"] = "Imported from -".into();
+    builder["docker_version"] = "26.1.5".into();
+    run(&mut bridge, &opts());
+    let config = bridge.returned_config().expect("an image");
+    assert!(config.get("comment").is_none() && config.get("docker_version").is_none());
+    let Some(uv_frontend::gateway::FrontendResult::Image { base_config, .. }) = &bridge.returned
+    else {
+        panic!("an image: {:?}", bridge.returned)
+    };
+    // The exporter tells the base's layers by it (rewrite-timestamp leaves them alone).
+    let base: serde_json::Value =
+        serde_json::from_slice(base_config.as_ref().expect("a base config")).expect("JSON");
+    assert_eq!(
+        base["config"]["Env"],
+        bridge.images["127.0.0.1:5000/python:3.11-bookworm"]["config"]["Env"]
+    );
+
+    // BUILDKIT_MULTI_PLATFORM=1: a result keyed by platform (an index), as for several.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(
+        &mut bridge,
+        &opts_with_args(&[("BUILDKIT_MULTI_PLATFORM", "1")]),
+    );
+    let Some(uv_frontend::gateway::FrontendResult::Images(images)) = &bridge.returned else {
+        panic!("images: {:?}", bridge.returned)
+    };
+    assert_eq!(images.len(), 1);
+    assert!(images[0].base_config.is_some());
 }

@@ -12,6 +12,7 @@ fn main() {
         let empty = FrontendResult::Image {
             reference: String::new(),
             config: b"{}".to_vec(),
+            base_config: None,
         };
         bridge.finish(empty).await
     })

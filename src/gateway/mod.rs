@@ -90,12 +90,19 @@ pub struct PlatformImage {
     pub platform: Platform,
     pub reference: String,
     pub config: Vec<u8>,
+    /// The config of the image it is built on, by which the exporter tells the base's layers
+    /// (`rewrite-timestamp` leaves them as they are).
+    pub base_config: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug)]
 pub enum FrontendResult {
-    /// A solved reference and the image config of the result.
-    Image { reference: String, config: Vec<u8> },
+    /// A solved reference, the image config of the result and that of its base image.
+    Image {
+        reference: String,
+        config: Vec<u8>,
+        base_config: Option<Vec<u8>>,
+    },
     /// One image per platform (`--platform a,b`): the refs by platform id, each platform's
     /// config as `containerimage.config/<id>`, and `refs.platforms` listing them in order.
     Images(Vec<PlatformImage>),
@@ -137,7 +144,11 @@ pub trait Bridge {
 /// The Return request for `result`, in the wire format BuildKit's caps ask for.
 pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequest {
     match result {
-        FrontendResult::Image { reference, config } => {
+        FrontendResult::Image {
+            reference,
+            config,
+            base_config,
+        } => {
             let result = if ref_array {
                 gw::result::Result::Ref(gw::Ref {
                     id: reference,
@@ -148,7 +159,9 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
             };
             gw::ReturnRequest {
                 result: Some(gw::Result {
-                    metadata: [("containerimage.config".to_string(), config)].into(),
+                    metadata: std::iter::once(("containerimage.config".to_string(), config))
+                        .chain(base_config.map(|c| ("containerimage.base.config".to_string(), c)))
+                        .collect(),
                     attestations: Default::default(),
                     result: Some(result),
                 }),
@@ -159,11 +172,16 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
             let id = |p: &Platform| p.to_string();
             let mut metadata: std::collections::HashMap<String, Vec<u8>> = images
                 .iter()
-                .map(|i| {
-                    (
+                .flat_map(|i| {
+                    let base = i
+                        .base_config
+                        .clone()
+                        .map(|c| (format!("containerimage.base.config/{}", id(&i.platform)), c));
+                    std::iter::once((
                         format!("containerimage.config/{}", id(&i.platform)),
                         i.config.clone(),
-                    )
+                    ))
+                    .chain(base)
                 })
                 .collect();
             let platforms = serde_json::json!({
@@ -230,6 +248,7 @@ mod return_tests {
             platform: Platform::new("linux", arch, ""),
             reference: format!("ref-{arch}"),
             config: format!("{{\"architecture\":\"{arch}\"}}").into_bytes(),
+            base_config: Some(b"{}".to_vec()),
         };
         let request = return_request(
             FrontendResult::Images(vec![image("amd64"), image("386")]),
@@ -244,6 +263,10 @@ mod return_tests {
         assert_eq!(
             result.metadata["containerimage.config/linux/386"],
             b"{\"architecture\":\"386\"}"
+        );
+        assert_eq!(
+            result.metadata["containerimage.base.config/linux/386"],
+            b"{}"
         );
         let platforms: serde_json::Value =
             serde_json::from_slice(&result.metadata["refs.platforms"]).expect("JSON");

@@ -120,6 +120,14 @@ impl BuildOpts {
         platforms
     }
 
+    /// `--build-arg BUILDKIT_MULTI_PLATFORM=1`: the result is keyed by platform (an index)
+    /// even for one platform, as the Dockerfile frontend makes it.
+    pub fn multi_platform(&self) -> bool {
+        self.build_args()
+            .get("BUILDKIT_MULTI_PLATFORM")
+            .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true"))
+    }
+
     /// The platform to build for: `--platform`'s first, else the worker's.
     pub fn platform(&self) -> Platform {
         self.get("platform")
