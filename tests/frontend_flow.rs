@@ -2060,16 +2060,13 @@ fn a_selected_member_gets_its_own_modules_and_not_its_neighbours() {
 
 #[test]
 fn a_run_command_the_image_lacks_fails_at_its_line_with_the_nearest_name() {
-    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicron\", \"app:main\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    bridge
-        .result_files
-        .insert("app/.venv/bin/uvicorn".into(), b"#!python".to_vec());
-    run(&mut bridge, &opts());
-    let line = spec.lines().count();
     assert_eq!(
-        bridge.error_message(),
-        format!("uv.build:{line}: [run] command runs `uvicron`, which is in no directory of the runtime image's PATH (/app/.venv/bin:/usr/local/bin:/usr/bin:/bin) (fix: did you mean `uvicorn`?)")
+        lookup_error(
+            "command = [\"uvicron\", \"app:main\"]\n",
+            &["app/.venv/bin/uvicorn"]
+        )
+        .as_deref(),
+        Some("uv.build:6: [run] command runs `uvicron`, which is in no directory of the runtime image's PATH (/app/.venv/bin:/usr/local/bin:/usr/bin:/bin) (fix: did you mean `uvicorn`?)")
     );
 }
 
@@ -2101,29 +2098,21 @@ fn a_run_command_naming_the_projects_script_is_not_looked_up() {
 
 #[test]
 fn a_run_command_path_that_is_not_executable_fails_with_the_fix() {
-    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"./serve.sh\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    bridge
-        .result_files
-        .insert("app/serve.sh".into(), b"#!/bin/sh\n".to_vec());
-    run(&mut bridge, &opts());
-    let line = spec.lines().count();
     assert_eq!(
-        bridge.error_message(),
-        format!("uv.build:{line}: [run] command runs `./serve.sh`, but /app/serve.sh is not executable (mode 644) (fix: make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"./serve.sh\"])")
+        lookup_error("command = [\"./serve.sh\"]\n", &["app/serve.sh"]).as_deref(),
+        Some("uv.build:6: [run] command runs `./serve.sh`, but /app/serve.sh is not executable (mode 644) (fix: make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"./serve.sh\"])")
     );
 }
 
 #[test]
 fn a_healthcheck_command_the_image_lacks_fails_at_its_line() {
-    let spec =
-        format!("{EXAMPLE_SPEC}[run]\nhealthcheck = [\"curl\", \"-f\", \"http://localhost/\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    run(&mut bridge, &opts());
-    let line = spec.lines().count();
-    let message = bridge.error_message();
+    let message = lookup_error(
+        "healthcheck = [\"curl\", \"-f\", \"http://localhost/\"]\n",
+        &[],
+    )
+    .expect("refused");
     assert!(
-        message.starts_with(&format!("uv.build:{line}: [run] healthcheck runs `curl`, which is in no directory of the runtime image's PATH")),
+        message.starts_with("uv.build:6: [run] healthcheck runs `curl`, which is in no directory of the runtime image's PATH"),
         "{message}"
     );
     assert!(
