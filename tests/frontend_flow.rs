@@ -2405,3 +2405,45 @@ fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_o
     assert_eq!(images.len(), 1);
     assert!(images[0].base_config.is_some());
 }
+
+#[test]
+fn past_the_module_layer_cap_a_workspace_is_installed_as_wheels_in_one_layer() {
+    // Each module copied as it is would be a layer: a big workspace would pass Docker's layer
+    // limit (a run of the image fails with "max depth exceeded").
+    let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let mut lock = String::from_utf8(bridge.locals["context"]["uv.lock"].clone()).expect("text");
+    // The root depends on every member, so that the sync installs them all.
+    let members: Vec<String> = (0..uv_frontend::settings::MODULE_LAYERS_MAX)
+        .map(|n| format!("    {{ name = \"member{n}\" }},\n"))
+        .collect();
+    lock = lock.replacen(
+        "dependencies = [\n    { name = \"greeter\" },\n]",
+        &format!(
+            "dependencies = [\n    {{ name = \"greeter\" }},\n{}]",
+            members.concat()
+        ),
+        1,
+    );
+    for n in 0..uv_frontend::settings::MODULE_LAYERS_MAX {
+        let name = format!("member{n}");
+        bridge.set_context_file(
+            &format!("packages/{name}/pyproject.toml"),
+            &format!("[project]\nname = \"{name}\"\nversion = \"0.1.0\"\nrequires-python = \">=3.11\"\n\n[build-system]\nrequires = [\"uv_build>=0.9,<0.14\"]\nbuild-backend = \"uv_build\"\n"),
+        );
+        bridge.set_context_file(&format!("packages/{name}/src/{name}/__init__.py"), "");
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"0.1.0\"\nsource = {{ editable = \"packages/{name}\" }}\n"
+        ));
+    }
+    bridge.set_context_file("uv.lock", &lock);
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let module_layers = ops(def)
+        .iter()
+        .filter(|(d, _)| name_of(def, d).contains("from the build context to /app/"))
+        .count();
+    assert_eq!(module_layers, 0);
+    let (_, phase2) = vertex(def, "[project 2/2] uv sync");
+    assert!(uv_command(&phase2).contains(&"--no-editable".to_string()));
+}

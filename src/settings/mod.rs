@@ -18,7 +18,7 @@ mod python;
 mod selection;
 
 use packages::{editable_modules, project_builds_offline, project_is_virtual, project_phase_paths};
-pub use packages::{own_layer_packages, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
+pub use packages::{own_layer_packages, MODULE_LAYERS_MAX, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
 pub use python::{base_image, builder_image, builder_python_mismatch};
 use selection::check_selection;
 

@@ -88,8 +88,17 @@ pub(super) fn editable_modules(
     let mut modules = modules.unwrap_or_default();
     modules.sort();
     modules.dedup();
+    // Each module is a layer of the image: past this many the image would near the storage
+    // drivers' layer limit (Docker's overlay2 runs no image of more than 127), so the packages
+    // are installed as wheels, in the project's one layer.
+    if modules.len() > MODULE_LAYERS_MAX {
+        return Vec::new();
+    }
     modules
 }
+
+/// At most this many modules get a layer of their own (see [`editable_modules`]).
+pub const MODULE_LAYERS_MAX: usize = 32;
 
 /// Whether uv installs nothing of the project itself: its root is virtual in the lock (no
 /// `[build-system]`, or `[tool.uv] package = false`: what `uv init` makes of an application) and
