@@ -33,7 +33,10 @@ fn local_files(opts: &BuildOpts, local: &str, names: &[&str], platform: &Platfor
             ..Default::default()
         },
         Some(platform),
-        &format!("[internal] load {} from {local}", names.join(", ")),
+        &format!(
+            "[internal] load {} from {local}",
+            crate::plan::short_list(names, ", ")
+        ),
     )
 }
 

@@ -191,7 +191,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         [] => format!("copy build context to {}", s.workdir),
         paths => format!(
             "copy {} from the build context to {}",
-            paths.join(" "),
+            crate::plan::short_list(paths, " "),
             s.workdir
         ),
     };
@@ -202,7 +202,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         };
         name.push_str(&format!(
             ", {what} {} as {stand_in}",
-            s.editable_modules.join(" ")
+            crate::plan::short_list(&s.editable_modules, " ")
         ));
     }
     let mut project_steps = vec![Step::CopyContext {

@@ -321,3 +321,26 @@ pub struct ImageConfig {
     #[serde(skip_serializing_if = "crate::settings::HealthOptions::is_default")]
     pub health: crate::settings::HealthOptions,
 }
+
+/// `items` joined by `sep` for a progress name, the first few and how many more when there are
+/// many (a big workspace's step names ran to kilobytes).
+pub fn short_list<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    const SHOWN: usize = 6;
+    let shown: Vec<&str> = items.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    match items.len().saturating_sub(SHOWN) {
+        0 => shown.join(sep),
+        more => format!("{}{sep}and {more} more", shown.join(sep)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_list;
+
+    #[test]
+    fn long_lists_in_progress_names_say_how_many_more() {
+        assert_eq!(short_list(&["a", "b"], ", "), "a, b");
+        let many: Vec<String> = (0..30).map(|n| format!("m{n}")).collect();
+        assert_eq!(short_list(&many, " "), "m0 m1 m2 m3 m4 m5 and 24 more");
+    }
+}
