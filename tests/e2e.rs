@@ -380,6 +380,20 @@ fn a_selected_member_image_holds_that_member_and_not_the_root_app() {
          print(u.find_spec('ws_app') is None, os.path.exists('/app/src'))",
     );
     assert_eq!(out, "Hello, member!\nTrue False", "{err}");
+
+    // Editing the module of a package this image does not install (the root app's) reruns
+    // nothing, and leaves every layer as it was.
+    let before = layers(tag);
+    let path = "src/ws_app/__init__.py";
+    let text = project.read(path);
+    project.write(
+        path,
+        &format!("{text}\n# edited elsewhere in the monorepo\n"),
+    );
+    let again = project.build(tag, &[]);
+    again.expect_success();
+    assert!(again.cached("[project 2/2] uv sync"), "{}", again.log());
+    assert_eq!(layers(tag), before);
 }
 
 #[test]

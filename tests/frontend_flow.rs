@@ -2447,3 +2447,31 @@ fn past_the_module_layer_cap_a_workspace_is_installed_as_wheels_in_one_layer() {
     let (_, phase2) = vertex(def, "[project 2/2] uv sync");
     assert!(uv_command(&phase2).contains(&"--no-editable".to_string()));
 }
+
+#[test]
+fn a_members_image_gives_its_project_phase_no_other_members_modules() {
+    // [sync] package = "greeter": the root app is not installed, so editing its module must not
+    // rerun greeter's project phase (nor rewrite greeter's layers).
+    let spec = format!("{EXAMPLE_SPEC}[sync]\npackage = \"greeter\"\n");
+    let bridge = build(WORKSPACE_EXAMPLE, &spec);
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let excludes: Vec<String> =
+        serde_json::from_str(&context_source(def).attrs["local.excludepatterns"]).expect("JSON");
+    assert!(excludes.contains(&"src/ws_app".to_string()), "{excludes:?}");
+    assert!(
+        excludes.contains(&"packages/greeter/src/greeter".to_string()),
+        "greeter's own module is a stand-in: {excludes:?}"
+    );
+    // The whole workspace installs both: only the stand-ins' modules are left out.
+    let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let excludes: Vec<String> = serde_json::from_str(
+        &context_source(bridge.result_definition()).attrs["local.excludepatterns"],
+    )
+    .expect("JSON");
+    assert_eq!(
+        excludes.iter().filter(|e| e.contains("src/")).count(),
+        2,
+        "{excludes:?}"
+    );
+}

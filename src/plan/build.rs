@@ -213,6 +213,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
             .context_excludes
             .iter()
             .chain(&s.editable_modules)
+            .chain(&s.uninstalled_modules)
             .cloned()
             .collect(),
         empty_files: stand_ins,

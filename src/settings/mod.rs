@@ -17,7 +17,10 @@ mod packages;
 mod python;
 mod selection;
 
-use packages::{editable_modules, project_builds_offline, project_is_virtual, project_phase_paths};
+use packages::{
+    editable_modules, project_builds_offline, project_is_virtual, project_phase_paths,
+    uninstalled_modules,
+};
 pub use packages::{own_layer_packages, MODULE_LAYERS_MAX, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
 pub use python::{base_image, builder_image, builder_python_mismatch};
 use selection::check_selection;
@@ -74,6 +77,9 @@ pub struct Settings {
     /// install that the project phase makes from everything else (see [`editable_modules`]);
     /// empty when the project is installed as wheels (`--no-editable`).
     pub editable_modules: Vec<String>,
+    /// The module directories of the workspace's packages this build does not install (see
+    /// [`uninstalled_modules`]): the project phase does not get them.
+    pub uninstalled_modules: Vec<String>,
     /// The project is not a package (see [`project_is_virtual`]): uv installs only its
     /// dependencies, and its code runs from the workdir, so the runtime image gets the build
     /// context there too.
@@ -639,6 +645,12 @@ impl Settings {
                 members,
                 s(&spec.sync.package).as_deref(),
                 spec.sync.no_editable.unwrap_or(false),
+                facts.target,
+            ),
+            uninstalled_modules: uninstalled_modules(
+                project,
+                members,
+                s(&spec.sync.package).as_deref(),
                 facts.target,
             ),
         })

@@ -68,22 +68,7 @@ pub(super) fn editable_modules(
                 .as_ref()
                 .is_none_or(|names| names.contains(&p.name))
         })
-        .map(|p| {
-            let pyproject = project.pyproject_of(members, p)?;
-            if !pyproject.built_by_uv_build() {
-                return None;
-            }
-            let module = pyproject.uv_build_module.as_deref()?;
-            let dir = p.path.trim_start_matches("./").trim_end_matches('/');
-            if dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
-                // Outside the build context: nothing to copy from it.
-                return None;
-            }
-            Some(match dir {
-                "" | "." => module.to_string(),
-                dir => format!("{dir}/{module}"),
-            })
-        })
+        .map(|p| uv_build_module_dir(project, members, p))
         .collect();
     let mut modules = modules.unwrap_or_default();
     modules.sort();
@@ -94,6 +79,58 @@ pub(super) fn editable_modules(
     if modules.len() > MODULE_LAYERS_MAX {
         return Vec::new();
     }
+    modules
+}
+
+/// The module directory of a package `uv_build` builds, as a path of the build context
+/// (`packages/greeter/src/greeter`); `None` for another backend or a package outside the context.
+fn uv_build_module_dir(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    package: &project::LocalPackage,
+) -> Option<String> {
+    let pyproject = project.pyproject_of(members, package)?;
+    if !pyproject.built_by_uv_build() {
+        return None;
+    }
+    let module = pyproject.uv_build_module.as_deref()?;
+    let dir = package.path.trim_start_matches("./").trim_end_matches('/');
+    if dir.starts_with('/') || dir.split('/').any(|part| part == "..") {
+        // Outside the build context: nothing to copy from it.
+        return None;
+    }
+    Some(match dir {
+        "" | "." => module.to_string(),
+        dir => format!("{dir}/{module}"),
+    })
+}
+
+/// The module directories of the workspace's `uv_build` packages that this sync does not
+/// install (another service's, with `[sync] package`): the project phase of the runtime image
+/// does not get them, so editing them reruns nothing. uv reads those packages'
+/// `pyproject.toml` files, which it keeps, and builds none of them. Not for the dev image, which
+/// has the whole project.
+pub(super) fn uninstalled_modules(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    package: Option<&str>,
+    target: Target,
+) -> Vec<String> {
+    if target.is_builder() {
+        return Vec::new();
+    }
+    let Some(installed) = installed_local_packages(project, package) else {
+        return Vec::new();
+    };
+    let mut modules: Vec<String> = project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| p.source == project::LocalSource::Editable && !installed.contains(&p.name))
+        .filter_map(|p| uv_build_module_dir(project, members, p))
+        .collect();
+    modules.sort();
+    modules.dedup();
     modules
 }
 
