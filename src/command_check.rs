@@ -68,7 +68,7 @@ pub async fn find_executable<B: Bridge>(
     for dir in &dirs {
         let entries = match bridge.read_dir(reference, dir).await {
             Ok(entries) => entries,
-            Err(e) if is_not_found(&e) => continue,
+            Err(e) if crate::reads::is_not_found(&e) => continue,
             Err(_) => return Lookup::Unknown,
         };
         if let Some(entry) = entries.iter().find(|e| e.name == *base) {
@@ -110,11 +110,6 @@ fn clean_path(path: &str) -> Vec<String> {
 /// A symlink counts (its target is the runtime's business); a file needs an execute bit.
 fn executable(entry: &DirEntry) -> bool {
     entry.is_symlink() || (!entry.is_dir() && entry.mode & 0o111 != 0)
-}
-
-fn is_not_found(error: &anyhow::Error) -> bool {
-    let text = format!("{error:#}");
-    text.contains("no such file or directory") || text.contains("not a directory")
 }
 
 /// `[run] entrypoint`, `command` and `healthcheck`, when the spec gives them, against the built

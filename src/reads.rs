@@ -215,7 +215,7 @@ pub async fn image_has_command<B: Bridge>(
 }
 
 /// Whether a gateway read failed because the file (or a directory on its path) is not there.
-fn is_not_found(error: &anyhow::Error) -> bool {
+pub(crate) fn is_not_found(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
     text.contains("no such file or directory") || text.contains("not a directory")
 }
