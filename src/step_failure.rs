@@ -119,26 +119,12 @@ fn uv_image_not_loaded(error: &str, uv: &str) -> bool {
 /// `/v2/<repository>/manifests/<tag or digest>` of an image reference, as registry requests
 /// name it (`python:3.12` is `library/python` on Docker Hub).
 fn manifest_path(image: &str) -> String {
-    let (name, reference) = match image.split_once('@') {
-        Some((name, digest)) => (name, digest),
-        None => match image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')) {
-            Some((name, tag)) => (name, tag),
-            None => (image, "latest"),
-        },
-    };
-    let parts: Vec<&str> = name.split('/').collect();
-    let has_registry = parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost");
-    let path = if has_registry {
-        parts[1..].join("/")
-    } else {
-        name.to_string()
-    };
-    let docker_hub = !has_registry || parts[0] == "docker.io";
-    let repository = if docker_hub && !path.contains('/') {
-        format!("library/{path}")
-    } else {
-        path
+    let full = crate::llb::source::normalize_image_ref(image);
+    // docker.io/library/uv:latest, 127.0.0.1:5000/uv@sha256:...: host, repository, reference.
+    let (_, path) = full.split_once('/').unwrap_or(("", &full));
+    let (repository, reference) = match path.split_once('@') {
+        Some((repository, digest)) => (repository.split(':').next().unwrap_or(repository), digest),
+        None => path.rsplit_once(':').unwrap_or((path, "latest")),
     };
     format!("/v2/{repository}/manifests/{reference}")
 }
@@ -262,6 +248,10 @@ mod tests {
             "/v2/astral-sh/uv/manifests/0.13.9"
         );
         assert_eq!(manifest_path("uv"), "/v2/library/uv/manifests/latest");
+        assert_eq!(
+            manifest_path("127.0.0.1:5000/uv:0.13.9@sha256:ab"),
+            "/v2/uv/manifests/sha256:ab"
+        );
         assert!(uv_image_not_loaded(
             "failed to load cache key: failed to do request: Head \"https://127.0.0.1:5999/v2/uv/manifests/0.13.9\": dial tcp 127.0.0.1:5999: connect: connection refused",
             "127.0.0.1:5999/uv:0.13.9"
