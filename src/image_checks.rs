@@ -102,23 +102,19 @@ fn git_needed_for(prepared: &Prepared) -> Option<(String, bool)> {
             false,
         ));
     }
-    let project = &prepared.project;
     let pretend = &prepared.settings.scm_pretend_version;
-    project
-        .lock
-        .local_packages
+    prepared
+        .settings
+        .git_versioned
         .iter()
-        .filter(|p| !p.is_virtual())
-        .find_map(|p| {
-            let pyproject = project.pyproject_of(&prepared.members, p)?;
-            let requirement = crate::project::version_from_git(pyproject)?;
+        .find_map(|(package, requirement)| {
             // setuptools-scm reads SETUPTOOLS_SCM_PRETEND_VERSION, and the _FOR_<PACKAGE>
             // form when its build knows the distribution's name (setuptools); hatch-vcs only
             // the plain form. The other plugins read neither.
             let reads_pretend = matches!(requirement.as_str(), "setuptools-scm" | "hatch-vcs");
             let per_package = format!(
                 "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_{}",
-                p.name
+                package
                     .to_ascii_uppercase()
                     .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
             );

@@ -71,7 +71,13 @@ pub fn build_error(
         {
             format!(
                 "{} reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>",
-                prepared.settings.git_versioned.join(", ")
+                prepared
+                    .settings
+                    .git_versioned
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
         // The shell found no uv: the uv image lacks /uv.

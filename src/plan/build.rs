@@ -175,7 +175,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
     // uv keys its build of a directory on the files' times, not on the environment: a new
     // pretend version would leave the package built with the old one.
     if !s.scm_pretend_version.is_empty() {
-        for package in &s.git_versioned {
+        for package in s.git_versioned.keys() {
             project_args.extend(["--reinstall-package".to_string(), package.clone()]);
         }
     }

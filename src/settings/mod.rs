@@ -91,8 +91,9 @@ pub struct Settings {
     /// git-versioned package gets when the build has no git (setuptools-scm, hatch-vcs), for the
     /// project phase's environment.
     pub scm_pretend_version: BTreeMap<String, String>,
-    /// The project's packages whose version comes from git (hatch-vcs, setuptools-scm, ...).
-    pub git_versioned: Vec<String>,
+    /// The project's packages whose version comes from git, with the build requirement that
+    /// reads it (hatch-vcs, setuptools-scm, ...).
+    pub git_versioned: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -631,13 +632,10 @@ impl Settings {
                 .local_packages
                 .iter()
                 .filter(|p| !p.is_virtual())
-                .filter(|p| {
-                    project
-                        .pyproject_of(members, p)
-                        .and_then(project::version_from_git)
-                        .is_some()
+                .filter_map(|p| {
+                    let plugin = project::version_from_git(project.pyproject_of(members, p)?)?;
+                    Some((p.name.clone(), plugin))
                 })
-                .map(|p| p.name.clone())
                 .collect(),
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
             editable_modules: editable_modules(
