@@ -24,15 +24,13 @@ pub fn build_error(
     // The host network is an entitlement the build has to ask for.
     if error.contains("network.host is not allowed") {
         let (line, what) = match &prepared.spec.build.network {
-            Some(network) => {
-                match crate::spec::overrides::build_arg_of(network, "build", "network") {
-                    Some(arg) => (0, format!("--build-arg {arg}=host")),
-                    None => (
-                        network.span().start,
-                        "[build] network = \"host\"".to_string(),
-                    ),
-                }
-            }
+            Some(network) => match prepared.spec.set_by("build", "network") {
+                Some(flag) => (0, format!("{flag}=host")),
+                None => (
+                    network.span().start,
+                    "[build] network = \"host\"".to_string(),
+                ),
+            },
             None => (0, "--network host".to_string()),
         };
         return BuildError::located(

@@ -27,9 +27,7 @@ pub(super) fn check_selection(
                 .iter()
                 .map(|p| p.name.as_str())
                 .collect();
-            let set_by = set_by(crate::spec::overrides::build_arg_of(
-                value, "sync", "package",
-            ));
+            let set_by = set_by(spec.set_by("sync", "package"));
             return Err(SpecError::at(
                 spec_file,
                 value.span().start,
@@ -47,10 +45,9 @@ pub(super) fn check_selection(
     )
 }
 
-/// ` (set by --build-arg <arg>)`, for an error about a value a build arg set.
-fn set_by(arg: Option<String>) -> String {
-    arg.map(|a| format!(" (set by --build-arg {a})"))
-        .unwrap_or_default()
+/// ` (set by <flag>)`, for an error about a value a flag set.
+fn set_by(flag: Option<&str>) -> String {
+    flag.map(|f| format!(" (set by {f})")).unwrap_or_default()
 }
 
 /// `[sync] extra` and `group` name what the installed package's `pyproject.toml` defines, as
@@ -69,19 +66,17 @@ fn check_extras_and_groups(
         _ => Some(&project.pyproject),
     };
     let unknown = |key: &str, value: &toml::Spanned<String>, known: &[String], what: &str| {
-        let arg = crate::spec::overrides::build_arg_of(value, "sync", key);
-        let fix = match (known.is_empty(), &arg) {
-            (true, Some(arg)) => {
-                format!(
-                    "pyproject.toml defines none: drop --build-arg {arg}, or define it in {what}"
-                )
+        let flag = spec.set_by("sync", key);
+        let fix = match (known.is_empty(), flag) {
+            (true, Some(flag)) => {
+                format!("pyproject.toml defines none: drop {flag}, or define it in {what}")
             }
             (true, None) => {
                 format!("pyproject.toml defines none: remove [sync] {key}, or define it in {what}")
             }
             (false, _) => format!("use one of: {}", known.join(", ")),
         };
-        let set_by = set_by(arg);
+        let set_by = set_by(flag);
         SpecError::at(
             spec_file,
             value.span().start,

@@ -59,23 +59,6 @@ pub fn arg_name(table: &str, key: &str) -> String {
         .replace('-', "_")
 }
 
-/// The build arg that set `value` of `[table] key`, when one did (its span is the empty one at
-/// 0): errors about the value name it, since the spec has no line for it.
-pub fn build_arg_of<T>(value: &toml::Spanned<T>, table: &str, key: &str) -> Option<String> {
-    (value.span() == (0..0)).then(|| arg_name(table, key))
-}
-
-/// The build arg that sets the key an error message starts with (`[sync] extra ...`), if any.
-pub fn arg_of_message(message: &str) -> Option<String> {
-    let rest = message.strip_prefix('[')?;
-    let (table, rest) = rest.split_once("] ")?;
-    let key = rest.split([' ', ':']).next()?;
-    OVERRIDES
-        .iter()
-        .any(|(t, k, _)| *t == table && *k == key)
-        .then(|| arg_name(table, key))
-}
-
 /// Sets the spec values named by `UVF_*` build args.
 pub fn apply(
     spec: &mut Spec,
@@ -284,11 +267,6 @@ mod tests {
             arg_name("sync", "compile-bytecode"),
             "UVF_SYNC_COMPILE_BYTECODE"
         );
-        assert_eq!(
-            arg_of_message("[sync] extra \"x y\" is not a name").as_deref(),
-            Some("UVF_SYNC_EXTRA")
-        );
-        assert_eq!(arg_of_message("[run] user \"x\""), None);
     }
 
     #[test]

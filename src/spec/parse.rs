@@ -23,20 +23,29 @@ pub fn parse_with_args(
     let mut spec: Spec = toml::from_str(text).map_err(|e| from_toml_error(name, text, &e))?;
     super::overrides::apply(&mut spec, file, build_args)?;
     super::overrides::apply_named_contexts(&mut spec, file, named_contexts)?;
-    Checker { file }.check(&spec)?;
+    Checker {
+        file,
+        set_by: &spec.set_by,
+    }
+    .check(&spec)?;
     Ok(spec)
 }
 
 struct Checker<'a> {
     file: &'a SpecFile,
+    /// The flags that set values instead of the file ([`Spec::set_by`]).
+    set_by: &'a std::collections::BTreeMap<(String, String), String>,
 }
 
 impl Checker<'_> {
+    /// An error about `value`, whose message starts with its `[table] key`: a value a flag set
+    /// has no line of its own, so the message names the flag.
     fn error<T>(&self, value: &Spanned<T>, message: String, fix: &str) -> SpecError {
-        // A value a build arg set has the empty span at 0: name the build arg.
-        let message = match super::overrides::arg_of_message(&message) {
-            Some(arg) if value.span() == (0..0) => format!("{message} (set by --build-arg {arg})"),
-            _ => message,
+        let flag = key_of_message(&message)
+            .and_then(|(table, key)| self.set_by.get(&(table.to_string(), key.to_string())));
+        let message = match flag {
+            Some(flag) => format!("{message} (set by {flag})"),
+            None => message,
         };
         SpecError::at(self.file, value.span().start, message, fix)
     }
@@ -547,6 +556,14 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         message: message.replace("  ", " "),
         fix,
     }
+}
+
+/// The `[table] key` an error message starts with (`[sync] extra "x y" is not a name`).
+fn key_of_message(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix('[')?;
+    let (table, rest) = rest.split_once("] ")?;
+    let key = rest.split([' ', ':']).next()?;
+    Some((table, key))
 }
 
 /// The table a key belongs in, for keys written at the top level by mistake.
