@@ -344,7 +344,7 @@ fn a_platform_the_images_lack_fails_instead_of_a_mislabelled_image() {
 }
 
 #[test]
-fn a_missing_uv_image_and_a_host_network_not_allowed_are_named_at_their_keys() {
+fn a_missing_uv_image_and_a_host_network_not_allowed_are_named_with_their_fixes() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     // BuildKit loads the uv image only when a sync step mounts it.

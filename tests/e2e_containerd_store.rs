@@ -620,7 +620,7 @@ fn oci_digest(project: &Project, extra: &[&str]) -> (String, String) {
 }
 
 #[test]
-fn two_builds_on_fresh_builders_give_the_same_image_digest() {
+fn two_builds_on_fresh_builders_give_the_same_image_digest_and_keep_the_base_images_layers() {
     let _guard = containerd_daemon();
     let project = Project::copy_of("plain");
     let epoch = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];

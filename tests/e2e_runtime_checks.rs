@@ -235,7 +235,8 @@ fn targets_are_listed_and_the_dev_target_has_the_dev_group() {
 }
 
 #[test]
-fn image_config_has_labels_stop_signal_healthcheck_env_and_ports() {
+fn image_config_has_labels_stop_signal_healthcheck_env_ports_and_a_numeric_user_and_turns_healthy()
+{
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
     let project = Project::copy_of("plain");

@@ -2071,7 +2071,7 @@ fn a_run_command_the_image_lacks_fails_at_its_line_with_the_nearest_name() {
 }
 
 #[test]
-fn a_run_command_on_the_image_path_builds() {
+fn a_run_command_on_the_image_path_is_accepted() {
     let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicorn\", \"app:main\"]\n");
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
     bridge
@@ -2282,7 +2282,7 @@ fn the_host_network_without_its_entitlement_is_named_with_the_flag() {
 }
 
 #[test]
-fn code_owner_root_gives_the_venv_and_modules_to_root_and_still_runs_as_the_user() {
+fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_users_uid() {
     let spec = format!("{EXAMPLE_SPEC}[run]\ncode-owner = \"root\"\n");
     let bridge = build(PLAIN_EXAMPLE, &spec);
     bridge.assert_built();
@@ -2369,9 +2369,8 @@ fn an_entrypoint_running_python_through_env_is_cleared_under_a_command() {
 }
 
 #[test]
-fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_one_platform() {
+fn a_docker_imported_bases_build_record_is_not_the_images() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    // A `docker import`ed base's build record is not the image's.
     let builder = bridge
         .images
         .get_mut("127.0.0.1:5000/python:3.11-bookworm")
@@ -2381,6 +2380,11 @@ fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_o
     run(&mut bridge, &opts());
     let config = bridge.returned_config().expect("an image");
     assert!(config.get("comment").is_none() && config.get("docker_version").is_none());
+}
+
+#[test]
+fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_one_platform() {
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let Some(uv_frontend::gateway::FrontendResult::Image { base_config, .. }) = &bridge.returned
     else {
         panic!("an image: {:?}", bridge.returned)
@@ -2407,7 +2411,7 @@ fn the_base_images_config_is_returned_for_the_exporter_and_multi_platform_keys_o
 }
 
 #[test]
-fn past_the_module_layer_cap_a_workspace_is_installed_as_wheels_in_one_layer() {
+fn past_the_module_layer_cap_a_workspace_gets_no_module_layers_and_is_installed_as_wheels() {
     // Each module copied as it is would be a layer: a big workspace would pass Docker's layer
     // limit (a run of the image fails with "max depth exceeded").
     let mut bridge = FakeBridge::with_project(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
