@@ -23,6 +23,32 @@ fn build(project: &str, spec: &str) -> FakeBridge {
     bridge
 }
 
+/// examples/plain run through the frontend with `run_table` as its [run] table, on an image that
+/// also has `files`.
+fn with_run_table(run_table: &str, files: &[&str]) -> FakeBridge {
+    let spec = format!("{EXAMPLE_SPEC}[run]\n{run_table}");
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    for file in files {
+        bridge.result_files.insert(file.to_string(), b"x".to_vec());
+    }
+    run(&mut bridge, &opts());
+    bridge
+}
+
+/// The error of [`with_run_table`], if it failed.
+fn lookup_error(run_table: &str, files: &[&str]) -> Option<String> {
+    with_run_table(run_table, files)
+        .returned_error()
+        .map(|s| s.message.clone())
+}
+
+/// The image config (its `config` object) of [`with_run_table`] without further files.
+fn run_config(run_table: &str) -> serde_json::Value {
+    let bridge = with_run_table(run_table, &[]);
+    let config = bridge.returned_config().expect("an image");
+    config["config"].clone()
+}
+
 #[test]
 fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
@@ -990,12 +1016,9 @@ fn run_env_expands_path_as_a_dockerfile_env_and_warns_when_the_venv_leaves_it() 
 
 #[test]
 fn image_config_carries_oci_labels_stop_signal_and_healthcheck() {
-    let spec = format!(
-        "{EXAMPLE_SPEC}[run]\nstop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = {{ \"org.example.team\" = \"data\" }}\nexpose = [8000]\nenv = {{ APP_ENV = \"production\" }}\n"
+    let c = &run_config(
+        "stop-signal = \"SIGINT\"\nhealthcheck = [\"hello\"]\nlabels = { \"org.example.team\" = \"data\" }\nexpose = [8000]\nenv = { APP_ENV = \"production\" }\n",
     );
-    let bridge = build(PLAIN_EXAMPLE, &spec);
-    let config = bridge.returned_config().expect("a config");
-    let c = &config["config"];
     assert_eq!(c["StopSignal"], "SIGINT");
     assert_eq!(
         c["Healthcheck"]["Test"],
@@ -2072,12 +2095,10 @@ fn a_run_command_the_image_lacks_fails_at_its_line_with_the_nearest_name() {
 
 #[test]
 fn a_run_command_on_the_image_path_is_accepted() {
-    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicorn\", \"app:main\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    bridge
-        .result_files
-        .insert("app/.venv/bin/uvicorn".into(), b"#!python".to_vec());
-    run(&mut bridge, &opts());
+    let bridge = with_run_table(
+        "command = [\"uvicorn\", \"app:main\"]\n",
+        &["app/.venv/bin/uvicorn"],
+    );
     let config = bridge.returned_config().expect("an image");
     assert_eq!(
         config["config"]["Cmd"],
@@ -2089,10 +2110,8 @@ fn a_run_command_on_the_image_path_is_accepted() {
 fn a_run_command_naming_the_projects_script_is_not_looked_up() {
     // uv makes the project's console scripts: the fake image has no bin/hello, and the build
     // passes without looking for it.
-    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"hello\", \"--verbose\"]\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    let bridge = with_run_table("command = [\"hello\", \"--verbose\"]\n", &[]);
     assert!(!bridge.result_files.contains_key("app/.venv/bin/hello"));
-    run(&mut bridge, &opts());
     assert!(bridge.returned_config().is_some(), "{:?}", bridge.returned);
 }
 
@@ -2125,13 +2144,11 @@ fn a_healthcheck_command_the_image_lacks_fails_at_its_line() {
 
 #[test]
 fn health_check_options_are_in_the_image_config_in_nanoseconds() {
-    let spec = format!(
-        "{EXAMPLE_SPEC}[run]\nhealthcheck = [\"hello\"]\nhealth-interval = \"1m30s\"\nhealth-timeout = \"5s\"\nhealth-start-period = \"500ms\"\nhealth-retries = 4\n"
+    let config = run_config(
+        "healthcheck = [\"hello\"]\nhealth-interval = \"1m30s\"\nhealth-timeout = \"5s\"\nhealth-start-period = \"500ms\"\nhealth-retries = 4\n",
     );
-    let bridge = build(PLAIN_EXAMPLE, &spec);
-    let config = bridge.returned_config().expect("a config");
     assert_eq!(
-        config["config"]["Healthcheck"],
+        config["Healthcheck"],
         serde_json::json!({
             "Test": ["CMD", "hello"],
             "Interval": 90_000_000_000u64,
@@ -2233,10 +2250,10 @@ fn the_base_images_oci_labels_give_way_to_the_projects() {
 
 #[test]
 fn a_stop_signal_in_lower_case_is_taken_as_docker_takes_it() {
-    let spec = format!("{EXAMPLE_SPEC}[run]\nstop-signal = \"sigint\"\n");
-    let bridge = build(PLAIN_EXAMPLE, &spec);
-    let config = bridge.returned_config().expect("an image");
-    assert_eq!(config["config"]["StopSignal"], "SIGINT");
+    assert_eq!(
+        run_config("stop-signal = \"sigint\"\n")["StopSignal"],
+        "SIGINT"
+    );
 }
 
 #[test]
@@ -2283,8 +2300,7 @@ fn the_host_network_without_its_entitlement_is_named_with_the_flag() {
 
 #[test]
 fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_users_uid() {
-    let spec = format!("{EXAMPLE_SPEC}[run]\ncode-owner = \"root\"\n");
-    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let bridge = with_run_table("code-owner = \"root\"\n", &[]);
     bridge.assert_built();
     let def = bridge.result_definition();
     for prefix in [
@@ -2324,18 +2340,6 @@ fn run_entrypoint_without_a_command_drops_the_bases_cmd() {
         serde_json::json!(["python", "main.py"])
     );
     assert!(config["config"]["Cmd"].is_null(), "{config}");
-}
-
-/// The error of examples/plain built with `run_table` as its [run] table, on an image that also
-/// has `files`.
-fn lookup_error(run_table: &str, files: &[&str]) -> Option<String> {
-    let spec = format!("{EXAMPLE_SPEC}[run]\n{run_table}");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
-    for file in files {
-        bridge.result_files.insert(file.to_string(), b"x".to_vec());
-    }
-    run(&mut bridge, &opts());
-    bridge.returned_error().map(|s| s.message.clone())
 }
 
 #[test]
