@@ -185,14 +185,17 @@ pub fn lint(
         });
     }
 
-    // A project that is not a package ships its build context: without a .dockerignore, every
-    // local file (.env, notes, data) goes into the image.
-    if settings.virtual_project && !settings.target.is_builder() && files.dockerignore.is_none() {
+    // The runtime image gets the build context: without a .dockerignore (or `[run] include`),
+    // every local file (.env, notes, data) goes into the image.
+    if settings.image_context == crate::settings::ImageContext::All
+        && !settings.target.is_builder()
+        && files.dockerignore.is_none()
+    {
         found.push(Finding {
             rule: "ContextInImage",
             description: "What the image gets of the build context should be chosen",
             detail: format!(
-                "the project is not a package, so the runtime image gets the build context at {} and there is no .dockerignore: every local file (.env, data, notes) goes into the image (add a .dockerignore)",
+                "the runtime image gets the build context at {} and there is no .dockerignore: every local file (.env, data, notes) goes into the image (add a .dockerignore, or name what the image needs in [run] include)",
                 settings.workdir
             ),
             file: project::DOCKERIGNORE.into(),

@@ -78,6 +78,16 @@ pub fn build_error(
                     .join(", ")
             )
         }
+        // A `[build] run` command failed: its line, and where the commands run.
+        _ if is_step(crate::plan::BUILD_STAGE) => {
+            if let Some(run) = &prepared.spec.build.run {
+                line = run.span().start;
+            }
+            format!(
+                "the step's log above names the command that failed; [build] run commands run in the builder from {}, with {}/bin first on PATH and the whole build context at {}",
+                prepared.settings.run.working_dir, prepared.settings.venv, prepared.settings.workdir
+            )
+        }
         // The shell found no uv: the uv image lacks /uv.
         _ if message.contains("uv ") && message.contains("exit code: 127") => {
             if let Some(uv) = &prepared.spec.build.uv {

@@ -83,7 +83,7 @@ fn rebuilds_are_cached_and_source_edits_download_nothing() {
         edited.log()
     );
     assert!(
-        !edited.cached("[runtime 2/2] copy src/hello_uv from the build context"),
+        !edited.cached("[runtime 3/3] copy src/hello_uv from the build context"),
         "the module must be copied again"
     );
     assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
@@ -93,7 +93,8 @@ fn rebuilds_are_cached_and_source_edits_download_nothing() {
     let n = first_layers.len();
     // The base, dependency and installed-project layers reused.
     assert_layers_kept(&first_layers, &edited_layers, n - 1);
-    let venv_bytes = edited_layers[n - 3].1 + edited_layers[n - 2].1;
+    // Below the module: the dependencies' and the project's venv layers, then the context.
+    let venv_bytes = edited_layers[n - 4].1 + edited_layers[n - 3].1;
     let module_bytes = edited_layers[n - 1].1;
     assert!(
         module_bytes * 20 <= venv_bytes,
@@ -264,15 +265,16 @@ fn no_editable_installs_the_project_as_a_compiled_wheel_and_a_source_edit_reruns
         first.log()
     );
 
-    // The module is in site-packages, with its bytecode, and nothing of it under /app/src.
+    // The module is imported from site-packages, with its bytecode; the build context is at
+    // /app beside it, as uv's guide copies the project.
     let (out, err) = python_output(
         tag,
         "import hello_uv, os, importlib.util as u; \
          print(hello_uv.__file__); print(os.path.exists(u.cache_from_source(hello_uv.__file__))); \
-         print(os.path.exists('/app/src'))",
+         print(os.path.exists('/app/src/hello_uv/__init__.py'))",
     );
     assert_eq!(
-        out, "/app/.venv/lib/python3.11/site-packages/hello_uv/__init__.py\nTrue\nFalse",
+        out, "/app/.venv/lib/python3.11/site-packages/hello_uv/__init__.py\nTrue\nTrue",
         "{err}"
     );
 
@@ -377,9 +379,14 @@ fn a_selected_member_image_holds_that_member_and_not_the_root_app() {
     let (out, err) = python_output(
         tag,
         "import greeter, importlib.util as u, os; print(greeter.greet('member')); \
-         print(u.find_spec('ws_app') is None, os.path.exists('/app/src'))",
+         print(u.find_spec('ws_app') is None, os.path.exists('/app/src/ws_app'), os.getcwd())",
     );
-    assert_eq!(out, "Hello, member!\nTrue False", "{err}");
+    // The member runs from its own directory, which has its files; the root app's module is
+    // neither installed nor copied.
+    assert_eq!(
+        out, "Hello, member!\nTrue False /app/packages/greeter",
+        "{err}"
+    );
 
     // Editing the module of a package this image does not install (the root app's) reruns
     // nothing, and leaves every layer as it was.

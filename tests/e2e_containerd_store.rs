@@ -341,7 +341,8 @@ fn layers_are_stacked_with_mergeop() {
         build.log()
     );
 
-    // The image's history: the frontend's two venv layers and the module on top.
+    // The image's history: the frontend's two venv layers, the build context and the module
+    // on top.
     let history = history(tag);
     assert!(
         history[0].starts_with("[runtime ")
@@ -349,12 +350,16 @@ fn layers_are_stacked_with_mergeop() {
         "{history:?}"
     );
     assert!(
-        history[1].starts_with("[runtime ") && history[1].contains("copy /app/.venv project files"),
+        history[1].starts_with("[runtime ") && history[1].contains("copy build context to /app"),
         "{history:?}"
     );
     assert!(
-        history[2].starts_with("[runtime-deps ")
-            && history[2].contains("copy /app/.venv dependencies"),
+        history[2].starts_with("[runtime ") && history[2].contains("copy /app/.venv project files"),
+        "{history:?}"
+    );
+    assert!(
+        history[3].starts_with("[runtime-deps ")
+            && history[3].contains("copy /app/.venv dependencies"),
         "{history:?}"
     );
     let first_layers = rootfs_layers(tag);
@@ -383,7 +388,7 @@ fn layers_are_stacked_with_mergeop() {
     assert!(edited.cached(PROJECT_SYNC), "{}", edited.log());
     assert_layered_with_diffop(&edited);
     assert!(edited.cached(DIFF_VERTEX), "the DiffOp is kept");
-    assert!(!edited.cached("[runtime 2/2] copy src/hello_uv from the build context"));
+    assert!(!edited.cached("[runtime 3/3] copy src/hello_uv from the build context"));
 
     let edited_layers = rootfs_layers(tag);
     let n = first_layers.len();
@@ -394,8 +399,8 @@ fn layers_are_stacked_with_mergeop() {
         "the base, account and dependency layers are reused"
     );
     assert_ne!(edited_layers[n - 1], first_layers[n - 1]);
-    let sizes = top_layer_sizes(tag, 3);
-    let (venv_bytes, module_bytes) = (sizes[0] + sizes[1], sizes[2]);
+    let sizes = top_layer_sizes(tag, 4);
+    let (venv_bytes, module_bytes) = (sizes[0] + sizes[1], sizes[3]);
     eprintln!("venv layers {venv_bytes} B, module layer {module_bytes} B");
     assert!(
         module_bytes * 20 <= venv_bytes,

@@ -103,7 +103,7 @@ fn rebuilds_are_cached_and_a_source_edit_keeps_the_dependency_phase_on_buildkit_
         "no sync reruns: the module is copied as it is:\n{}",
         edited.log()
     );
-    assert!(!edited.cached("[runtime 2/2] copy src/hello_uv from the build context"));
+    assert!(!edited.cached("[runtime 3/3] copy src/hello_uv from the build context"));
     assert!(
         edited.cached("[runtime-deps 2/2]"),
         "the dependency layer is kept"

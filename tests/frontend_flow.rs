@@ -249,13 +249,13 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
         terminal.inputs[0].digest.clone()
     };
-    // The image: the runtime without the project's files, then the project's venv files and
-    // its module, each a layer.
+    // The image: the runtime without the project's files, then the project's venv files, the
+    // build context at the workdir and its module, each a layer.
     let image = &all[&marshalled_result];
     let Some(pb::op::Op::Merge(m)) = &image.op else {
         panic!("the runtime is a MergeOp: {image:?}")
     };
-    assert_eq!(m.inputs.len(), 3);
+    assert_eq!(m.inputs.len(), 4);
     let (deps_merge_digest, _) = vertex(def, "[runtime-deps] stack layers");
     assert_eq!(image.inputs[0].digest, deps_merge_digest);
     let merge = &all[&deps_merge_digest];
@@ -306,8 +306,20 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         "upper: phase 2 with bytecode"
     );
 
-    // 4: the module, from the build context, onto nothing.
-    let module_copy = &all[&image.inputs[2].digest];
+    // 4: the build context at the workdir, less the module (a layer of its own), onto nothing.
+    let context_copy = &all[&image.inputs[2].digest];
+    let copy = file_copy(context_copy);
+    assert_eq!((copy.src.as_str(), copy.dest.as_str()), ("/", "/app"));
+    assert_eq!(owner_ids(copy), (10001, 10001));
+    let local = &all[&context_copy.inputs[0].digest];
+    let Some(pb::op::Op::Source(source)) = &local.op else {
+        panic!("the context layer is copied from the local source: {local:?}")
+    };
+    let excluded = &source.attrs["local.excludepatterns"];
+    assert!(excluded.contains("src/hello_uv") && excluded.contains(".venv"));
+
+    // 5: the module, from the build context, onto nothing.
+    let module_copy = &all[&image.inputs[3].digest];
     let copy = file_copy(module_copy);
     assert_eq!(
         (copy.src.as_str(), copy.dest.as_str()),
@@ -335,14 +347,16 @@ fn without_mergeop_the_layers_are_copied_in_turn_and_phase_two_collects_the_proj
     );
     let (project_digest, project) = vertex(
         def,
-        "[runtime 1/2] copy /app/.venv project files from project",
+        "[runtime 1/3] copy /app/.venv project files from project",
     );
+    let (context_digest, context) = vertex(def, "[runtime 2/3] copy build context to /app");
     let (_, module) = vertex(
         def,
-        "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
+        "[runtime 3/3] copy src/hello_uv from the build context to /app/src/hello_uv",
     );
+    assert_eq!(context.inputs[0].digest, project_digest, "then the context");
     assert_eq!(
-        module.inputs[0].digest, project_digest,
+        module.inputs[0].digest, context_digest,
         "then the module, as the last layer"
     );
     assert_eq!(
@@ -1447,7 +1461,7 @@ fn big_packages_are_copied_in_layers_of_their_own_read_from_the_built_dependency
     );
     let (pandas_digest, pandas) = vertex(def, "[runtime-deps 2/2] copy pandas into /app/.venv");
     let (rest_digest, rest) = vertex(def, "[runtime-deps 2/2] copy the rest of /app/.venv");
-    let (_, project) = vertex(def, "[runtime 1/2] copy /app/.venv project files");
+    let (_, project) = vertex(def, "[runtime 1/3] copy /app/.venv project files");
     assert_eq!(numpy.inputs[0].digest, user);
     assert_eq!(pandas.inputs[0].digest, numpy_digest);
     assert_eq!(rest.inputs[0].digest, pandas_digest);
@@ -1683,8 +1697,8 @@ fn uv_build_modules_are_copied_as_they_are_beside_an_editable_install() {
         let (_, copy) = vertex(
             def,
             &format!(
-                "[runtime {}/3] copy {module} from the build context to /app/{module}",
-                i + 2
+                "[runtime {}/4] copy {module} from the build context to /app/{module}",
+                i + 3
             ),
         );
         let action = file_copy(&copy);
@@ -1706,10 +1720,7 @@ fn a_project_that_is_not_a_package_gets_the_build_context_beside_its_venv() {
     bridge.assert_built();
     let def = bridge.result_definition();
 
-    let (copy_digest, copy) = vertex(
-        def,
-        "[runtime 2/2] copy build context to /app (the project is not a package: it runs from there)",
-    );
+    let (copy_digest, copy) = vertex(def, "[runtime 2/2] copy build context to /app");
     let action = file_copy(&copy);
     assert_eq!((action.src.as_str(), action.dest.as_str()), ("/", "/app"));
     assert_eq!(owner_ids(action), (10001, 10001));
@@ -1787,7 +1798,7 @@ fn a_project_that_is_not_a_package_gets_no_default_command_from_scripts_uv_never
     assert!(unignored
         .warnings
         .iter()
-        .any(|w| w.short.starts_with("ContextInImage: the project is not a package, so the runtime image gets the build context at /app and there is no .dockerignore")));
+        .any(|w| w.short.starts_with("ContextInImage: the runtime image gets the build context at /app and there is no .dockerignore")));
     assert!(bridge
         .warnings
         .iter()
@@ -1983,7 +1994,7 @@ fn a_path_dependency_is_skipped_by_phase_one_and_left_to_phase_two() {
     );
     vertex(
         def,
-        "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv",
+        "[runtime 3/3] copy src/hello_uv from the build context to /app/src/hello_uv",
     );
 }
 
@@ -2058,8 +2069,22 @@ fn a_selected_member_gets_its_own_modules_and_not_its_neighbours() {
     // `uv sync --package greeter` installs greeter (and what it needs), not the root app.
     assert_eq!(
         copied,
-        ["[runtime 2/2] copy packages/greeter/src/greeter from the build context to /app/packages/greeter/src/greeter"]
+        ["[runtime 3/3] copy packages/greeter/src/greeter from the build context to /app/packages/greeter/src/greeter"]
     );
+    // The rest of the context is there too, less the neighbour's module.
+    let (_, context) = vertex(def, "[runtime 2/3] copy build context to /app");
+    let local = ops(def)
+        .into_iter()
+        .find(|(d, _)| *d == context.inputs[0].digest)
+        .expect("the context's source")
+        .1;
+    let Some(pb::op::Op::Source(source)) = &local.op else {
+        panic!("a local source")
+    };
+    let excludes: Vec<String> =
+        serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
+    assert!(excludes.contains(&"src/ws_app".to_string()), "{excludes:?}");
+    assert!(excludes.contains(&"packages/greeter/src/greeter".to_string()));
     let (_, phase2) = vertex(def, "[project 2/2] uv sync");
     assert_eq!(
         uv_command(&phase2),
@@ -2305,8 +2330,8 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_us
     let def = bridge.result_definition();
     for prefix in [
         "[runtime-deps 2/2] copy /app/.venv dependencies",
-        "[runtime 1/2] copy /app/.venv project files",
-        "[runtime 2/2] copy src/hello_uv",
+        "[runtime 1/3] copy /app/.venv project files",
+        "[runtime 3/3] copy src/hello_uv",
     ] {
         let (_, copy) = vertex(def, prefix);
         assert_eq!(owner_ids(file_copy(&copy)), (0, 0), "{prefix}");
@@ -2318,7 +2343,7 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_us
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let (_, copy) = vertex(
         bridge.result_definition(),
-        "[runtime 2/2] copy src/hello_uv",
+        "[runtime 3/3] copy src/hello_uv",
     );
     assert_eq!(owner_ids(file_copy(&copy)), (10001, 10001));
 }

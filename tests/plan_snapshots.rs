@@ -245,8 +245,9 @@ fn plan_without_mergeop_copies_dependencies_then_project_files() {
         [
             "[runtime-deps 1/2] add user app (10001:10001)",
             "[runtime-deps 2/2] copy /app/.venv dependencies from deps",
-            "[runtime 1/2] copy /app/.venv project files from project",
-            "[runtime 2/2] copy src/hello_uv from the build context to /app/src/hello_uv"
+            "[runtime 1/3] copy /app/.venv project files from project",
+            "[runtime 2/3] copy build context to /app",
+            "[runtime 3/3] copy src/hello_uv from the build context to /app/src/hello_uv"
         ]
     );
     // The project layer is what phase 2 wrote, collected by phase 2 itself: no step walks the

@@ -206,12 +206,17 @@ fn path_source(
 ) -> Result<(State, String), String> {
     let state = match from {
         PathSource::Stage(stage) => stage_state(stages, stage)?,
-        PathSource::Context { dir, exclude } => {
+        PathSource::Context {
+            dir,
+            include,
+            exclude,
+        } => {
             if path == dir {
-                // The whole context, as `dir`.
+                // The whole context (or the paths it includes), as `dir`.
                 let source = context(
                     inputs,
                     &LocalOptions {
+                        include_patterns: include.clone(),
                         exclude_patterns: exclude.clone(),
                         ..Default::default()
                     },
@@ -546,6 +551,24 @@ fn lower_step(
             // The next steps run with the stage's own environment again.
             (exec.root().with_env_of(&state), collected)
         }
+        Step::Commands {
+            name,
+            commands,
+            cwd,
+            dir,
+            venv,
+            collect_into,
+        } => {
+            let (run, collected) = lower_commands(
+                plan,
+                inputs,
+                images,
+                &state,
+                (name, commands),
+                (cwd, dir, venv, collect_into),
+            );
+            (run, Some(collected))
+        }
         Step::AddUser {
             name,
             passwd,
@@ -572,6 +595,59 @@ fn lower_step(
             ))
         }
     })
+}
+
+/// `[build] run`'s step: the commands in turn from `cwd` with the runtime image's environment
+/// over the builder's (the venv first on PATH), no bytecode written beside the sources, secrets
+/// and network as for sync steps; then what they wrote under `dir` (not `venv`) collected into
+/// a mount at `collect_into`. The stage's state, and that collection.
+fn lower_commands(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    images: &Images,
+    state: &State,
+    (name, commands): (&str, &[String]),
+    (cwd, dir, venv, collect_into): (&str, &str, &str, &str),
+) -> (State, State) {
+    let access = &plan.sync_access;
+    let mut argv: Vec<String> = Vec::new();
+    if !access.secrets.is_empty() {
+        argv.extend([
+            "/bin/sh".into(),
+            format!("{SCRIPTS_MOUNT}/with-secrets"),
+            SECRETS_DIR.into(),
+        ]);
+    }
+    argv.extend([
+        "/bin/sh".to_string(),
+        format!("{SCRIPTS_MOUNT}/run-then-collect"),
+        dir.to_string(),
+        venv.to_string(),
+        collect_into.to_string(),
+    ]);
+    argv.extend(commands.iter().cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut on = state.clone().cwd(cwd);
+    for (key, value) in crate::image::runtime_env(inputs.builder_config, &plan.image) {
+        on = on.env(&key, &value);
+    }
+    on = on.env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut exec = on
+        .run(&argv, name)
+        .bind(&images.scripts, "/", SCRIPTS_MOUNT, true)
+        .bind(&llb::scratch(), "/", collect_into, false)
+        .proxy(inputs.proxy.clone());
+    for id in &access.secrets {
+        exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
+    }
+    exec = exec.network(match access.network {
+        SyncNetwork::Default => Network::Sandbox,
+        SyncNetwork::Host => Network::Host,
+        SyncNetwork::None => Network::None,
+    });
+    exec = exec.extra_hosts(&access.extra_hosts);
+    let collected = exec.clone().mount_output(collect_into);
+    (exec.root().with_env_of(state).cwd(dir), collected)
 }
 
 /// `COPY`'s defaults: a directory's contents, destination created, symlinks kept as links.

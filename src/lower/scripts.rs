@@ -7,7 +7,7 @@
 pub const SCRIPTS_MOUNT: &str = "/uv-frontend/scripts";
 
 /// Every script, by its file name.
-pub const SCRIPTS: [(&str, &str); 8] = [
+pub const SCRIPTS: [(&str, &str); 9] = [
     (crate::plan::INTERPRETER_CHECK_SCRIPT, INTERPRETER_CHECK),
     ("sync-then-finish", SYNC_THEN_FINISH),
     ("finish.py", FINISH_SCRIPT),
@@ -16,6 +16,7 @@ pub const SCRIPTS: [(&str, &str); 8] = [
     ("with-secrets", WITH_SECRETS),
     ("kept-venv-sync", KEPT_VENV_SYNC),
     ("mirror.py", MIRROR_SCRIPT),
+    ("run-then-collect", RUN_THEN_COLLECT),
 ];
 
 /// The interpreter check, run by the venv's `bin/python` in the runtime image (as the image's
@@ -124,6 +125,36 @@ if out:
     # Directory times last, deepest first: adding entries changes them.
     for p in sorted(made, key=len, reverse=True):
         shutil.copystat(p, os.path.join(out, os.path.relpath(p, "/")), follow_symlinks=False)
+"#;
+
+/// `[build] run`: each argument after the first three is a shell command line, run in turn by
+/// `/bin/sh -c` (the first that fails stops the step, named on stderr); then every file they
+/// wrote under `$1`, the project's directory, but not in `$2`, the venv, is copied with
+/// [`FINISH_SCRIPT`] (no bytecode, no world-writable file) into `$3` at its own path: the layer
+/// of what the commands made (`collectstatic`'s files), apart from the build context's. A file
+/// they deleted is not represented.
+pub const RUN_THEN_COLLECT: &str = r#"set -eu
+here="${0%/*}"
+dir="$1"
+venv="$2"
+collect="$3"
+shift 3
+work="$(mktemp -d)"
+touch "$work/marker"
+# File times are as coarse as the kernel clock tick: the commands start a tick after the marker.
+sleep 0.01 2>/dev/null || sleep 1
+n=0
+for command in "$@"; do
+  n=$((n + 1))
+  echo "[build] run, command $n: $command" >&2
+  if ! /bin/sh -c "$command"; then
+    echo "[build] run: command $n failed: $command" >&2
+    exit 1
+  fi
+done
+find "$dir" -path "$venv" -prune -o -cnewer "$work/marker" -print0 > "$work/written"
+"$venv/bin/python" -I -S "$here/finish.py" "$dir" 0 "$collect" "$work/written"
+rm -rf "$work"
 "#;
 
 /// Runs the rest (`uv python install`), then tidies `$1`, a directory copied into the runtime

@@ -7,11 +7,13 @@ use super::{
     PlanImages, PlannedFile, Stage, StageBase, Step, SyncAccess,
 };
 use crate::llb::CacheSharing;
-use crate::settings::{Settings, Target};
+use crate::settings::{ImageContext, Settings, Target};
 
 pub const DEPS_STAGE: &str = "deps";
 pub const PROJECT_STAGE: &str = "project";
 pub const RUNTIME_STAGE: &str = "runtime";
+/// `[build] run`'s commands, on top of the project phase.
+pub const BUILD_STAGE: &str = "build";
 /// The runtime image without the project's own files: what the interpreter check runs in.
 pub const RUNTIME_DEPS_STAGE: &str = "runtime-deps";
 /// What uv's build backend leaves out of a wheel by default: bytecode a developer's checkout
@@ -43,20 +45,7 @@ pub fn plan(s: &Settings) -> Plan {
             network: s.sync.network,
             extra_hosts: s.sync.extra_hosts.clone(),
         },
-        stages: vec![
-            numbered(DEPS_STAGE, StageBase::Builder, deps_steps(s, &selection)),
-            numbered(
-                PROJECT_STAGE,
-                StageBase::Stage(DEPS_STAGE.into()),
-                project_steps(s, &selection),
-            ),
-            numbered(RUNTIME_DEPS_STAGE, StageBase::Base, runtime_deps_steps(s)),
-            numbered(
-                RUNTIME_STAGE,
-                StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
-                project_layers(s),
-            ),
-        ],
+        stages: stages(s, &selection),
         result: if s.target.is_builder() {
             PROJECT_STAGE.into()
         } else {
@@ -65,7 +54,7 @@ pub fn plan(s: &Settings) -> Plan {
         image: ImageConfig {
             path_prepend: format!("{}/bin", s.venv),
             env,
-            working_dir: s.workdir.clone(),
+            working_dir: s.run.working_dir.clone(),
             // The dev image runs as root, like the sync steps: tests may write anywhere. The
             // runtime image names its user by uid: a name cannot be checked for non-root by
             // Kubernetes (`runAsNonRoot`). Without a gid the runtime takes the primary group
@@ -90,6 +79,35 @@ pub fn plan(s: &Settings) -> Plan {
         checks: checks(s),
         source_date_epoch: s.source_date_epoch,
     }
+}
+
+/// The stages in the order they are built: phase 1, phase 2, `[build] run` when the spec has
+/// commands (and the runtime image is built), the runtime image's dependencies, its project.
+fn stages(s: &Settings, selection: &[String]) -> Vec<Stage> {
+    let mut stages = vec![
+        numbered(DEPS_STAGE, StageBase::Builder, deps_steps(s, selection)),
+        numbered(
+            PROJECT_STAGE,
+            StageBase::Stage(DEPS_STAGE.into()),
+            project_steps(s, selection),
+        ),
+    ];
+    if !s.build_commands.is_empty() && !s.target.is_builder() {
+        stages.push(numbered(
+            BUILD_STAGE,
+            StageBase::Stage(PROJECT_STAGE.into()),
+            build_steps(s),
+        ));
+    }
+    stages.extend([
+        numbered(RUNTIME_DEPS_STAGE, StageBase::Base, runtime_deps_steps(s)),
+        numbered(
+            RUNTIME_STAGE,
+            StageBase::Stage(RUNTIME_DEPS_STAGE.into()),
+            project_layers(s),
+        ),
+    ]);
+    stages
 }
 
 /// Phase 1 (and uv's Python, when it installs one): the dependencies alone, into a kept venv.
@@ -316,20 +334,17 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         gid,
         separate_layer: s.layered,
     }];
-    // Not a package: its code runs from the workdir, so the image gets the build context there
-    // (as uv's guide copies /app), less the modules that have layers of their own below.
-    if s.virtual_project {
+    project_layers.extend(context_layer(s));
+    if !s.build_commands.is_empty() && !s.target.is_builder() {
         project_layers.push(Step::CopyPath {
             name: format!(
-                "copy build context to {} (the project is not a package: it runs from there)",
+                "copy what [build] run wrote under {} from {BUILD_STAGE}",
                 s.workdir
             ),
-            from: PathSource::Context {
-                dir: s.workdir.clone(),
-                exclude: copied_excludes(s)
-                    .into_iter()
-                    .chain(s.editable_modules.iter().cloned())
-                    .collect(),
+            from: PathSource::Diff {
+                lower: PROJECT_STAGE.into(),
+                upper: BUILD_STAGE.into(),
+                method: DiffMethod::Written,
             },
             path: s.workdir.clone(),
             uid,
@@ -344,6 +359,7 @@ fn project_layers(s: &Settings) -> Vec<Step> {
             name: format!("copy {module} from the build context to {path}"),
             from: PathSource::Context {
                 dir: s.workdir.clone(),
+                include: Vec::new(),
                 exclude: copied_excludes(s),
             },
             path,
@@ -353,6 +369,64 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         });
     }
     project_layers
+}
+
+/// The build context at the workdir, as uv's guide copies the project (commands run from
+/// there: `alembic.ini`, `scripts/`, `manage.py`), narrowed by `[run] include`; less the modules
+/// that have layers of their own and those of packages the build does not install. `None` when
+/// the image gets nothing of it.
+fn context_layer(s: &Settings) -> Option<Step> {
+    let (uid, gid) = s.run.files_owner();
+    let (include, what) = match &s.image_context {
+        ImageContext::All => (Vec::new(), "build context".to_string()),
+        ImageContext::Paths(paths) if paths.is_empty() => return None,
+        ImageContext::Paths(paths) => (
+            paths.clone(),
+            format!(
+                "{} from the build context",
+                crate::plan::short_list(paths, " ")
+            ),
+        ),
+    };
+    Some(Step::CopyPath {
+        name: format!("copy {what} to {}", s.workdir),
+        from: PathSource::Context {
+            dir: s.workdir.clone(),
+            include,
+            exclude: copied_excludes(s)
+                .into_iter()
+                .chain(s.editable_modules.iter().cloned())
+                .chain(s.uninstalled_modules.iter().cloned())
+                .collect(),
+        },
+        path: s.workdir.clone(),
+        uid,
+        gid,
+        separate_layer: s.layered,
+    })
+}
+
+/// `[build] run`: the whole build context over the project phase (its modules, not stand-ins),
+/// then the commands in one step, with the venv active; what they write under the workdir is
+/// collected for the runtime image.
+fn build_steps(s: &Settings) -> Vec<Step> {
+    vec![
+        Step::CopyContext {
+            name: format!("copy build context to {} for [build] run", s.workdir),
+            dir: s.workdir.clone(),
+            include: Vec::new(),
+            exclude: s.context_excludes.clone(),
+            empty_files: Vec::new(),
+        },
+        Step::Commands {
+            name: crate::plan::short_list(&s.build_commands, " && "),
+            commands: s.build_commands.clone(),
+            cwd: s.run.working_dir.clone(),
+            dir: s.workdir.clone(),
+            venv: s.venv.clone(),
+            collect_into: WRITTEN_MOUNT.into(),
+        },
+    ]
 }
 
 /// What is never copied from the build context into the runtime image: what the build's steps

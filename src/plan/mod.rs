@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use build::{plan, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
+pub use build::{plan, BUILD_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
 
 use crate::llb::CacheSharing;
 
@@ -161,6 +161,18 @@ pub enum Step {
         /// and every world-write bit, since it is copied into the runtime image as it is.
         tidy: Option<String>,
     },
+    /// `[build] run`: shell commands run in turn from `cwd` with the venv active (the runtime
+    /// image's environment over the builder's), as sync steps reach secrets and the network;
+    /// then every file they wrote under `dir`, but not in `venv`, is copied into a mount at
+    /// `collect_into` at its own path (the [`DiffMethod::Written`] layer of the stage).
+    Commands {
+        name: String,
+        commands: Vec<String>,
+        cwd: String,
+        dir: String,
+        venv: String,
+        collect_into: String,
+    },
     /// Writes the account files that add the runtime user, and its home directory.
     AddUser {
         name: String,
@@ -212,9 +224,14 @@ pub struct FinishVenv {
 pub enum PathSource {
     /// The result of a stage.
     Stage(String),
-    /// The build context (minus `exclude`) as if it were at `dir`: the copied path, `dir`
-    /// itself or a path under it, comes from the context's matching path.
-    Context { dir: String, exclude: Vec<String> },
+    /// The build context (only `include`, when it names paths; minus `exclude`) as if it were
+    /// at `dir`: the copied path, `dir` itself or a path under it, comes from the context's
+    /// matching path.
+    Context {
+        dir: String,
+        include: Vec<String>,
+        exclude: Vec<String>,
+    },
     /// What stage `upper` changed on top of stage `lower`.
     Diff {
         lower: String,
@@ -280,6 +297,7 @@ impl Step {
             Step::WriteFiles { name, .. }
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
+            | Step::Commands { name, .. }
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. }
             | Step::CopyVenv { name, .. } => name,
@@ -291,6 +309,7 @@ impl Step {
         let (Step::WriteFiles { name, .. }
         | Step::CopyContext { name, .. }
         | Step::Sync { name, .. }
+        | Step::Commands { name, .. }
         | Step::AddUser { name, .. }
         | Step::CopyPath { name, .. }
         | Step::CopyVenv { name, .. }) = self;

@@ -13,10 +13,12 @@ use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::spec::{LockMode, Spec, SpecError, SpecFile};
 use crate::user::{runtime_user, RuntimeUser};
 
+mod image_files;
 mod packages;
 mod python;
 mod selection;
 
+pub use image_files::ImageContext;
 use packages::{
     editable_modules, project_builds_offline, project_is_virtual, project_phase_paths,
     uninstalled_modules,
@@ -84,6 +86,11 @@ pub struct Settings {
     /// dependencies, and its code runs from the workdir, so the runtime image gets the build
     /// context there too.
     pub virtual_project: bool,
+    /// What of the build context the runtime image gets at the workdir (`[run] include`).
+    pub image_context: ImageContext,
+    /// `[build] run`: shell commands run in the builder after the project phase; what they
+    /// write under the workdir is a layer of the runtime image.
+    pub build_commands: Vec<String>,
     /// The paths of the build context the project phase gets (see [`project_phase_paths`]);
     /// empty: all of it.
     pub project_phase_paths: Vec<String>,
@@ -297,6 +304,8 @@ pub enum SyncNetwork {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSettings {
     pub user: RuntimeUser,
+    /// The image's working directory (see [`image_files::working_dir`]).
+    pub working_dir: String,
     /// `None` keeps the base image's command.
     pub command: Option<Vec<String>>,
     /// `[run] entrypoint`: `None` keeps the base image's (see [`crate::image::runtime_config`]).
@@ -487,6 +496,7 @@ impl Settings {
         });
 
         let uv_image = s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into());
+        let working_dir = image_files::working_dir(spec, project, &workdir);
         Ok(Settings {
             spec_file: spec_file.name.clone(),
             managed_python,
@@ -564,6 +574,7 @@ impl Settings {
             },
             run: RunSettings {
                 user,
+                working_dir,
                 command,
                 entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
                 code_owner: spec.run.code_owner.unwrap_or_default(),
@@ -621,6 +632,8 @@ impl Settings {
                 ),
             context_excludes,
             virtual_project,
+            image_context: ImageContext::of(spec),
+            build_commands: image_files::build_commands(spec),
             scm_pretend_version: facts
                 .build_args
                 .iter()

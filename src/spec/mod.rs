@@ -67,6 +67,10 @@ pub struct BuildTable {
     /// The sync steps' network: `default` (BuildKit's sandbox) or `host` (needs
     /// `--allow network.host`), e.g. for a package index on the build host's 127.0.0.1.
     pub network: Option<Spanned<String>>,
+    /// Shell commands run in the builder after the project phase, in turn, with the venv
+    /// active and the whole build context at the workdir (`python manage.py collectstatic`):
+    /// what they write under the workdir reaches the runtime image in a layer of its own.
+    pub run: Option<Spanned<Vec<String>>>,
 }
 
 /// `[sync]`: what `uv sync` installs.
@@ -150,6 +154,13 @@ pub struct TestTable {
 pub struct RunTable {
     /// Non-root user the image runs as; created when the base image lacks it.
     pub user: Option<Spanned<String>>,
+    /// The paths of the build context the runtime image gets at the workdir (files,
+    /// directories or patterns, relative to the context); default: all of it, as uv's Docker
+    /// guide copies the project. `[]`: the venv only.
+    pub include: Option<Spanned<Vec<String>>>,
+    /// The image's working directory; default: the workdir, or with `[sync] package` the
+    /// member's directory under it.
+    pub workdir: Option<Spanned<String>>,
     /// uid and gid of the user when it is created (default 10001).
     pub uid: Option<Spanned<i64>>,
     pub gid: Option<Spanned<i64>>,

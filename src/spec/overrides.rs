@@ -49,6 +49,8 @@ pub const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("cache", "id", Kind::Text),
     ("cache", "dir", Kind::Text),
     ("cache", "sharing", Kind::Text),
+    ("run", "workdir", Kind::Text),
+    ("run", "include", Kind::List),
     ("test", "skip", Kind::Bool),
 ];
 
@@ -250,6 +252,12 @@ fn set(
             let sharing = CacheSharing::deserialize(value.into_deserializer())
                 .map_err(|_: serde::de::value::Error| keyword("shared, locked, private"))?;
             spec.cache.sharing = Some(sharing);
+        }
+        ("run", "workdir") => spec.run.workdir = text(),
+        ("run", "include") => {
+            spec.run.include = Some(spanned(
+                list().into_iter().map(|v| v.into_inner()).collect(),
+            ))
         }
         ("test", "skip") => spec.test.skip = Some(bool_value()?),
         _ => unreachable!("every OVERRIDES entry is set above"),

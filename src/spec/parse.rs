@@ -90,6 +90,11 @@ impl Checker<'_> {
                 ));
             }
         }
+        self.build_commands(&b.run)?;
+        if let Some(dir) = &spec.run.workdir {
+            self.absolute_dir("[run] workdir", dir, "/app")?;
+        }
+        self.context_paths(&spec.run.include)?;
         if let Some(package) = &spec.sync.package {
             self.name(
                 "[sync] package",
@@ -312,6 +317,37 @@ impl Checker<'_> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// `[build] run`: each command a non-empty shell command line.
+    fn build_commands(&self, commands: &Option<Spanned<Vec<String>>>) -> Result<(), SpecError> {
+        match commands {
+            Some(c) if c.get_ref().iter().any(|line| line.trim().is_empty()) => Err(self.error(
+                c,
+                "[build] run has an empty command".to_string(),
+                "give each command as one shell command line, e.g. run = [\"python manage.py collectstatic --noinput\"]",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `[run] include`: paths (or patterns) relative to the build context, inside it.
+    fn context_paths(&self, paths: &Option<Spanned<Vec<String>>>) -> Result<(), SpecError> {
+        let Some(list) = paths else { return Ok(()) };
+        for path in list.get_ref() {
+            let trimmed = path.trim_end_matches('/');
+            let outside = trimmed.starts_with('/')
+                || trimmed.is_empty()
+                || trimmed.split('/').any(|part| part == "..");
+            if outside {
+                return Err(self.error(
+                    list,
+                    format!("[run] include: {path:?} is not a path inside the build context"),
+                    "name files or directories relative to the build context, e.g. include = [\"alembic.ini\", \"migrations\"]",
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn image_ref(&self, key: &str, image: &Spanned<String>) -> Result<(), SpecError> {
@@ -571,6 +607,7 @@ fn table_of_key(key: &str) -> Option<&'static str> {
     Some(match key {
         "uv" | "builder" | "base" | "workdir" | "managed-python" | "python-install-dir"
         | "network" => "build",
+        "include" => "run",
         "package" | "extra" | "all-extras" | "group" | "dev" | "lock" | "compile-bytecode"
         | "no-editable" => "sync",
         "id" | "dir" | "sharing" => "cache",

@@ -230,9 +230,15 @@ impl Build {
             let Some((_, name)) = line.strip_prefix('#').and_then(|r| r.split_once(' ')) else {
                 continue;
             };
-            let ours = ["[deps ", "[project ", "[runtime-deps ", "[runtime "]
-                .iter()
-                .any(|p| name.starts_with(p));
+            let ours = [
+                "[deps ",
+                "[project ",
+                "[build ",
+                "[runtime-deps ",
+                "[runtime ",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p));
             if ours && !names.iter().any(|n| n == name) && !name.ends_with("DONE") {
                 names.push(name.to_string());
             }
@@ -595,13 +601,14 @@ pub fn assert_big_packages_keep_their_layers(tag: &str) -> Build {
     let after = layers(tag);
     let n = before.len();
     // Base, user, numpy and pandas kept; the rest's layer (with packaging) new; above it the
-    // project's installed files and its module, a few kB.
-    assert_layers_kept(&before, &after, n - 3);
-    let big: u64 = after[n - 5..n - 3].iter().map(|(_, size)| size).sum();
+    // project's installed files, the build context (with the new uv.lock) and its module, a
+    // few kB.
+    assert_layers_kept(&before, &after, n - 4);
+    let big: u64 = after[n - 6..n - 4].iter().map(|(_, size)| size).sum();
     assert!(
-        after[n - 3].1 * 20 < big,
+        after[n - 4].1 * 20 < big,
         "the rewritten layer ({} B) is small beside the big packages' ({big} B)",
-        after[n - 3].1
+        after[n - 4].1
     );
     let probe = run_entry(
         tag,

@@ -85,6 +85,8 @@ pub const PLAIN_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/p
 pub const WORKSPACE_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/workspace");
 pub const BIGWHEELS_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bigwheels");
 pub const APP_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/app");
+pub const DJANGO_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/django");
+pub const FASTAPI_EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fastapi");
 
 impl FakeBridge {
     /// A bridge with every cap, `spec` as `uv.build` and the files of `project_dir` as the context.

@@ -1,0 +1,1 @@
+"""A tiny notes service: FastAPI over SQLite, its schema made by Alembic."""

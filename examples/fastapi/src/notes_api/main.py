@@ -1,0 +1,13 @@
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from notes_api.db import engine
+
+app = FastAPI()
+
+
+@app.get("/notes")
+def notes() -> dict:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT body FROM notes ORDER BY id")).all()
+    return {"notes": [r[0] for r in rows]}
