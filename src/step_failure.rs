@@ -88,6 +88,25 @@ pub fn build_error(
                 prepared.settings.run.working_dir, prepared.settings.venv, prepared.settings.workdir
             )
         }
+        // `[build] apt` or `[run] apt`: an image without apt-get, or a package it lacks.
+        _ if message.contains("apt-get install ") || message.contains("/apt-install ") => {
+            let (key, image) = if is_step(crate::plan::DEPS_STAGE) {
+                (&prepared.spec.build.apt, &prepared.plan.images.builder)
+            } else {
+                (&prepared.spec.run.apt, &prepared.plan.images.base)
+            };
+            if let Some(apt) = key {
+                line = apt.span().start;
+            }
+            let exit = |code: i32| message.contains(&format!("exit code: {code}"));
+            if exit(crate::lower::APT_NO_APT_GET) {
+                format!("{image} has no apt-get: apt packages need a Debian or Ubuntu image")
+            } else if exit(crate::lower::APT_NO_SUCH_PACKAGE) {
+                format!("the step's log above names the packages {image}'s apt sources lack: check their names for its Debian or Ubuntu release (apt-cache search <word>)")
+            } else {
+                "apt-get's own error is in the step's log above".to_string()
+            }
+        }
         // The shell found no uv: the uv image lacks /uv.
         _ if message.contains("uv ") && message.contains("exit code: 127") => {
             if let Some(uv) = &prepared.spec.build.uv {

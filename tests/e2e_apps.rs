@@ -117,6 +117,16 @@ fn a_hatchling_fastapi_service_migrates_with_alembic_and_serves_from_its_image()
         server.get(8000, "/notes"),
         r#"{"notes":["migrated by alembic"]}"#
     );
+    // libpq5 ([run] apt), which psycopg loads, is in the image; apt's lists are not.
+    let libpq = server.get(8000, "/libpq");
+    assert!(libpq.starts_with(r#"{"libpq":15"#), "{libpq}");
+    assert_eq!(
+        shell(
+            tag,
+            "ls -A /var/lib/apt/lists | grep -v '^partial$' | wc -l"
+        ),
+        "0"
+    );
     let config = image_config(tag);
     assert_eq!(
         config["Cmd"],
@@ -231,6 +241,40 @@ fn a_failing_build_command_fails_the_build_at_its_line() {
         build
             .log()
             .contains("[build] run: command 2 failed: python manage.py no-such-command"),
+        "{}",
+        build.log()
+    );
+}
+
+#[test]
+fn an_apt_package_the_base_lacks_fails_at_its_line_before_anything_is_installed() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let project = Project::copy_of("fastapi");
+    let spec = project.read("uv.build").replace(
+        "apt = [\"libpq5\"]",
+        "apt = [\"libpq5\", \"no-such-package-uvf\"]",
+    );
+    project.write("uv.build", &spec);
+    let build = project.build("uv-frontend-e2e/fastapi:no-such-package", &[]);
+    assert!(!build.succeeded(), "{}", build.log());
+    let line = spec
+        .lines()
+        .position(|l| l.starts_with("apt = "))
+        .expect("an apt line")
+        + 1;
+    let error = build.error_line();
+    assert!(
+        error.contains(&format!(
+            "uv.build:{line}: step [runtime-deps 2/3] apt-get install libpq5 no-such-package-uvf failed"
+        )),
+        "{error}"
+    );
+    assert!(error.contains("names the packages"), "{error}");
+    assert!(
+        build
+            .log()
+            .contains("uv-frontend: not in this image's apt sources: no-such-package-uvf"),
         "{}",
         build.log()
     );

@@ -13,7 +13,7 @@ use crate::venv_layout::VenvLayout;
 mod scripts;
 
 use scripts::SCRIPTS;
-pub use scripts::SCRIPTS_MOUNT;
+pub use scripts::{APT_NO_APT_GET, APT_NO_SUCH_PACKAGE, SCRIPTS_MOUNT};
 
 /// What lowering needs beyond the plan: facts only the gateway knows.
 #[derive(Clone, Debug)]
@@ -568,6 +568,35 @@ fn lower_step(
                 (cwd, dir, venv, collect_into),
             );
             (run, Some(collected))
+        }
+        Step::AptInstall {
+            name,
+            packages,
+            caches,
+        } => {
+            let mut argv = vec![
+                "/bin/sh".to_string(),
+                format!("{SCRIPTS_MOUNT}/apt-install"),
+            ];
+            argv.extend(packages.iter().cloned());
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            // Every stage runs its steps as root (the images' states are made so).
+            let mut exec = state
+                .clone()
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run(&argv, name)
+                .bind(&images.scripts, "/", SCRIPTS_MOUNT, true)
+                .proxy(inputs.proxy.clone())
+                .network(match plan.sync_access.network {
+                    SyncNetwork::Default => Network::Sandbox,
+                    SyncNetwork::Host => Network::Host,
+                    SyncNetwork::None => Network::None,
+                })
+                .extra_hosts(&plan.sync_access.extra_hosts);
+            for cache in caches {
+                exec = exec.cache(&cache.id, &cache.target, cache.sharing);
+            }
+            (exec.root().with_env_of(&state), None)
         }
         Step::AddUser {
             name,

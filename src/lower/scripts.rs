@@ -7,7 +7,7 @@
 pub const SCRIPTS_MOUNT: &str = "/uv-frontend/scripts";
 
 /// Every script, by its file name.
-pub const SCRIPTS: [(&str, &str); 9] = [
+pub const SCRIPTS: [(&str, &str); 10] = [
     (crate::plan::INTERPRETER_CHECK_SCRIPT, INTERPRETER_CHECK),
     ("sync-then-finish", SYNC_THEN_FINISH),
     ("finish.py", FINISH_SCRIPT),
@@ -17,7 +17,13 @@ pub const SCRIPTS: [(&str, &str); 9] = [
     ("kept-venv-sync", KEPT_VENV_SYNC),
     ("mirror.py", MIRROR_SCRIPT),
     ("run-then-collect", RUN_THEN_COLLECT),
+    ("apt-install", APT_INSTALL),
 ];
+
+/// Exit status of [`APT_INSTALL`] when the image has no `apt-get`.
+pub const APT_NO_APT_GET: i32 = 3;
+/// Exit status of [`APT_INSTALL`] when a package is not in the image's apt sources.
+pub const APT_NO_SUCH_PACKAGE: i32 = 4;
 
 /// The interpreter check, run by the venv's `bin/python` in the runtime image (as the image's
 /// user, without a network): the interpreter starts with its standard library (`encodings`,
@@ -155,6 +161,39 @@ done
 find "$dir" -path "$venv" -prune -o -cnewer "$work/marker" -print0 > "$work/written"
 "$venv/bin/python" -I -S "$here/finish.py" "$dir" 0 "$collect" "$work/written"
 rm -rf "$work"
+"#;
+
+/// `[build] apt` and `[run] apt`: installs the packages given as arguments with apt-get, its
+/// lists and archives on cache mounts (so `docker-clean`, which empties the archives after
+/// every install, is set aside for the step and put back), without recommended packages.
+/// Exits 3 on an image without apt-get and 4 naming the packages its sources lack, before
+/// installing anything, so the error can say which it was.
+pub const APT_INSTALL: &str = r#"set -eu
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "uv-frontend: apt packages need a Debian or Ubuntu image: this one has no apt-get" >&2
+  exit 3
+fi
+clean=/etc/apt/apt.conf.d/docker-clean
+if [ -f "$clean" ]; then
+  mv "$clean" /tmp/uv-frontend-docker-clean
+fi
+apt-get update -qq
+missing=""
+for package in "$@"; do
+  name="${package%%=*}"
+  if ! apt-cache show "$name" >/dev/null 2>&1; then
+    missing="$missing $name"
+  fi
+done
+if [ -n "$missing" ]; then
+  echo "uv-frontend: not in this image's apt sources:$missing" >&2
+  exit 4
+fi
+apt-get install -y -qq --no-install-recommends -o APT::Keep-Downloaded-Packages=true "$@"
+if [ -f /tmp/uv-frontend-docker-clean ]; then
+  mv /tmp/uv-frontend-docker-clean "$clean"
+fi
+rm -f /var/log/apt/history.log /var/log/apt/term.log /var/log/dpkg.log /var/cache/debconf/*-old
 "#;
 
 /// Runs the rest (`uv python install`), then tidies `$1`, a directory copied into the runtime

@@ -158,6 +158,9 @@ fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         *name = format!("add {} (dependency parts)", paths.join(" "));
     }
+    if !s.build_apt.is_empty() {
+        deps_steps.insert(0, apt_install(s, &s.build_apt));
+    }
     if let Some(python) = &s.managed_python {
         let args = vec![
             "python".to_string(),
@@ -282,6 +285,9 @@ fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
             gid: user.gid,
         });
     }
+    if !s.run.apt.is_empty() {
+        runtime_steps.push(apt_install(s, &s.run.apt));
+    }
     if let Some(python) = &s.managed_python {
         // The interpreter the venv links to, at the same path; owned by root, read-only to all.
         runtime_steps.push(Step::CopyPath {
@@ -369,6 +375,25 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         });
     }
     project_layers
+}
+
+/// `apt-get install` of `packages`, apt's lists and archives on cache mounts whose ids are the
+/// uv cache's with a suffix: they cannot be the uv cache, and are shared by every build.
+fn apt_install(s: &Settings, packages: &[String]) -> Step {
+    let cache = |what: &str, target: &str| CacheMount {
+        id: format!("{}-apt-{what}", s.cache.id),
+        target: target.into(),
+        // apt locks its lists and archives; concurrent builds would fail on the lock.
+        sharing: CacheSharing::Locked,
+    };
+    Step::AptInstall {
+        name: format!("apt-get install {}", crate::plan::short_list(packages, " ")),
+        packages: packages.to_vec(),
+        caches: [
+            cache("lists", "/var/lib/apt/lists"),
+            cache("archives", "/var/cache/apt"),
+        ],
+    }
 }
 
 /// The build context at the workdir, as uv's guide copies the project (commands run from

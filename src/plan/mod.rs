@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use build::{plan, BUILD_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
+pub use build::{plan, BUILD_STAGE, DEPS_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
 
 use crate::llb::CacheSharing;
 
@@ -173,6 +173,15 @@ pub enum Step {
         venv: String,
         collect_into: String,
     },
+    /// `apt-get install` of Debian packages, as root, with apt's lists and downloaded archives
+    /// on cache mounts of their own (`caches`: lists, then archives) and the image's
+    /// `docker-clean` set aside for the step: the layer holds the installed packages alone
+    /// and is keyed on the image and the list.
+    AptInstall {
+        name: String,
+        packages: Vec<String>,
+        caches: [CacheMount; 2],
+    },
     /// Writes the account files that add the runtime user, and its home directory.
     AddUser {
         name: String,
@@ -298,6 +307,7 @@ impl Step {
             | Step::CopyContext { name, .. }
             | Step::Sync { name, .. }
             | Step::Commands { name, .. }
+            | Step::AptInstall { name, .. }
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. }
             | Step::CopyVenv { name, .. } => name,
@@ -310,6 +320,7 @@ impl Step {
         | Step::CopyContext { name, .. }
         | Step::Sync { name, .. }
         | Step::Commands { name, .. }
+        | Step::AptInstall { name, .. }
         | Step::AddUser { name, .. }
         | Step::CopyPath { name, .. }
         | Step::CopyVenv { name, .. }) = self;

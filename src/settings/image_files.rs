@@ -1,7 +1,8 @@
 //! What of the project, besides its venv, the runtime image holds and where it runs from: the
 //! build context at the workdir (as uv's Docker guide copies the project), narrowed by
 //! `[run] include`; the image's working directory (a `[sync] package` member's own directory);
-//! and the `[build] run` commands whose output it gets.
+//! the `[build] run` commands whose output it gets; and the Debian packages of `[build] apt` and
+//! `[run] apt`.
 
 use serde::Serialize;
 
@@ -72,4 +73,11 @@ pub fn build_commands(spec: &Spec) -> Vec<String> {
 /// A directory as the settings hold it: without trailing slashes.
 pub fn trimmed_dir(dir: &str) -> String {
     dir.trim_end_matches('/').to_string()
+}
+
+/// `[build] apt` or `[run] apt`: the packages, as written.
+pub fn apt_packages(list: &Option<toml::Spanned<Vec<String>>>) -> Vec<String> {
+    list.as_ref()
+        .map(|l| l.get_ref().clone())
+        .unwrap_or_default()
 }

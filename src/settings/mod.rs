@@ -91,6 +91,8 @@ pub struct Settings {
     /// `[build] run`: shell commands run in the builder after the project phase; what they
     /// write under the workdir is a layer of the runtime image.
     pub build_commands: Vec<String>,
+    /// `[build] apt`: Debian packages installed in the builder before phase 1.
+    pub build_apt: Vec<String>,
     /// The paths of the build context the project phase gets (see [`project_phase_paths`]);
     /// empty: all of it.
     pub project_phase_paths: Vec<String>,
@@ -306,6 +308,8 @@ pub struct RunSettings {
     pub user: RuntimeUser,
     /// The image's working directory (see [`image_files::working_dir`]).
     pub working_dir: String,
+    /// `[run] apt`: Debian packages installed in the runtime image.
+    pub apt: Vec<String>,
     /// `None` keeps the base image's command.
     pub command: Option<Vec<String>>,
     /// `[run] entrypoint`: `None` keeps the base image's (see [`crate::image::runtime_config`]).
@@ -575,6 +579,7 @@ impl Settings {
             run: RunSettings {
                 user,
                 working_dir,
+                apt: image_files::apt_packages(&spec.run.apt),
                 command,
                 entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
                 code_owner: spec.run.code_owner.unwrap_or_default(),
@@ -634,6 +639,7 @@ impl Settings {
             virtual_project,
             image_context: ImageContext::of(spec),
             build_commands: image_files::build_commands(spec),
+            build_apt: image_files::apt_packages(&spec.build.apt),
             scm_pretend_version: facts
                 .build_args
                 .iter()

@@ -71,6 +71,9 @@ pub struct BuildTable {
     /// active and the whole build context at the workdir (`python manage.py collectstatic`):
     /// what they write under the workdir reaches the runtime image in a layer of its own.
     pub run: Option<Spanned<Vec<String>>>,
+    /// Debian packages installed in the builder only (compilers and headers for sdists:
+    /// `gcc`, `libpq-dev`), before phase 1.
+    pub apt: Option<Spanned<Vec<String>>>,
 }
 
 /// `[sync]`: what `uv sync` installs.
@@ -158,6 +161,9 @@ pub struct RunTable {
     /// directories or patterns, relative to the context); default: all of it, as uv's Docker
     /// guide copies the project. `[]`: the venv only.
     pub include: Option<Spanned<Vec<String>>>,
+    /// Debian packages installed in the runtime image (`libpq5`, `libgomp1`, `ffmpeg`), a
+    /// layer of their own keyed on the list.
+    pub apt: Option<Spanned<Vec<String>>>,
     /// The image's working directory; default: the workdir, or with `[sync] package` the
     /// member's directory under it.
     pub workdir: Option<Spanned<String>>,

@@ -38,6 +38,7 @@ pub const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("build", "base", Kind::Text),
     ("build", "managed-python", Kind::Text),
     ("build", "network", Kind::Text),
+    ("build", "apt", Kind::List),
     ("sync", "package", Kind::Text),
     ("sync", "extra", Kind::List),
     ("sync", "all-extras", Kind::Bool),
@@ -50,6 +51,7 @@ pub const OVERRIDES: &[(&str, &str, Kind)] = &[
     ("cache", "dir", Kind::Text),
     ("cache", "sharing", Kind::Text),
     ("run", "workdir", Kind::Text),
+    ("run", "apt", Kind::List),
     ("run", "include", Kind::List),
     ("test", "skip", Kind::Bool),
 ];
@@ -220,6 +222,7 @@ fn set(
             .map(|v| spanned(v.to_string()))
             .collect()
     };
+    let plain_list = || -> Vec<String> { list().into_iter().map(Spanned::into_inner).collect() };
     let text = || Some(spanned(value.to_string()));
     let keyword = |choices: &str| {
         error(
@@ -254,11 +257,9 @@ fn set(
             spec.cache.sharing = Some(sharing);
         }
         ("run", "workdir") => spec.run.workdir = text(),
-        ("run", "include") => {
-            spec.run.include = Some(spanned(
-                list().into_iter().map(|v| v.into_inner()).collect(),
-            ))
-        }
+        ("build", "apt") => spec.build.apt = Some(spanned(plain_list())),
+        ("run", "apt") => spec.run.apt = Some(spanned(plain_list())),
+        ("run", "include") => spec.run.include = Some(spanned(plain_list())),
         ("test", "skip") => spec.test.skip = Some(bool_value()?),
         _ => unreachable!("every OVERRIDES entry is set above"),
     }

@@ -91,6 +91,8 @@ impl Checker<'_> {
             }
         }
         self.build_commands(&b.run)?;
+        self.apt_packages("[build] apt", &b.apt)?;
+        self.apt_packages("[run] apt", &spec.run.apt)?;
         if let Some(dir) = &spec.run.workdir {
             self.absolute_dir("[run] workdir", dir, "/app")?;
         }
@@ -329,6 +331,35 @@ impl Checker<'_> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// `[build] apt`, `[run] apt`: Debian package names (`libpq5`), with an optional
+    /// `=version` or `:arch`, as `apt-get install` takes them.
+    fn apt_packages(
+        &self,
+        what: &str,
+        packages: &Option<Spanned<Vec<String>>>,
+    ) -> Result<(), SpecError> {
+        let Some(list) = packages else { return Ok(()) };
+        for package in list.get_ref() {
+            let name = package.split(['=', ':']).next().unwrap_or("");
+            let rest_ok = package[name.len()..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "=:.+~-".contains(c));
+            let name_ok = name.len() >= 2
+                && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+            if !(name_ok && rest_ok) {
+                return Err(self.error(
+                    list,
+                    format!("{what}: {package:?} is not a Debian package name"),
+                    "name packages as apt-get install takes them, e.g. apt = [\"libpq5\", \"ffmpeg\"]",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// `[run] include`: paths (or patterns) relative to the build context, inside it.
