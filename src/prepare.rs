@@ -146,7 +146,7 @@ pub async fn prepare<B: Bridge>(
     .into_iter()
     .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
     .collect();
-    let project = Project::from_files(&files, &spec_file.name)
+    let mut project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     // The frontend reads these whole; the build's steps see them only if they are sent.
     if let Some(ignore) = &files.dockerignore {
@@ -168,6 +168,17 @@ pub async fn prepare<B: Bridge>(
         }
     }
     let members = read_members(bridge, opts, &project, &platform).await?;
+    // Which module directories third-party backends would find (no read for uv_build).
+    let layout_files = project.layout_files(&members);
+    if !layout_files.is_empty() {
+        let names: Vec<&str> = layout_files.iter().map(String::as_str).collect();
+        // Unreadable: none found, so those packages are installed as wheels.
+        if let Ok(found) =
+            read_local_files(bridge, opts, opts.context_local(), &names, &platform).await
+        {
+            project.present_layout_files = found.into_keys().collect();
+        }
+    }
 
     // The base image is named in the spec (or defaulted from the project) and its account files
     // decide the runtime user's ids, so they are read before settings are resolved.

@@ -192,6 +192,29 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             sharing,
         ),
         (
+            "UVF_RUN_WORKDIR",
+            "the image's working directory ([run] workdir)",
+            st.run.working_dir.clone(),
+        ),
+        (
+            "UVF_RUN_INCLUDE",
+            "what of the build context the image gets, comma-separated ([run] include)",
+            match &st.image_context {
+                crate::settings::ImageContext::All => "(all of it)".to_string(),
+                crate::settings::ImageContext::Paths(paths) => list(paths),
+            },
+        ),
+        (
+            "UVF_BUILD_APT",
+            "Debian packages for the builder, comma-separated ([build] apt)",
+            list(&st.build_apt),
+        ),
+        (
+            "UVF_RUN_APT",
+            "Debian packages for the runtime image, comma-separated ([run] apt)",
+            list(&st.run.apt),
+        ),
+        (
             "UVF_TEST_SKIP",
             "skip the smoke test ([test] skip)",
             prepared.spec.test.skip.unwrap_or(false).to_string(),
@@ -238,7 +261,20 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
     if st.sync.ssh {
         text.push_str("SSH (optional): default\n");
     }
+    text.push_str(&format!("\nPROJECT INSTALL: {}\n", project_install(st)));
     metadata(outline, text)
+}
+
+/// How the project reaches the runtime image, and so what a source edit reruns.
+fn project_install(st: &crate::settings::Settings) -> String {
+    match (&st.wheel_reason, st.editable_modules.as_slice()) {
+        (Some(why), _) => format!("as wheels ({why}): a source edit reruns the project phase"),
+        (None, []) => "nothing of the project is built: a source edit reruns no sync".into(),
+        (None, modules) => format!(
+            "editable, with {} copied as they are: a source edit reruns no sync",
+            crate::plan::short_list(modules, " ")
+        ),
+    }
 }
 
 /// `--call=check`'s answer: the findings, with the files they point into.

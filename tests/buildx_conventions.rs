@@ -925,7 +925,8 @@ fn a_failed_project_phase_of_a_git_versioned_package_names_dot_git_and_the_prete
         .expect("the builder's files")
         .insert("usr/bin/git".into(), b"ELF".to_vec());
     bridge.build_error = Some(
-        "process \"/bin/sh /uv-frontend/scripts/sync-then-finish /app/.venv 1  /opt/uv-frontend/uv sync --locked --no-editable --no-dev\" did not complete successfully: exit code: 1".into(),
+        // hatchling's editable install of src/hello_uv: no --no-editable.
+        "process \"/bin/sh /uv-frontend/scripts/sync-then-finish /app/.venv 1  /opt/uv-frontend/uv sync --locked --no-dev\" did not complete successfully: exit code: 1".into(),
     );
     run(&mut bridge, &opts());
     let message = bridge.error_message();

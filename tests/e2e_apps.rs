@@ -127,6 +127,39 @@ fn a_hatchling_fastapi_service_migrates_with_alembic_and_serves_from_its_image()
         ),
         "0"
     );
+    drop(server);
+
+    // hatchling installed the package editable beside its module, copied as it is: a source
+    // edit reruns no sync, only the module's copy.
+    let main = "src/notes_api/main.py";
+    let nonce = nanos();
+    project.write(
+        main,
+        &project.read(main).replace(
+            "{\"notes\": [r[0] for r in rows]}",
+            &format!("{{\"notes\": [r[0] for r in rows], \"edited\": \"{nonce}\"}}"),
+        ),
+    );
+    let edited = project.build(tag, &[]);
+    edited.expect_success();
+    assert!(
+        edited.cached("[deps 2/2]") && edited.cached("[project 2/2]"),
+        "{}",
+        edited.log()
+    );
+    assert!(!edited.cached("[runtime 3/3] copy src/notes_api from the build context"));
+    let server = Running::start(
+        tag,
+        &[
+            "sh",
+            "-c",
+            "alembic upgrade head && exec uvicorn notes_api.main:app --port 8000",
+        ],
+    );
+    assert_eq!(
+        server.get(8000, "/notes"),
+        format!(r#"{{"notes":["migrated by alembic"],"edited":"{nonce}"}}"#)
+    );
     let config = image_config(tag);
     assert_eq!(
         config["Cmd"],
@@ -151,7 +184,7 @@ fn run_include_narrows_what_the_image_gets_of_the_project() {
     project.build(tag, &[]).expect_success();
     assert_eq!(
         shell(tag, "ls -A /app | sort | tr '\\n' ' '"),
-        ".venv alembic.ini migrations"
+        ".venv alembic.ini migrations src"
     );
     assert_eq!(
         shell(
@@ -161,12 +194,15 @@ fn run_include_narrows_what_the_image_gets_of_the_project() {
         "ok"
     );
 
-    // `include = []`: the venv only.
+    // `include = []`: the venv only, and the module its editable install links to.
     let project = Project::copy_of("fastapi");
     project.append_to_spec("include = []\n");
     let tag = "uv-frontend-e2e/fastapi:venv-only";
     project.build(tag, &[]).expect_success();
-    assert_eq!(shell(tag, "ls -A /app"), ".venv");
+    assert_eq!(
+        shell(tag, "cd /app && find . -path ./.venv -prune -o -print | sort | tr '\\n' ' '"),
+        ". ./src ./src/notes_api ./src/notes_api/__init__.py ./src/notes_api/db.py ./src/notes_api/main.py"
+    );
 }
 
 #[test]
@@ -200,19 +236,24 @@ fn a_django_project_collects_static_files_at_build_time_migrates_and_serves() {
     let server = Running::start(tag, &[]);
     assert_eq!(server.get(8000, "/health/"), r#"{"ok": true}"#);
 
-    // A source edit that leaves the static files alone reruns collectstatic, and no sync.
+    // A source edit (new every run, so no earlier run's cache has it) reruns collectstatic,
+    // and no sync.
+    let nonce = nanos();
     project.write(
         "mysite/urls.py",
         &project
             .read("mysite/urls.py")
-            .replace("\"ok\": True", "\"ok\": \"yes\""),
+            .replace("\"ok\": True", &format!("\"ok\": \"{nonce}\"")),
     );
     let edited = project.build(tag, &[]);
     edited.expect_success();
     assert!(edited.cached("[deps 2/2]") && edited.cached("[project 2/2]"));
     assert!(!edited.cached("[build 2/2]"));
     let server = Running::start(tag, &[]);
-    assert_eq!(server.get(8000, "/health/"), r#"{"ok": "yes"}"#);
+    assert_eq!(
+        server.get(8000, "/health/"),
+        format!(r#"{{"ok": "{nonce}"}}"#)
+    );
 }
 
 #[test]

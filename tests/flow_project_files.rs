@@ -138,7 +138,7 @@ fn run_include_sends_only_its_paths_into_the_image_and_an_empty_list_none() {
     let def = bridge.result_definition();
     let (_, copy) = vertex(
         def,
-        "[runtime 2/2] copy alembic.ini migrations from the build context to /app",
+        "[runtime 2/3] copy alembic.ini migrations from the build context to /app",
     );
     let source = local_source_of(def, &copy);
     assert_eq!(
@@ -156,9 +156,13 @@ fn run_include_sends_only_its_paths_into_the_image_and_an_empty_list_none() {
         .map(|(d, _)| name_of(def, d))
         .filter(|n| n.starts_with("[runtime "))
         .collect();
+    // The venv, and the module its editable install links to.
     assert_eq!(
         runtime,
-        ["[runtime 1/1] copy /app/.venv project files from project"]
+        [
+            "[runtime 1/2] copy /app/.venv project files from project",
+            "[runtime 2/2] copy src/notes_api from the build context to /app/src/notes_api"
+        ]
     );
 }
 

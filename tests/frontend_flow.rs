@@ -1871,10 +1871,11 @@ fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
             &format!("[tool.uv.build-backend]\n{settings}\n\n[build-system]"),
         )
     };
-    let hatchling = {
+    // maturin builds extension modules: its editable install is not a path to copy beside.
+    let maturin = {
         let start = member_text.find("[build-system]").expect("a build system");
         format!(
-            "{}[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+            "{}[build-system]\nrequires = [\"maturin\"]\nbuild-backend = \"maturin\"\n",
             &member_text[..start]
         )
     };
@@ -1898,10 +1899,10 @@ fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
             member: member_text.clone(),
         },
         Case {
-            why: "another backend builds a member",
+            why: "a backend whose editable install is no path builds a member",
             spec: EXAMPLE_SPEC.to_string(),
             opts: vec![],
-            member: hatchling,
+            member: maturin,
         },
         Case {
             why: "a namespace package",

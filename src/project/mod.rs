@@ -3,6 +3,7 @@
 
 mod build_backend;
 mod dockerignore;
+mod editable_layout;
 mod lock;
 pub mod normalize;
 mod pyproject;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 
 pub use build_backend::{builds_without_network, module_dir, uv_version_of, version_from_git};
 pub use dockerignore::{excluding_pattern, parse_dockerignore};
+pub use editable_layout::{editable_layout, EditableLayout};
 pub use lock::{LocalPackage, LocalSource, Lock};
 pub use pyproject::{normalize_name, requirement_name, BuildSystem, PyProject};
 pub use stale::stale_lock;
@@ -35,6 +37,24 @@ pub const PYTHON_VERSION: &str = ".python-version";
 pub const UV_TOML: &str = "uv.toml";
 pub const DOCKERIGNORE: &str = ".dockerignore";
 
+/// A local package's directory as a context path (`""` for the root); `None`-like paths
+/// outside the context come back as they are and are found in no listing.
+pub fn package_dir(package: &LocalPackage) -> String {
+    match package.path.trim_start_matches("./").trim_end_matches('/') {
+        "." => String::new(),
+        dir => dir.to_string(),
+    }
+}
+
+/// `path` under the context directory `dir` (`""`: the context's root).
+pub fn in_dir(dir: &str, path: &str) -> String {
+    if dir.is_empty() {
+        path.to_string()
+    } else {
+        format!("{dir}/{path}")
+    }
+}
+
 /// The project, as far as the build needs to know it.
 #[derive(Clone, Debug)]
 pub struct Project {
@@ -46,6 +66,10 @@ pub struct Project {
     pub has_python_version: bool,
     /// `.dockerignore` patterns, cleaned as BuildKit's Dockerfile frontend cleans them.
     pub dockerignore: Vec<String>,
+    /// Which of the files that decide third-party packages' editable layouts (their module
+    /// directories' `__init__.py`, a `setup.py`) the build context has, as context paths (see
+    /// [`Project::layout_files`]); read after the project's files.
+    pub present_layout_files: std::collections::BTreeSet<String>,
 }
 
 impl Project {
@@ -88,6 +112,7 @@ impl Project {
                 .as_deref()
                 .map(parse_dockerignore)
                 .unwrap_or_default(),
+            present_layout_files: Default::default(),
         })
     }
 
@@ -119,6 +144,28 @@ impl Project {
             .local_packages
             .iter()
             .any(|p| !p.is_virtual() && !self.is_root(p) && !self.lock.members.contains(&p.name))
+    }
+
+    /// The context paths whose presence decides the editable layouts of the packages built by
+    /// third-party backends: each candidate module's `__init__.py`, and `setup.py`.
+    pub fn layout_files(&self, members: &BTreeMap<String, PyProject>) -> Vec<String> {
+        let mut files = Vec::new();
+        for package in self.lock.local_packages.iter().filter(|p| !p.is_virtual()) {
+            let Some(layout) = self
+                .pyproject_of(members, package)
+                .and_then(|p| p.editable_layout.as_ref())
+            else {
+                continue;
+            };
+            let dir = package_dir(package);
+            for module in layout.candidates() {
+                files.push(in_dir(&dir, &format!("{module}/__init__.py")));
+            }
+            files.push(in_dir(&dir, "setup.py"));
+        }
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// Whether this project is (the root of) a uv workspace.

@@ -29,6 +29,9 @@ pub struct PyProject {
     /// (`src/hello_uv`), from `[tool.uv.build-backend]` and the name; `None` for layouts
     /// [`super::module_dir`] does not cover, or without a name.
     pub uv_build_module: Option<String>,
+    /// How a package built by a third-party backend can be installed for the runtime image
+    /// (see [`super::editable_layout`]); `None` for `uv_build` and without a build system.
+    pub editable_layout: Option<super::EditableLayout>,
     /// Names of `[project.optional-dependencies]` extras, normalized (PEP 685).
     pub extras: Vec<String>,
     /// Names of `[dependency-groups]` (and `dev` for `[tool.uv] dev-dependencies`), normalized.
@@ -161,6 +164,16 @@ impl PyProject {
                         .and_then(|v| v.as_str())
                         .map(str::to_string),
                 });
+        let editable_layout = match (&build_system, string("name")) {
+            (
+                Some(BuildSystem {
+                    build_backend: Some(backend),
+                    ..
+                }),
+                Some(name),
+            ) if backend != "uv_build" => Some(super::editable_layout(&name, backend, &doc)),
+            _ => None,
+        };
         let uv_build_module = string("name").and_then(|name| {
             super::build_backend::module_dir(
                 &name,
@@ -187,6 +200,7 @@ impl PyProject {
             groups,
             build_system,
             uv_build_module,
+            editable_layout,
             urls,
             license,
             name: string("name"),

@@ -79,6 +79,9 @@ pub struct Settings {
     /// install that the project phase makes from everything else (see [`editable_modules`]);
     /// empty when the project is installed as wheels (`--no-editable`).
     pub editable_modules: Vec<String>,
+    /// Why the project is installed as wheels rather than editable beside its modules, when it
+    /// is (a build hook, `[sync] no-editable`, ...): for `--call=outline`.
+    pub wheel_reason: Option<String>,
     /// The module directories of the workspace's packages this build does not install (see
     /// [`uninstalled_modules`]): the project phase does not get them.
     pub uninstalled_modules: Vec<String>,
@@ -501,6 +504,13 @@ impl Settings {
 
         let uv_image = s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into());
         let working_dir = image_files::working_dir(spec, project, &workdir);
+        let editable = editable_modules(
+            project,
+            members,
+            s(&spec.sync.package).as_deref(),
+            spec.sync.no_editable.unwrap_or(false),
+            facts.target,
+        );
         Ok(Settings {
             spec_file: spec_file.name.clone(),
             managed_python,
@@ -657,13 +667,8 @@ impl Settings {
                 })
                 .collect(),
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
-            editable_modules: editable_modules(
-                project,
-                members,
-                s(&spec.sync.package).as_deref(),
-                spec.sync.no_editable.unwrap_or(false),
-                facts.target,
-            ),
+            editable_modules: editable.clone().unwrap_or_default(),
+            wheel_reason: editable.err(),
             uninstalled_modules: uninstalled_modules(
                 project,
                 members,

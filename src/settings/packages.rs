@@ -52,12 +52,15 @@ pub(super) fn editable_modules(
     package: Option<&str>,
     no_editable: bool,
     target: Target,
-) -> Vec<String> {
-    if no_editable || target.is_builder() {
-        return Vec::new();
+) -> Result<Vec<String>, String> {
+    if no_editable {
+        return Err("[sync] no-editable = true".into());
+    }
+    if target.is_builder() {
+        return Ok(Vec::new());
     }
     let installed = installed_local_packages(project, package);
-    let modules: Option<Vec<String>> = project
+    let modules: Result<Vec<String>, String> = project
         .lock
         .local_packages
         .iter()
@@ -68,18 +71,72 @@ pub(super) fn editable_modules(
                 .as_ref()
                 .is_none_or(|names| names.contains(&p.name))
         })
-        .map(|p| uv_build_module_dir(project, members, p))
+        .map(|p| copied_module_dir(project, members, p))
         .collect();
-    let mut modules = modules.unwrap_or_default();
+    let mut modules = modules?;
     modules.sort();
     modules.dedup();
     // Each module is a layer of the image: past this many the image would near the storage
     // drivers' layer limit (Docker's overlay2 runs no image of more than 127), so the packages
     // are installed as wheels, in the project's one layer.
     if modules.len() > MODULE_LAYERS_MAX {
-        return Vec::new();
+        return Err(format!(
+            "more than {MODULE_LAYERS_MAX} modules would each be a layer of the image"
+        ));
     }
-    modules
+    Ok(modules)
+}
+
+/// The module directory of a package (a context path, `packages/greeter/src/greeter`) when
+/// it can be copied as it is beside an editable install: built by `uv_build` (see
+/// [`uv_build_module_dir`]), or by a third-party backend whose layout allows it and whose
+/// module the context has (see [`project::EditableLayout`]); else why it is a wheel.
+fn copied_module_dir(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    package: &project::LocalPackage,
+) -> Result<String, String> {
+    let Some(pyproject) = project.pyproject_of(members, package) else {
+        return Err(format!(
+            "the pyproject.toml of {} was not read",
+            package.name
+        ));
+    };
+    if pyproject.built_by_uv_build() {
+        return uv_build_module_dir(project, members, package)
+            .ok_or_else(|| format!("{}: its uv_build layout is not one module", package.name));
+    }
+    let dir = project::package_dir(package);
+    let present = |path: &str| {
+        project
+            .present_layout_files
+            .contains(&project::in_dir(&dir, path))
+    };
+    let layout = pyproject
+        .editable_layout
+        .clone()
+        .unwrap_or_else(|| project::EditableLayout::Wheel("it has no build backend".into()));
+    if let project::EditableLayout::Wheel(why) = &layout {
+        return Err(format!("{}: {why}", package.name));
+    }
+    if present("setup.py") {
+        return Err(format!(
+            "{}: its setup.py may build extensions or more",
+            package.name
+        ));
+    }
+    layout
+        .candidates()
+        .into_iter()
+        .find(|module| present(&format!("{module}/__init__.py")))
+        .map(|module| project::in_dir(&dir, &module))
+        .ok_or_else(|| {
+            format!(
+                "{}: no module directory with an __init__.py at {}",
+                package.name,
+                layout.candidates().join(" or ")
+            )
+        })
 }
 
 /// The module directory of a package `uv_build` builds, as a path of the build context
@@ -127,7 +184,7 @@ pub(super) fn uninstalled_modules(
         .local_packages
         .iter()
         .filter(|p| p.source == project::LocalSource::Editable && !installed.contains(&p.name))
-        .filter_map(|p| uv_build_module_dir(project, members, p))
+        .filter_map(|p| copied_module_dir(project, members, p).ok())
         .collect();
     modules.sort();
     modules.dedup();
