@@ -226,3 +226,85 @@ fn bad_include_workdir_and_build_commands_fail_at_their_line() {
         "{message}"
     );
 }
+
+/// The short texts of the build's warnings.
+fn warnings(bridge: &FakeBridge) -> Vec<String> {
+    bridge.warnings.iter().map(|w| w.short.clone()).collect()
+}
+
+#[test]
+fn a_command_naming_a_project_file_the_image_lacks_is_a_warning_at_its_line() {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\ninclude = [\"migrations\"]\ncommand = [\"alembic\", \"-c\", \"alembic.ini\", \"upgrade\", \"head\"]\n"
+    );
+    let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, &spec);
+    bridge
+        .result_files
+        .insert("app/.venv/bin/alembic".into(), b"x".to_vec());
+    run(&mut bridge, &opts());
+    let found = warnings(&bridge);
+    assert!(
+        found.iter().any(|w| w.starts_with(
+            "CommandPathNotInImage: [run] command names alembic.ini (/app/alembic.ini in the image), but [run] include (migrations) leaves it out"
+        )),
+        "{found:?}"
+    );
+
+    // Left out by .dockerignore instead: its line is named.
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"sh\", \"./scripts/prestart.sh\"]\n");
+    let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, &spec);
+    bridge.edit_context_file(".dockerignore", |t| format!("{t}scripts\n"));
+    run(&mut bridge, &opts());
+    let found = warnings(&bridge);
+    assert!(
+        found.iter().any(|w| w.contains(
+            "[run] command names scripts/prestart.sh (/app/scripts/prestart.sh in the image), but line 6 of .dockerignore (`scripts`) leaves it out"
+        )),
+        "{found:?}"
+    );
+
+    // Present: no warning.
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"sh\", \"scripts/prestart.sh\"]\n");
+    let found = warnings(&build(FASTAPI_EXAMPLE, &spec));
+    assert!(
+        found
+            .iter()
+            .all(|w| !w.starts_with("CommandPathNotInImage")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_console_script_chosen_for_a_web_service_is_a_warning_naming_it() {
+    let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace(
+            "[dependency-groups]",
+            "[project.scripts]\nnotes = \"notes_api.cli:main\"\n\n[dependency-groups]",
+        )
+    });
+    run(&mut bridge, &opts());
+    let found = warnings(&bridge);
+    assert!(
+        found.iter().any(|w| w.starts_with(
+            "DefaultCommand: [run] command is not set, so the image runs notes-api's console script `notes` ([project.scripts]), but notes-api depends on fastapi"
+        )),
+        "{found:?}"
+    );
+    // A command set says what runs: no warning.
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"notes\"]\n");
+    let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, &spec);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace(
+            "[dependency-groups]",
+            "[project.scripts]\nnotes = \"notes_api.cli:main\"\n\n[dependency-groups]",
+        )
+    });
+    bridge
+        .result_files
+        .insert("app/.venv/bin/notes".into(), b"x".to_vec());
+    run(&mut bridge, &opts());
+    assert!(warnings(&bridge)
+        .iter()
+        .all(|w| !w.starts_with("DefaultCommand")));
+}

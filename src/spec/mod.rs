@@ -157,6 +157,12 @@ pub struct TestTable {
 pub struct RunTable {
     /// Non-root user the image runs as; created when the base image lacks it.
     pub user: Option<Spanned<String>>,
+    /// uid and gid of the user when it is created (default 10001).
+    pub uid: Option<Spanned<i64>>,
+    pub gid: Option<Spanned<i64>>,
+    pub command: Option<Spanned<Vec<String>>>,
+    /// The image's `Entrypoint`; `[]` clears the base image's.
+    pub entrypoint: Option<Spanned<Vec<String>>>,
     /// The paths of the build context the runtime image gets at the workdir (files,
     /// directories or patterns, relative to the context); default: all of it, as uv's Docker
     /// guide copies the project. `[]`: the venv only.
@@ -167,12 +173,6 @@ pub struct RunTable {
     /// The image's working directory; default: the workdir, or with `[sync] package` the
     /// member's directory under it.
     pub workdir: Option<Spanned<String>>,
-    /// uid and gid of the user when it is created (default 10001).
-    pub uid: Option<Spanned<i64>>,
-    pub gid: Option<Spanned<i64>>,
-    pub command: Option<Spanned<Vec<String>>>,
-    /// The image's `Entrypoint`; `[]` clears the base image's.
-    pub entrypoint: Option<Spanned<Vec<String>>>,
     /// Who owns the venv and the project's files: the user (default) or root.
     pub code_owner: Option<CodeOwner>,
     #[serde(default)]

@@ -1,27 +1,16 @@
 //! `--call=check`: findings about a project and its `uv.build` that do not stop a build but are
 //! likely mistakes. A normal build sends the same findings as build warnings.
 
-use serde::Serialize;
+mod finding;
+mod image_files;
+
+use finding::key_line;
+pub use finding::Finding;
 
 use crate::gateway::BuildOpts;
 use crate::project::{self, ContextFiles};
 use crate::settings::{Settings, Target};
 use crate::spec::{line_of, Spec, SpecFile};
-
-/// One finding: a rule, what it means, and where.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// CamelCase, as BuildKit's Dockerfile rules are named.
-    pub rule: &'static str,
-    /// What the rule checks.
-    pub description: &'static str,
-    /// This finding, with its fix.
-    pub detail: String,
-    /// The file it is about (`uv.build`, `pyproject.toml`, `uv.lock`, `.dockerignore`), and a
-    /// 1-based line in it when there is one.
-    pub file: String,
-    pub line: Option<usize>,
-}
 
 /// The uv settings every sync step gets from the frontend; an image or runtime value for them
 /// is overridden in the build, or is meaningless in the runtime image.
@@ -268,21 +257,8 @@ pub fn lint(
             });
         }
     }
+    found.extend(image_files::findings(spec_file, spec, settings, files));
     found
-}
-
-/// The line of `key` under `[table]` in the spec, if it is written there.
-fn key_line(spec_file: &SpecFile, table: &str, key: &str) -> Option<usize> {
-    let mut current = String::new();
-    for (i, line) in spec_file.text.lines().enumerate() {
-        let line = line.trim();
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = name.trim().to_string();
-        } else if current == table && line.split('=').next().is_some_and(|k| k.trim() == key) {
-            return Some(i + 1);
-        }
-    }
-    None
 }
 
 /// The first line (1-based) of `text` with a URL like `https://user:password@host/...`.
