@@ -256,23 +256,28 @@ fn a_django_project_collects_static_files_at_build_time_migrates_and_serves() {
     );
 }
 
+/// A build of `example` with the line `from` of its `uv.build` replaced by `to`, which must
+/// fail; the build, and the line number of `to`.
+fn failing_build_with(example: &str, from: &str, to: &str, tag: &str) -> (Build, usize) {
+    let project = Project::copy_of(example);
+    let spec = project.read("uv.build").replace(from, to);
+    project.write("uv.build", &spec);
+    let build = project.build(tag, &[]);
+    assert!(!build.succeeded(), "{}", build.log());
+    let line = spec.lines().position(|l| l == to).expect("the edited line") + 1;
+    (build, line)
+}
+
 #[test]
 fn a_failing_build_command_fails_the_build_at_its_line() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("django");
-    let spec = project.read("uv.build").replace(
+    let (build, line) = failing_build_with(
+        "django",
         "run = [\"python manage.py collectstatic --noinput\"]",
         "run = [\"python manage.py collectstatic --noinput\", \"python manage.py no-such-command\"]",
+        "uv-frontend-e2e/django:failing",
     );
-    project.write("uv.build", &spec);
-    let build = project.build("uv-frontend-e2e/django:failing", &[]);
-    assert!(!build.succeeded(), "{}", build.log());
-    let line = spec
-        .lines()
-        .position(|l| l.starts_with("run = "))
-        .expect("a run line")
-        + 1;
     let error = build.error_line();
     assert!(
         error.contains(&format!("uv.build:{line}: step [build 2/2]")),
@@ -291,19 +296,12 @@ fn a_failing_build_command_fails_the_build_at_its_line() {
 fn an_apt_package_the_base_lacks_fails_at_its_line_before_anything_is_installed() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("fastapi");
-    let spec = project.read("uv.build").replace(
+    let (build, line) = failing_build_with(
+        "fastapi",
         "apt = [\"libpq5\"]",
         "apt = [\"libpq5\", \"no-such-package-uvf\"]",
+        "uv-frontend-e2e/fastapi:no-such-package",
     );
-    project.write("uv.build", &spec);
-    let build = project.build("uv-frontend-e2e/fastapi:no-such-package", &[]);
-    assert!(!build.succeeded(), "{}", build.log());
-    let line = spec
-        .lines()
-        .position(|l| l.starts_with("apt = "))
-        .expect("an apt line")
-        + 1;
     let error = build.error_line();
     assert!(
         error.contains(&format!(
