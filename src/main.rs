@@ -1,7 +1,9 @@
 //! The frontend's entry point, run by BuildKit's gateway with the LLBBridge on stdin/stdout.
 //!
-//! Nothing here writes to stdout: it is the gRPC wire. stderr goes to BuildKit's log, which users
-//! do not see; what they need to know travels in the Return error, vertex names and warnings.
+//! Nothing on the frontend's path writes to stdout: it is the gRPC wire. stderr goes to
+//! BuildKit's log, which users do not see; what they need to know travels in the Return error,
+//! vertex names and warnings. BuildKit starts the frontend without arguments; `--version` (for
+//! the people who publish the image) is the only one it takes, and answers on stdout.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,6 +11,18 @@ use uv_frontend::frontend;
 use uv_frontend::gateway::{serve_stdio, BuildOpts};
 
 fn main() {
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "uv-frontend {}",
+            env!("CARGO_PKG_VERSION")
+        );
+        return;
+    }
     let opts = BuildOpts::from_env(std::env::vars());
     serve_stdio("uv-frontend", |mut bridge| async move {
         let now = SystemTime::now()

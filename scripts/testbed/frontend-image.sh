@@ -54,6 +54,14 @@ fi
 [ "$binary" = "$work/prebuilt/uv-frontend" ] || cp "$binary" "$work/prebuilt/uv-frontend"
 chmod 755 "$work/prebuilt/uv-frontend"
 
+# The release the image is labelled with is the binary's own.
+version="$("$binary" --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "${TESTBED_FRONTEND_STANDIN:-0}" != 1 ]; then
+  [ -n "$version" ] || die "$binary --version printed no version"
+else
+  version=0.0.0-standin
+fi
+
 # The main context is an empty dir: with BINARY_FROM=prebuilt nothing from the
 # repo is needed, so nothing (e.g. target/) is sent to the daemon.
 log "docker buildx build -f Dockerfile.frontend --build-arg BINARY_FROM=prebuilt --build-context prebuilt=... --push -> $FRONTEND_IMAGE"
@@ -62,6 +70,7 @@ log "docker buildx build -f Dockerfile.frontend --build-arg BINARY_FROM=prebuilt
   --build-arg BINARY_FROM=prebuilt \
   --build-context "prebuilt=$work/prebuilt" \
   --build-arg "FRONTEND_CAPS=$FRONTEND_CAPS" \
+  --build-arg "VERSION=$version" \
   -t "$FRONTEND_IMAGE" --push \
   "$work/context" >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "frontend image build failed"; }
 if grep -qiE 'rust:|RUST_IMAGE' "$work/build.log"; then
@@ -71,13 +80,14 @@ fi
 
 # Check what landed in the registry.
 cfg="$("$DOCKER" buildx imagetools inspect --format '{{json .Image.Config}}' "$FRONTEND_IMAGE")"
-python3 - "$cfg" "$FRONTEND_CAPS" <<'EOF' || die "pushed image has unexpected config"
+python3 - "$cfg" "$FRONTEND_CAPS" "$version" <<'EOF' || die "pushed image has unexpected config"
 import json, sys
-cfg, caps = json.loads(sys.argv[1]), sys.argv[2]
+cfg, caps, version = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 labels = cfg.get("Labels") or {}
 assert cfg.get("Entrypoint") == ["/bin/uv-frontend"], cfg.get("Entrypoint")
 assert labels.get("moby.buildkit.frontend.network.none") == "true", labels
 assert labels.get("moby.buildkit.frontend.caps") == caps, labels
+assert labels.get("org.opencontainers.image.version") == version, labels
 EOF
 digest="$("$DOCKER" buildx imagetools inspect --format '{{json .Manifest.Digest}}' "$FRONTEND_IMAGE" | tr -d '"')"
 log "pushed $FRONTEND_IMAGE@$digest (entrypoint /bin/uv-frontend, caps='${FRONTEND_CAPS}')"
