@@ -22,7 +22,8 @@ pub const STALE_BYTECODE: [&str; 3] = ["**/__pycache__", "**/*.pyc", "**/*.pyo"]
 /// Where phase 2 collects the files it wrote, where DiffOp is missing.
 pub const WRITTEN_MOUNT: &str = "/uv-frontend/written";
 
-/// The two-phase `uv sync` in a builder stage and a runtime stage holding only the venv.
+/// The two-phase `uv sync` in builder stages, `[build] run`'s stage, and the runtime stages: the
+/// venv, the project's files and what the build commands wrote, on the base image.
 pub fn plan(s: &Settings) -> Plan {
     let selection = selection_args(s);
     let mut env = s.run.env.clone();
@@ -81,8 +82,8 @@ pub fn plan(s: &Settings) -> Plan {
     }
 }
 
-/// The stages in the order they are built: phase 1, phase 2, `[build] run` when the spec has
-/// commands (and the runtime image is built), the runtime image's dependencies, its project.
+/// The stages in the order they are built: phase 1, phase 2, `[build] run` when there are
+/// commands, the runtime image's dependencies, its project.
 fn stages(s: &Settings, selection: &[String]) -> Vec<Stage> {
     let mut stages = vec![
         numbered(DEPS_STAGE, StageBase::Builder, deps_steps(s, selection)),
@@ -92,7 +93,7 @@ fn stages(s: &Settings, selection: &[String]) -> Vec<Stage> {
             project_steps(s, selection),
         ),
     ];
-    if !s.build_commands.is_empty() && !s.target.is_builder() {
+    if !s.build_commands.is_empty() {
         stages.push(numbered(
             BUILD_STAGE,
             StageBase::Stage(PROJECT_STAGE.into()),
@@ -341,7 +342,7 @@ fn project_layers(s: &Settings) -> Vec<Step> {
         separate_layer: s.layered,
     }];
     project_layers.extend(context_layer(s));
-    if !s.build_commands.is_empty() && !s.target.is_builder() {
+    if !s.build_commands.is_empty() {
         project_layers.push(Step::CopyPath {
             name: format!(
                 "copy what [build] run wrote under {} from {BUILD_STAGE}",

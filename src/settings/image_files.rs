@@ -61,8 +61,12 @@ pub fn working_dir(spec: &Spec, project: &Project, workdir: &str) -> String {
     }
 }
 
-/// `[build] run`: the commands, as written.
-pub fn build_commands(spec: &Spec) -> Vec<String> {
+/// `[build] run`: the commands, as written; none for the dev and test images, which are the
+/// builder with the project (the commands' output is for the runtime image).
+pub fn build_commands(spec: &Spec, target: super::Target) -> Vec<String> {
+    if target.is_builder() {
+        return Vec::new();
+    }
     spec.build
         .run
         .as_ref()

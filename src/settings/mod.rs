@@ -92,7 +92,7 @@ pub struct Settings {
     /// What of the build context the runtime image gets at the workdir (`[run] include`).
     pub image_context: ImageContext,
     /// `[build] run`: shell commands run in the builder after the project phase; what they
-    /// write under the workdir is a layer of the runtime image.
+    /// write under the workdir is a layer of the runtime image (none for the dev image).
     pub build_commands: Vec<String>,
     /// `[build] apt`: Debian packages installed in the builder before phase 1.
     pub build_apt: Vec<String>,
@@ -648,7 +648,7 @@ impl Settings {
             context_excludes,
             virtual_project,
             image_context: ImageContext::of(spec),
-            build_commands: image_files::build_commands(spec),
+            build_commands: image_files::build_commands(spec, facts.target),
             build_apt: image_files::apt_packages(&spec.build.apt),
             scm_pretend_version: facts
                 .build_args
