@@ -25,10 +25,11 @@ stop_pidfile() {
   rm -f "$pidfile"
 }
 
-# The side dockerds (side-daemon.sh: containerd store, Docker 20.10), if they run: before the
-# registry.
+# The side dockerds (side-daemon.sh: containerd store, Docker 20.10, Docker 28 with its
+# containerd), if they run: before the registry.
 "$(dirname "${BASH_SOURCE[0]}")/side-daemon.sh" containerd down
 "$(dirname "${BASH_SOURCE[0]}")/side-daemon.sh" docker2010 down
+"$(dirname "${BASH_SOURCE[0]}")/side-daemon.sh" docker28 down
 stop_pidfile registry "$TESTBED_RUN_DIR/registry.pid"
 # dockerd stops the containerd it started itself.
 stop_pidfile dockerd "$TESTBED_RUN_DIR/dockerd.pid"
