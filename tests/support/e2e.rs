@@ -17,10 +17,30 @@ pub fn use_docker_host(host: &str) {
     assert_eq!(set, host, "one daemon per test binary");
 }
 
-/// `cmd` with DOCKER_HOST set to the helpers' daemon, if a suite chose one.
+/// The client the helpers run and its config directory (`DOCKER_CONFIG`, where its CLI plugins
+/// and buildx's state are), when a suite aims its whole test binary at another client with
+/// `use_docker_client`.
+static DOCKER_CLIENT: OnceLock<(String, String)> = OnceLock::new();
+
+/// Makes every helper of this test binary run `client` with `DOCKER_CONFIG=config` (e.g. Docker
+/// 28's client, whose config directory holds buildx 0.29).
+pub fn use_docker_client(client: &str, config: &str) {
+    let set = DOCKER_CLIENT.get_or_init(|| (client.to_string(), config.to_string()));
+    assert_eq!(
+        set,
+        &(client.to_string(), config.to_string()),
+        "one client per test binary"
+    );
+}
+
+/// `cmd` with DOCKER_HOST set to the helpers' daemon, if a suite chose one (and DOCKER_CONFIG
+/// to its client's, if it chose a client).
 pub fn aim(cmd: &mut Command) -> &mut Command {
     if let Some(host) = DOCKER_HOST.get() {
         cmd.env("DOCKER_HOST", host);
+    }
+    if let Some((_, config)) = DOCKER_CLIENT.get() {
+        cmd.env("DOCKER_CONFIG", config);
     }
     cmd
 }
@@ -34,7 +54,11 @@ pub fn docker_command() -> Command {
 
 pub const BUILD_TIMEOUT_SECS: &str = "600";
 
+/// The suite's client (`use_docker_client`), else `$DOCKER`, else the test bed's Docker 26 client.
 pub fn docker() -> String {
+    if let Some((client, _)) = DOCKER_CLIENT.get() {
+        return client.clone();
+    }
     std::env::var("DOCKER").unwrap_or_else(|_| "/usr/bin/docker".into())
 }
 
