@@ -325,7 +325,12 @@ pub fn lint_result(
     if findings.is_empty() {
         text.push_str("Check complete, no warnings found.\n");
     }
-    metadata(result, text)
+    let mut meta = metadata(result, text);
+    // buildx exits with this (newer buildx's --call=check), as the Dockerfile frontend's lint
+    // sets it: 1 when there are findings, so a CI job can fail on them.
+    let status = if findings.is_empty() { "0" } else { "1" };
+    meta.insert("result.statuscode".into(), status.as_bytes().to_vec());
+    meta
 }
 
 fn metadata(json: serde_json::Value, text: String) -> BTreeMap<String, Vec<u8>> {

@@ -265,13 +265,9 @@ fn call_check_prints_no_warnings_or_the_findings_with_their_lines() {
         printed.contains(&format!("{line:>4} | >>> dev = true")),
         "{printed}"
     );
-    // Known gap (docs/buildx.md): buildx exits with the result's `result.statuscode`, which the
-    // frontend does not set, so findings leave the exit status 0 where the Dockerfile
-    // frontend's make it 1. Not asserted either way here.
-    eprintln!(
-        "--call=check with 2 findings exited {:?}",
-        out.status.code()
-    );
+    // buildx exits with the result's `result.statuscode`: 1 with findings, so CI can fail on
+    // them.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 
     // The same findings as JSON, with the rule names and the line.
     let out = call(&project, "check,format=json", &[]);

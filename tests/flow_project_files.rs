@@ -308,3 +308,21 @@ fn a_console_script_chosen_for_a_web_service_is_a_warning_naming_it() {
         .iter()
         .all(|w| !w.starts_with("DefaultCommand")));
 }
+
+#[test]
+fn call_check_sets_the_status_buildx_exits_with_one_with_findings_and_zero_without() {
+    let status = |spec: &str, edit: bool| {
+        let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, spec);
+        if edit {
+            bridge.remove_context_file(".dockerignore");
+        }
+        let mut o = opts();
+        o.opts.insert("requestid".into(), "frontend.lint".into());
+        run(&mut bridge, &o);
+        String::from_utf8_lossy(&bridge.returned_metadata()["result.statuscode"]).into_owned()
+    };
+    let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"uvicorn\", \"notes_api.main:app\"]\n");
+    assert_eq!(status(&spec, false), "0");
+    // No .dockerignore: VenvNotIgnored and ContextInImage.
+    assert_eq!(status(&spec, true), "1");
+}
