@@ -90,8 +90,9 @@ fn requested_minor(request: &str) -> Option<String> {
         .find_map(|p| request.strip_prefix(p))
         .unwrap_or(&request);
     if let Some(digits) = version.strip_prefix("cp") {
-        let (major, minor) = digits.split_at(digits.len().min(1));
-        return (major == "3" && !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
+        // By characters, not bytes: `cpé` has no byte boundary after its first byte.
+        let minor = digits.strip_prefix('3')?;
+        return (!minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit()))
             .then(|| format!("3.{minor}"));
     }
     // A free-threaded build (`3.13t`) is still that minor version.
@@ -115,4 +116,21 @@ fn lower_bound(spec: &str) -> Option<String> {
         .map(str::trim)
         .find_map(|clause| clause.strip_prefix(">="))
         .and_then(|v| major_minor(v.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requested_minor;
+
+    #[test]
+    fn cp_requests_name_the_minor_version_and_anything_else_after_cp_names_none() {
+        assert_eq!(requested_minor("cp312").as_deref(), Some("3.12"));
+        assert_eq!(requested_minor("CPython@3.11.4").as_deref(), Some("3.11"));
+        assert_eq!(requested_minor("cp2"), None);
+        assert_eq!(requested_minor("cp3"), None);
+        // Non-ASCII after `cp` (a fuzz find: it used to split a character in two and panic).
+        for request in ["cpé", "cp3é", "cpé12", "cp\u{1F40D}", "cp３12"] {
+            assert_eq!(requested_minor(request), None, "{request}");
+        }
+    }
 }
