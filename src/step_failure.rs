@@ -206,7 +206,12 @@ pub fn exec_step_names(definition: &pb::Definition) -> Vec<(String, String)> {
 /// command replaced by the step's name.
 pub fn name_failed_step(message: &str, steps: &[(String, String)]) -> String {
     const FAILED: &str = "\" did not complete successfully";
-    let (Some(start), Some(end)) = (message.find("process \""), message.find(FAILED)) else {
+    // The marker that ends the command comes after its start: one before it (in text BuildKit
+    // quotes ahead of the process) is not this command's end.
+    let Some(start) = message.find("process \"") else {
+        return message.to_string();
+    };
+    let Some(end) = message[start..].find(FAILED).map(|i| start + i) else {
         return message.to_string();
     };
     let command = &message[start..end];
@@ -268,7 +273,20 @@ pub fn spec_offset_of_failure(spec: &str, message: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{manifest_path, uv_image_not_loaded};
+    use super::{manifest_path, name_failed_step, uv_image_not_loaded};
+
+    #[test]
+    fn a_failed_marker_before_the_process_is_not_taken_for_its_end() {
+        let steps = [("[deps 2/2] uv sync".to_string(), "uv sync".to_string())];
+        // A fuzz find: the marker ahead of `process "` used to slice backwards and panic.
+        let odd = " did not complete successfully process \"";
+        assert_eq!(name_failed_step(odd, &steps), odd);
+        let message = "x\" did not complete successfully: process \"/bin/sh -c uv sync\" did not complete successfully: exit code: 2";
+        assert_eq!(
+            name_failed_step(message, &steps),
+            "x\" did not complete successfully: step [deps 2/2] uv sync failed: exit code: 2 (its output is in the step's log)"
+        );
+    }
 
     #[test]
     fn a_uv_image_is_recognised_by_its_reference_or_its_manifest_url() {
