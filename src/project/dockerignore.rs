@@ -54,44 +54,115 @@ fn matches_root_file(glob: &str, name: &str) -> bool {
 }
 
 /// Go's `filepath.Match` for one path segment: `*`, `?`, `[...]` classes (with ranges and `^`
-/// or `!`), and `\` escapes.
+/// or `!`), and `\` escapes. Every token but `*` matches exactly one byte, so this is the
+/// classic two-pointer match that backtracks to the last `*` only: at worst the product of the
+/// lengths, never exponential, and no recursion however many `*` a pattern has.
 fn matches_segment(glob: &[u8], name: &[u8]) -> bool {
-    match glob.split_first() {
-        None => name.is_empty(),
-        Some((b'*', rest)) => (0..=name.len()).any(|skip| matches_segment(rest, &name[skip..])),
-        Some((b'?', rest)) => !name.is_empty() && matches_segment(rest, &name[1..]),
-        Some((b'[', rest)) => {
-            let Some((&c, name_rest)) = name.split_first() else {
-                return false;
-            };
-            let Some(end) = rest.iter().position(|&b| b == b']') else {
-                return false;
-            };
-            let (class, after) = (&rest[..end], &rest[end + 1..]);
-            let (negated, class) = match class.split_first() {
-                Some((b'^' | b'!', tail)) => (true, tail),
-                _ => (false, class),
-            };
-            let mut found = false;
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    found |= class[i] <= c && c <= class[i + 2];
-                    i += 3;
-                } else {
-                    found |= class[i] == c;
-                    i += 1;
-                }
+    let tokens = tokens(glob);
+    let (mut t, mut n) = (0, 0);
+    // The last `*` seen and the name position it is tried up to.
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match tokens.get(t) {
+            Some(Token::Star) => {
+                star = Some((t, n));
+                t += 1;
             }
-            found != negated && matches_segment(after, name_rest)
-        }
-        Some((b'\\', rest)) if !rest.is_empty() => {
-            name.first() == Some(&rest[0]) && matches_segment(&rest[1..], &name[1..])
-        }
-        Some((&literal, rest)) => {
-            name.first() == Some(&literal) && matches_segment(rest, &name[1..])
+            Some(token) if token.matches(name[n]) => {
+                t += 1;
+                n += 1;
+            }
+            _ => match star {
+                // That `*` takes one byte more, and the rest is tried again after it.
+                Some((star_t, star_n)) => {
+                    star = Some((star_t, star_n + 1));
+                    t = star_t + 1;
+                    n = star_n + 1;
+                }
+                None => return false,
+            },
         }
     }
+    tokens[t..].iter().all(|token| *token == Token::Star)
+}
+
+/// A piece of a segment's glob: `*`, or something that matches one byte.
+#[derive(Debug, PartialEq, Eq)]
+enum Token<'a> {
+    Star,
+    Any,
+    Byte(u8),
+    /// `[...]`: the class's bytes (ranges as `a-z`), and whether it is negated.
+    Class(&'a [u8], bool),
+    /// A `[` without its `]`: nothing matches it.
+    Never,
+}
+
+impl Token<'_> {
+    fn matches(&self, c: u8) -> bool {
+        match *self {
+            Token::Star | Token::Any => true,
+            Token::Byte(b) => b == c,
+            Token::Class(class, negated) => {
+                let mut found = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == b'-' {
+                        found |= class[i] <= c && c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        found |= class[i] == c;
+                        i += 1;
+                    }
+                }
+                found != negated
+            }
+            Token::Never => false,
+        }
+    }
+}
+
+/// The tokens of a segment's glob; a run of `*` is one `*`.
+fn tokens(glob: &[u8]) -> Vec<Token<'_>> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < glob.len() {
+        let token = match glob[i] {
+            b'*' => {
+                i += 1;
+                if tokens.last() == Some(&Token::Star) {
+                    continue;
+                }
+                Token::Star
+            }
+            b'?' => {
+                i += 1;
+                Token::Any
+            }
+            b'[' => {
+                let rest = &glob[i + 1..];
+                let Some(end) = rest.iter().position(|&b| b == b']') else {
+                    tokens.push(Token::Never);
+                    return tokens;
+                };
+                i += end + 2;
+                match rest[..end].split_first() {
+                    Some((b'^' | b'!', tail)) => Token::Class(tail, true),
+                    _ => Token::Class(&rest[..end], false),
+                }
+            }
+            b'\\' if i + 1 < glob.len() => {
+                i += 2;
+                Token::Byte(glob[i - 1])
+            }
+            literal => {
+                i += 1;
+                Token::Byte(literal)
+            }
+        };
+        tokens.push(token);
+    }
+    tokens
 }
 
 #[cfg(test)]
@@ -126,5 +197,60 @@ mod tests {
         );
         assert_eq!(excluding_pattern("[!u]v.lock\n", "uv.lock"), None);
         assert_eq!(excluding_pattern("", "uv.lock"), None);
+    }
+
+    #[test]
+    fn globs_match_by_segment_as_go_filepath_match_does() {
+        let m = |glob: &str, name: &str| matches_segment(glob.as_bytes(), name.as_bytes());
+        assert!(m("*", ""));
+        assert!(m("*.lock", "uv.lock"));
+        assert!(m("u*v*.l*k", "uv.lock"));
+        assert!(!m("*.lock", "uv.locks"));
+        assert!(m("*a*b", "xaxxab"));
+        assert!(!m("*a*b", "xaxxa"));
+        assert!(m("\\*x", "*x"));
+        assert!(!m("\\*x", "ax"));
+        assert!(m("x\\", "x\\"));
+        assert!(m("[^a]v.lock", "uv.lock"));
+        // The class ends at the first `]`: `[]` is empty and matches nothing.
+        assert!(!m("[]a]", "]a]"));
+        assert!(!m("[]", "a"));
+        assert!(!m("uv.[lock", "uv.[lock"));
+        assert!(!m("*[", "a"));
+        assert!(m("?v.lock", "uv.lock"));
+        assert!(!m("?", ""));
+    }
+
+    #[test]
+    fn a_star_storm_matches_as_one_star_without_recursing() {
+        // A fuzz find: 50 000 stars overflowed the stack, one recursion each.
+        let storm = "*".repeat(50_000);
+        assert_eq!(
+            excluding_pattern(&format!("{storm}a\n"), "uv.lock"),
+            None,
+            "uv.lock does not end in a"
+        );
+        assert_eq!(
+            excluding_pattern(&format!("{storm}k\n"), "uv.lock"),
+            Some((1, format!("{storm}k")))
+        );
+        assert_eq!(
+            excluding_pattern(&format!("**/{storm}/**\n"), "uv.lock"),
+            None
+        );
+    }
+
+    #[test]
+    fn thirty_stars_against_a_long_name_that_does_not_match() {
+        // Each star used to try every split of the rest: exponential in the stars.
+        let glob = format!("{}b", "*a".repeat(30));
+        let name = "a".repeat(200);
+        assert!(!matches_segment(glob.as_bytes(), name.as_bytes()));
+        assert!(matches_segment(
+            glob.as_bytes(),
+            format!("{name}b").as_bytes()
+        ));
+        let stars = "*".repeat(30) + "x";
+        assert!(!matches_segment(stars.as_bytes(), name.as_bytes()));
     }
 }
