@@ -67,8 +67,8 @@ pub async fn prepare<B: Bridge>(
         });
     let target = Target::named(opts.target()).ok_or_else(|| {
         BuildError::plain(format!(
-            "uv.build has no target {:?}: its targets are {} (see --call=targets; buildx 0.13: BUILDX_EXPERIMENTAL=1 --print=targets)",
-            opts.target(),
+            "uv.build has no target {}: its targets are {} (see --call=targets; buildx 0.13: BUILDX_EXPERIMENTAL=1 --print=targets)",
+            crate::spec::quote(opts.target()),
             Target::ALL
                 .iter()
                 .map(|(n, _, _)| *n)

@@ -19,3 +19,33 @@ fn a_non_ascii_python_version_after_cp_is_outlined_not_a_panic() {
         );
     }
 }
+
+/// The error `spec` (examples/plain's spec plus `extra`) fails with, after checking that it was
+/// Returned at a line of uv.build.
+fn spec_error(extra: &str) -> String {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &format!("{EXAMPLE_SPEC}{extra}"));
+    run(&mut bridge, &opts());
+    bridge.error_message()
+}
+
+#[test]
+fn long_values_are_quoted_cut_in_errors() {
+    let long = "a".repeat(100_000);
+    for extra in [
+        format!("workdir = \"{long}\"\n"),
+        format!("base = \"A{long}\"\n"),
+        format!("[run]\nstop-signal = \"{long}\"\n"),
+        format!("[sync]\nlock = \"{long}\"\n"),
+        format!("[sync]\ndev = \"{long}\"\n"),
+        format!("[sync]\n{long} = 1\n"),
+    ] {
+        let message = spec_error(&extra);
+        assert!(
+            message.len() < 600,
+            "{} bytes: {}",
+            message.len(),
+            message.chars().take(600).collect::<String>()
+        );
+        assert!(message.contains("… (100"), "{message}");
+    }
+}

@@ -31,7 +31,10 @@ pub(super) fn check_selection(
             return Err(SpecError::at(
                 spec_file,
                 value.span().start,
-                format!("[sync] package {name:?} is not a package of this project{set_by}"),
+                format!(
+                    "[sync] package {} is not a package of this project{set_by}",
+                    crate::spec::quote(name)
+                ),
                 format!("use one of: {}", names.join(", ")),
             ));
         }
@@ -81,8 +84,8 @@ fn check_extras_and_groups(
             spec_file,
             value.span().start,
             format!(
-                "[sync] {key} {:?} is not defined in {what}{set_by}",
-                value.get_ref()
+                "[sync] {key} {} is not defined in {what}{set_by}",
+                crate::spec::quote(value.get_ref())
             ),
             fix,
         )

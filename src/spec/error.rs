@@ -41,6 +41,33 @@ impl SpecError {
     }
 }
 
+/// Most characters of a value an error message quotes: a longer one is cut, so that an error
+/// about a 100 kB value is still one readable line.
+pub const QUOTED_MAX: usize = 80;
+
+/// `value` quoted as `{:?}` quotes it; longer than [`QUOTED_MAX`] characters, its start, `…`
+/// and its length: `"aaa…"… (100000 characters)`.
+pub fn quote(value: &str) -> String {
+    match cut(value) {
+        None => format!("{value:?}"),
+        Some(start) => format!("{start:?}… ({} characters)", value.chars().count()),
+    }
+}
+
+/// `text` (a name or a flag, written without quotes) as it is, or cut as [`quote`] cuts.
+pub fn shorten(text: &str) -> String {
+    match cut(text) {
+        None => text.to_string(),
+        Some(start) => format!("{start}… ({} characters)", text.chars().count()),
+    }
+}
+
+/// The first [`QUOTED_MAX`] characters of `text`, when it has more.
+fn cut(text: &str) -> Option<&str> {
+    let (end, _) = text.char_indices().nth(QUOTED_MAX)?;
+    Some(&text[..end])
+}
+
 /// The spec file as read: its name (for messages) and its text.
 #[derive(Clone, Debug)]
 pub struct SpecFile {
@@ -56,4 +83,26 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{quote, shorten};
+
+    #[test]
+    fn long_values_are_quoted_cut_with_their_length_and_short_ones_whole() {
+        assert_eq!(quote("/app"), "\"/app\"");
+        assert_eq!(shorten("UVF_SYNC_DEV"), "UVF_SYNC_DEV");
+        let long = "é".repeat(100_000);
+        let quoted = quote(&long);
+        assert_eq!(
+            quoted,
+            format!("\"{}\"… (100000 characters)", "é".repeat(80))
+        );
+        assert_eq!(
+            shorten(&"x".repeat(81)),
+            format!("{}… (81 characters)", "x".repeat(80))
+        );
+        assert_eq!(quote(&"x".repeat(80)), format!("{:?}", "x".repeat(80)));
+    }
 }

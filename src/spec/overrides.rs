@@ -12,7 +12,7 @@ use serde::de::IntoDeserializer;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{SpecError, SpecFile};
+use super::error::{quote, shorten, SpecError, SpecFile};
 use super::{CacheSharing, LockMode, Spec};
 
 /// The prefix of every build arg that sets a spec value.
@@ -76,11 +76,15 @@ pub fn apply(
     {
         return Err(error(
             file,
-            format!("--build-arg {arg} sets nothing: build arg names are case-sensitive"),
-            format!("write {}", arg.to_ascii_uppercase()),
+            format!(
+                "--build-arg {} sets nothing: build arg names are case-sensitive",
+                shorten(arg)
+            ),
+            format!("write {}", shorten(&arg.to_ascii_uppercase())),
         ));
     }
     for (arg, value) in args.iter().filter(|(a, _)| a.starts_with(PREFIX)) {
+        let shown = shorten(arg);
         if arg == UV_VERSION_ARG {
             continue;
         }
@@ -97,7 +101,7 @@ pub fn apply(
             };
             return Err(error(
                 file,
-                format!("--build-arg {arg} sets no uv.build value"),
+                format!("--build-arg {shown} sets no uv.build value"),
                 fix,
             ));
         };
@@ -116,7 +120,10 @@ pub fn apply(
         {
             return Err(error(
                 file,
-                format!("--build-arg {UV_VERSION_ARG}={version:?} is not a uv version"),
+                format!(
+                    "--build-arg {UV_VERSION_ARG}={} is not a uv version",
+                    quote(version)
+                ),
                 "use a version such as 0.13.9".into(),
             ));
         }
@@ -153,7 +160,7 @@ pub fn apply_named_contexts(
         let Some(image) = value.strip_prefix("docker-image://") else {
             return Err(error(
                 file,
-                format!("--build-context {name}={value} is not an image: the {name} image can only be replaced by another image"),
+                format!("--build-context {name}={} is not an image: the {name} image can only be replaced by another image", shorten(value)),
                 format!("use --build-context {name}=docker-image://<image>"),
             ));
         };
@@ -210,7 +217,7 @@ fn set(
         "0" | "false" | "no" => Ok(false),
         _ => Err(error(
             file,
-            format!("--build-arg {arg}={value:?} is not a boolean"),
+            format!("--build-arg {arg}={} is not a boolean", quote(value)),
             "use true or false".into(),
         )),
     };
@@ -227,7 +234,7 @@ fn set(
     let keyword = |choices: &str| {
         error(
             file,
-            format!("--build-arg {arg}={value:?} is not one of {choices}"),
+            format!("--build-arg {arg}={} is not one of {choices}", quote(value)),
             format!("use one of {choices}"),
         )
     };

@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use super::error::{line_of, SpecError, SpecFile};
+use super::error::{line_of, quote, shorten, SpecError, SpecFile};
 use super::Spec;
 
 const TABLES: &[&str] = &["build", "sync", "cache", "run", "test"];
@@ -72,7 +72,10 @@ impl Checker<'_> {
             if v.is_empty() || v.chars().any(char::is_whitespace) {
                 return Err(self.error(
                     version,
-                    format!("[build] managed-python {v:?} is not a Python version request"),
+                    format!(
+                        "[build] managed-python {} is not a Python version request",
+                        quote(v)
+                    ),
                     "use a version such as \"3.12\" or \"3.12.7\"",
                 ));
             }
@@ -85,7 +88,7 @@ impl Checker<'_> {
             if !matches!(n.as_str(), "default" | "host") {
                 return Err(self.error(
                     network,
-                    format!("[build] network {n:?} is not a network mode"),
+                    format!("[build] network {} is not a network mode", quote(n)),
                     "use \"default\" (BuildKit's sandbox) or \"host\" (with --allow network.host)",
                 ));
             }
@@ -118,7 +121,7 @@ impl Checker<'_> {
             if id.get_ref().is_empty() || id.get_ref().chars().any(char::is_whitespace) {
                 return Err(self.error(
                     id,
-                    format!("[cache] id {:?} is not a valid cache id", id.get_ref()),
+                    format!("[cache] id {} is not a valid cache id", quote(id.get_ref())),
                     "use a short word without spaces, e.g. id = \"uv\"",
                 ));
             }
@@ -138,8 +141,17 @@ impl Checker<'_> {
             if name.chars().all(|c| c.is_ascii_digit()) {
                 return Err(self.error(
                     user,
-                    format!("[run] user {name:?} is a number, which Docker takes as a uid, not as this name"),
-                    &format!("name the user and give it the id with uid: user = \"app\" and uid = {}", name.trim_start_matches('0').parse::<u64>().unwrap_or(10001).max(1)),
+                    format!(
+                        "[run] user {} is a number, which Docker takes as a uid, not as this name",
+                        quote(name)
+                    ),
+                    &format!(
+                        "name the user and give it the id with uid: user = \"app\" and uid = {}",
+                        name.trim_start_matches('0')
+                            .parse::<u64>()
+                            .unwrap_or(10001)
+                            .max(1)
+                    ),
                 ));
             }
             self.name("[run] user", user, "a user name such as \"app\"")?;
@@ -167,7 +179,10 @@ impl Checker<'_> {
             if !valid {
                 return Err(self.error(
                     value,
-                    format!("[run] env: {key:?} is not a valid environment variable name"),
+                    format!(
+                        "[run] env: {} is not a valid environment variable name",
+                        quote(key)
+                    ),
                     "use letters, digits and underscores, not starting with a digit",
                 ));
             }
@@ -218,7 +233,10 @@ impl Checker<'_> {
             if !valid {
                 return Err(self.error(
                     signal,
-                    format!("[run] stop-signal {:?} is not a signal", signal.get_ref()),
+                    format!(
+                        "[run] stop-signal {} is not a signal",
+                        quote(signal.get_ref())
+                    ),
                     "use a name such as \"SIGINT\" or a number",
                 ));
             }
@@ -254,8 +272,8 @@ impl Checker<'_> {
                 return Err(self.error(
                     value,
                     format!(
-                        "[run] {key} {:?} is not a duration of 1ms or more",
-                        value.get_ref()
+                        "[run] {key} {} is not a duration of 1ms or more",
+                        quote(value.get_ref())
                     ),
                     "write a number with its unit, e.g. \"30s\", \"1m30s\" or \"500ms\"",
                 ));
@@ -389,7 +407,7 @@ impl Checker<'_> {
         {
             return Err(self.error(
                 image,
-                format!("[build] {key} {r:?} is not an image reference"),
+                format!("[build] {key} {} is not an image reference", quote(r)),
                 "use a lowercase reference such as \"python:3.12-slim-bookworm\"",
             ));
         }
@@ -406,7 +424,10 @@ impl Checker<'_> {
         if !d.starts_with('/') || d == "/" || d.split('/').any(|part| part == "..") {
             return Err(self.error(
                 dir,
-                format!("{what} {d:?} must be an absolute directory other than /"),
+                format!(
+                    "{what} {} must be an absolute directory other than /",
+                    quote(d)
+                ),
                 &format!("use an absolute path such as {example:?}"),
             ));
         }
@@ -424,7 +445,7 @@ impl Checker<'_> {
         if !valid {
             return Err(self.error(
                 value,
-                format!("{what} {v:?} is not a valid name"),
+                format!("{what} {} is not a valid name", quote(v)),
                 &format!("use {example}"),
             ));
         }
@@ -503,6 +524,8 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
     let offset = e.span().map(|s| s.start).unwrap_or(0);
     let line = line_of(text, offset);
     let raw = e.message().trim().replace('\n', " ");
+    // Keys and values quoted from the text are cut when long.
+    let key_on_line = |text: &str, line: usize| key_on_line(text, line).map(|k| shorten(&k));
     let table = table_at(text, offset);
     let place = match &table {
         Some(t) => format!("[{t}]"),
@@ -534,11 +557,11 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
                 "keep one of the two".to_string(),
             ),
             (None, None) => (
-                format!("invalid TOML: {raw}"),
+                format!("invalid TOML: {}", shorten(&raw)),
                 "a key is set a second time: keep one of the two".to_string(),
             ),
         }
-    } else if let Some(key) = quoted(&raw, "unknown field") {
+    } else if let Some(key) = quoted(&raw, "unknown field").map(|k| shorten(&k)) {
         let expected = all_quoted(&raw, "expected");
         let is_header = text
             .lines()
@@ -582,11 +605,14 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         let key = key_on_line(text, line).unwrap_or_default();
         let expected = all_quoted(&raw, "expected");
         (
-            format!("{place} {key}: {variant:?} is not one of the accepted values"),
+            format!(
+                "{place} {key}: {} is not one of the accepted values",
+                quote(&variant)
+            ),
             format!("use one of: {}", expected.join(", ")),
         )
     } else if raw.starts_with("invalid type") {
-        let key = key_at(text, line).unwrap_or_default();
+        let key = key_at(text, line).map(|k| shorten(&k)).unwrap_or_default();
         let expected = match raw.split("expected").nth(1).unwrap_or("").trim() {
             "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
             "a map" => "a table, e.g. { KEY = \"value\" }".to_string(),
@@ -600,20 +626,20 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
             "f32" | "f64" => "a number".to_string(),
             other => other.to_string(),
         };
-        let got = raw
-            .trim_start_matches("invalid type:")
-            .split(", expected")
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
+        let got = shorten(
+            raw.trim_start_matches("invalid type:")
+                .split(", expected")
+                .next()
+                .unwrap_or("")
+                .trim(),
+        );
         (
             format!("{place} {key} has the wrong type: {got}"),
             format!("write {expected}"),
         )
     } else {
         (
-            format!("invalid TOML: {raw}"),
+            format!("invalid TOML: {}", shorten(&raw)),
             "check the quoting and brackets on this line".to_string(),
         )
     };
