@@ -29,6 +29,28 @@ fn spec_error(extra: &str) -> String {
 }
 
 #[test]
+fn a_directory_that_is_the_root_once_its_slashes_are_trimmed_is_rejected_at_its_line() {
+    for (table, key, value, example) in [
+        ("build", "workdir", "//", "/app"),
+        ("build", "workdir", "/./", "/app"),
+        ("cache", "dir", "///", "/root/.cache/uv"),
+        ("build", "python-install-dir", "//", "/opt/uv-python"),
+    ] {
+        // EXAMPLE_SPEC ends in [build]: a [build] key goes on line 5, others under their table.
+        let extra = if table == "build" {
+            format!("{key} = {value:?}\n")
+        } else {
+            format!("[{table}]\n{key} = {value:?}\n")
+        };
+        let line = if table == "build" { 5 } else { 6 };
+        assert_eq!(
+            spec_error(&extra),
+            format!("uv.build:{line}: [{table}] {key} {value:?} must be an absolute directory other than / (fix: use an absolute path such as {example:?})")
+        );
+    }
+}
+
+#[test]
 fn long_values_are_quoted_cut_in_errors() {
     let long = "a".repeat(100_000);
     for extra in [

@@ -421,7 +421,9 @@ impl Checker<'_> {
         example: &str,
     ) -> Result<(), SpecError> {
         let d = dir.get_ref();
-        if !d.starts_with('/') || d == "/" || d.split('/').any(|part| part == "..") {
+        // `//` or `/./` is `/` once its slashes are trimmed: no directory of its own either.
+        let is_root = d.split('/').all(|part| part.is_empty() || part == ".");
+        if !d.starts_with('/') || is_root || d.split('/').any(|part| part == "..") {
             return Err(self.error(
                 dir,
                 format!(
