@@ -178,11 +178,29 @@ impl BuildOpts {
             .filter(|f| !f.is_empty())
             .map(|field| {
                 let field = field.to_ascii_lowercase();
+                let shown = crate::spec::shorten(&field);
+                const FIX: &str = "fix: --add-host name=1.2.3.4";
                 let (host, ip) = field
                     .split_once('=')
-                    .ok_or_else(|| format!("--add-host {field} is not name=ip"))?;
-                ip.parse::<std::net::IpAddr>()
-                    .map_err(|_| format!("--add-host {field}: {ip} is not an IP address"))?;
+                    .ok_or_else(|| format!("--add-host {shown} is not name=ip; {FIX}"))?;
+                if host.is_empty() {
+                    return Err(format!(
+                        "--add-host {}: no host name before \"=\"; {FIX}",
+                        crate::spec::quote(&field)
+                    ));
+                }
+                if ip.is_empty() {
+                    return Err(format!(
+                        "--add-host {}: no IP address after \"=\"; {FIX}",
+                        crate::spec::quote(&field)
+                    ));
+                }
+                ip.parse::<std::net::IpAddr>().map_err(|_| {
+                    format!(
+                        "--add-host {shown}: {} is not an IP address",
+                        crate::spec::shorten(ip)
+                    )
+                })?;
                 Ok((host.to_string(), ip.to_string()))
             })
             .collect()
@@ -321,6 +339,21 @@ mod tests {
                 .extra_hosts()
                 .unwrap_err(),
             "--add-host index=not-an-ip: not-an-ip is not an IP address"
+        );
+        // A fuzz find: this read `a=:  is not an IP address`.
+        assert_eq!(
+            opts(&[("add-hosts", "a=")]).extra_hosts().unwrap_err(),
+            "--add-host \"a=\": no IP address after \"=\"; fix: --add-host name=1.2.3.4"
+        );
+        assert_eq!(
+            opts(&[("add-hosts", "=10.0.0.1")])
+                .extra_hosts()
+                .unwrap_err(),
+            "--add-host \"=10.0.0.1\": no host name before \"=\"; fix: --add-host name=1.2.3.4"
+        );
+        assert_eq!(
+            opts(&[("add-hosts", "index")]).extra_hosts().unwrap_err(),
+            "--add-host index is not name=ip; fix: --add-host name=1.2.3.4"
         );
         assert!(opts(&[("force-network-mode", "bridge")])
             .network_mode()
