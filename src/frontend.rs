@@ -2,7 +2,6 @@
 //! plan, lower, solve, and Return the result (or the error, located in the file at fault).
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use crate::gateway::status::SourceLocation;
 use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
@@ -73,45 +72,39 @@ pub struct BuiltImage {
     pub base_config: Vec<u8>,
 }
 
-/// Runs the whole build and Returns its result to BuildKit. Only a failure to talk to BuildKit
-/// is an `Err`; build failures are Returned as errors.
+/// Runs the whole build (or answers the subrequest) and Returns its result to BuildKit. Only a
+/// failure to talk to BuildKit is an `Err`; build failures are Returned as errors, and so is a
+/// panic: a bug must not leave BuildKit waiting.
 pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
-    if let Some(request) = opts.subrequest() {
-        let result = match request {
-            crate::subrequests::OUTLINE | crate::subrequests::LINT => {
-                match inspect(bridge, opts, request).await {
-                    Ok(metadata) => FrontendResult::Metadata(metadata),
-                    Err(error) => FrontendResult::Error(error.to_status()),
-                }
-            }
-            _ => match crate::subrequests::answer(request) {
-                Ok(metadata) => FrontendResult::Metadata(metadata),
-                Err(message) => FrontendResult::Error(error_status(&message, None)),
-            },
-        };
-        return bridge.finish(result).await;
-    }
-    let outcome = {
-        // A bug must not leave BuildKit waiting: a panic is Returned as an error like any other.
-        let mut build = std::pin::pin!(build_all(bridge, opts, now));
-        std::future::poll_fn(|cx| {
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build.as_mut().poll(cx)))
-            {
-                Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-                Ok(std::task::Poll::Ready(result)) => std::task::Poll::Ready(result),
-                Err(panic) => std::task::Poll::Ready(Err(BuildError::plain(format!(
-                    "uv-frontend hit an internal error ({}); please report it with your uv.build",
-                    panic_message(&panic)
-                )))),
-            }
-        })
+    let result = crate::panic_guard::catch_panics(answer(bridge, opts, now))
         .await
-    };
-    let result = match outcome {
-        Ok(result) => result,
-        Err(error) => FrontendResult::Error(error.to_status()),
-    };
+        .unwrap_or_else(|panic| {
+            let message = crate::panic_guard::internal_error(opts.filename(), &panic);
+            FrontendResult::Error(error_status(&message, None))
+        });
     bridge.finish(result).await
+}
+
+/// The answer to the request: a subrequest's metadata, the built image(s), or the error.
+async fn answer<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> FrontendResult {
+    let Some(request) = opts.subrequest() else {
+        return match build_all(bridge, opts, now).await {
+            Ok(result) => result,
+            Err(error) => FrontendResult::Error(error.to_status()),
+        };
+    };
+    match request {
+        crate::subrequests::OUTLINE | crate::subrequests::LINT => {
+            match inspect(bridge, opts, request).await {
+                Ok(metadata) => FrontendResult::Metadata(metadata),
+                Err(error) => FrontendResult::Error(error.to_status()),
+            }
+        }
+        _ => match crate::subrequests::answer(request) {
+            Ok(metadata) => FrontendResult::Metadata(metadata),
+            Err(message) => FrontendResult::Error(error_status(&message, None)),
+        },
+    }
 }
 
 /// One image, or with several `--platform`s one per platform, built in turn (the first failure
@@ -172,14 +165,6 @@ async fn inspect<B: Bridge>(
         &prepared,
         &findings(&prepared, opts, &builder_config),
     ))
-}
-
-fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".into())
 }
 
 fn stage_of(lowered: &crate::lower::Lowered, stage: &str) -> Result<llb::State, BuildError> {

@@ -15,6 +15,7 @@ pub mod interpreter_check;
 pub mod lint;
 pub mod llb;
 pub mod lower;
+pub mod panic_guard;
 pub mod plan;
 pub mod prepare;
 pub mod project;

@@ -754,7 +754,7 @@ fn a_panic_is_returned_as_an_error_not_a_hang() {
     assert!(
         status
             .message
-            .starts_with("uv-frontend hit an internal error (resolver exploded)"),
+            .starts_with("uv.build:1: internal error in uv-frontend: resolver exploded"),
         "{}",
         status.message
     );

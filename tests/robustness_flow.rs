@@ -71,3 +71,17 @@ fn long_values_are_quoted_cut_in_errors() {
         assert!(message.contains("… (100"), "{message}");
     }
 }
+
+#[test]
+fn a_panic_in_a_subrequest_is_returned_as_an_error_not_a_dead_frontend() {
+    // The fake's resolver panics, standing in for a bug: --call=check resolves the builder.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.panic_on_resolve = true;
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.lint".into());
+    run(&mut bridge, &o);
+    assert_eq!(
+        bridge.error_message(),
+        "uv.build:1: internal error in uv-frontend: resolver exploded (please report it)"
+    );
+}

@@ -48,7 +48,7 @@ pub const QUOTED_MAX: usize = 80;
 /// `value` quoted as `{:?}` quotes it; longer than [`QUOTED_MAX`] characters, its start, `…`
 /// and its length: `"aaa…"… (100000 characters)`.
 pub fn quote(value: &str) -> String {
-    match cut(value) {
+    match cut(value, QUOTED_MAX) {
         None => format!("{value:?}"),
         Some(start) => format!("{start:?}… ({} characters)", value.chars().count()),
     }
@@ -56,15 +56,20 @@ pub fn quote(value: &str) -> String {
 
 /// `text` (a name or a flag, written without quotes) as it is, or cut as [`quote`] cuts.
 pub fn shorten(text: &str) -> String {
-    match cut(text) {
+    shorten_to(text, QUOTED_MAX)
+}
+
+/// `text` as it is, or its first `max` characters, `…` and its length.
+pub fn shorten_to(text: &str, max: usize) -> String {
+    match cut(text, max) {
         None => text.to_string(),
         Some(start) => format!("{start}… ({} characters)", text.chars().count()),
     }
 }
 
-/// The first [`QUOTED_MAX`] characters of `text`, when it has more.
-fn cut(text: &str) -> Option<&str> {
-    let (end, _) = text.char_indices().nth(QUOTED_MAX)?;
+/// The first `max` characters of `text`, when it has more.
+fn cut(text: &str, max: usize) -> Option<&str> {
+    let (end, _) = text.char_indices().nth(max)?;
     Some(&text[..end])
 }
 

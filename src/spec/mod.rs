@@ -15,7 +15,7 @@ use toml::Spanned;
 
 pub use crate::llb::CacheSharing;
 pub use error::line_of;
-pub use error::{quote, shorten, SpecError, SpecFile, QUOTED_MAX};
+pub use error::{quote, shorten, shorten_to, SpecError, SpecFile, QUOTED_MAX};
 pub use parse::{closest, edit_distance, parse, parse_with_args};
 
 /// A parsed `uv.build`. Every field is optional; `None` means "use the default".
