@@ -156,7 +156,8 @@ pub async fn prepare<B: Bridge>(
                     file: ignore_file.clone(),
                     line,
                     message: format!(
-                        "`{pattern}` leaves {name} out of the build context, but {why}"
+                        "`{}` leaves {name} out of the build context, but {why}",
+                        spec::shorten(&pattern)
                     ),
                     fix: format!("remove the line, or add `!{name}` after it"),
                 };

@@ -85,3 +85,19 @@ fn a_panic_in_a_subrequest_is_returned_as_an_error_not_a_dead_frontend() {
         "uv.build:1: internal error in uv-frontend: resolver exploded (please report it)"
     );
 }
+
+#[test]
+fn a_dockerignore_star_storm_is_matched_and_quoted_cut() {
+    let storm = "*".repeat(50_000);
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.set_context_file(".dockerignore", &format!("{storm}a\n{storm}k\n"));
+    run(&mut bridge, &opts());
+    // Line 2 ends in k, as uv.lock does; line 1 matches nothing the build needs.
+    assert_eq!(
+        bridge.error_message(),
+        format!(
+            ".dockerignore:2: `{}… (50001 characters)` leaves uv.lock out of the build context, but uv needs it (fix: remove the line, or add `!uv.lock` after it)",
+            "*".repeat(80)
+        )
+    );
+}
