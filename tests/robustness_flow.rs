@@ -101,3 +101,43 @@ fn a_dockerignore_star_storm_is_matched_and_quoted_cut() {
         )
     );
 }
+
+/// The error examples/plain fails with once `edit` has rewritten its context file `path`,
+/// with the file the Returned location names.
+fn project_file_error(path: &str, edit: impl FnOnce(&str) -> String) -> (String, String) {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file(path, edit);
+    run(&mut bridge, &opts());
+    let detail = &bridge.returned_error().expect("an error").details[0];
+    let source: serde_json::Value = serde_json::from_slice(&detail.value).expect("JSON");
+    let file = source["info"]["filename"]
+        .as_str()
+        .expect("a file")
+        .to_string();
+    (bridge.error_message(), file)
+}
+
+#[test]
+fn project_values_uv_would_reject_later_fail_at_their_line() {
+    let (message, file) = project_file_error("pyproject.toml", |t| {
+        t.replace("name = \"hello-uv\"", "name = 5")
+    });
+    assert_eq!(
+        (message.as_str(), file.as_str()),
+        ("pyproject.toml:2: [project] name is an integer (5), not a string (fix: write it in quotes, e.g. name = \"my-app\")", "pyproject.toml")
+    );
+    let (message, _) =
+        project_file_error("pyproject.toml", |t| t.replace(">=3.11", ">=3.12,<3.11"));
+    assert!(
+        message.starts_with(
+            "pyproject.toml:5: [project] requires-python \">=3.12,<3.11\" admits no Python version"
+        ),
+        "{message}"
+    );
+    let (message, file) =
+        project_file_error("uv.lock", |t| t.replacen("version = 1", "version = 99", 1));
+    assert_eq!(
+        (message.as_str(), file.as_str()),
+        ("uv.lock:1: uv.lock has version = 99, a lock version uv does not read (it reads version 1) (fix: regenerate it with `uv lock` and commit it)", "uv.lock")
+    );
+}

@@ -4,9 +4,11 @@
 mod build_backend;
 mod dockerignore;
 mod editable_layout;
+mod file_checks;
 mod lock;
 pub mod normalize;
 mod pyproject;
+mod requires_python;
 mod stale;
 
 use std::collections::BTreeMap;
@@ -88,6 +90,7 @@ impl Project {
             )
         })?;
         let pyproject = PyProject::parse(pyproject_text)?;
+        file_checks::check_pyproject(pyproject_text)?;
         let lock_text = files.uv_lock.as_deref().ok_or_else(|| {
             missing(
                 UV_LOCK,
@@ -95,6 +98,7 @@ impl Project {
             )
         })?;
         let lock = Lock::parse(lock_text)?;
+        file_checks::check_lock(lock_text)?;
         let python_version = files.python_version.as_deref().and_then(|text| {
             text.lines()
                 .map(str::trim)
