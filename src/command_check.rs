@@ -163,6 +163,8 @@ pub async fn check<B: Bridge>(
             continue;
         }
         let lookup = find_executable(bridge, reference, name, path_env, &settings.workdir).await;
+        // The name and its path come from the spec: quoted cut when long.
+        let shown = crate::spec::shorten(name);
         let (message, fix) = match lookup {
             Lookup::Found | Lookup::Unknown => continue,
             Lookup::Missing { searched, nearest } => {
@@ -185,21 +187,27 @@ pub async fn check<B: Bridge>(
                             .to_string()
                     }
                 };
-                (format!("[run] {key} runs `{name}`, which {place}"), fix)
+                (format!("[run] {key} runs `{shown}`, which {place}"), fix)
             }
             Lookup::NotExecutable { path, mode } => (
-                format!("[run] {key} runs `{name}`, but {path} is not executable (mode {mode:o})"),
+                format!(
+                    "[run] {key} runs `{shown}`, but {} is not executable (mode {mode:o})",
+                    crate::spec::shorten(&path)
+                ),
                 // Files under the workdir came from the build context; others from the images.
                 if path.starts_with(&format!("{}/", settings.workdir)) {
                     format!(
-                        "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{name}\"]"
+                        "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{shown}\"]"
                     )
                 } else {
                     "run it with its interpreter, or name an executable the image has".to_string()
                 },
             ),
             Lookup::Directory { path } => (
-                format!("[run] {key} runs `{name}`, but {path} is a directory"),
+                format!(
+                    "[run] {key} runs `{shown}`, but {} is a directory",
+                    crate::spec::shorten(&path)
+                ),
                 "name the program in it".to_string(),
             ),
         };

@@ -295,7 +295,12 @@ pub fn image_failure(
         ("uv", _) => ("uv", spec.build.uv.as_ref()),
         _ => ("builder", spec.build.builder.as_ref()),
     };
-    let message = format!("the {role} image {image} could not be loaded for {platform}: {cause}");
+    // The image as the spec names it, and BuildKit's reason, which names it too: both cut.
+    let image = &spec::shorten(image);
+    let message = format!(
+        "the {role} image {image} could not be loaded for {platform}: {}",
+        spec::shorten_to(cause, 2 * spec::QUOTED_MAX + 200)
+    );
     let (offset, fix) = match key {
         Some(v) => (
             v.span().start,

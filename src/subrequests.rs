@@ -80,7 +80,8 @@ pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
             .into())
         }
         other => Err(format!(
-            "uv-frontend does not answer the subrequest {other:?}: it answers {TARGETS} (--call=targets), {OUTLINE} (--call=outline), {LINT} (--call=check) and {DESCRIBE}"
+            "uv-frontend does not answer the subrequest {}: it answers {TARGETS} (--call=targets), {OUTLINE} (--call=outline), {LINT} (--call=check) and {DESCRIBE}",
+            crate::spec::quote(other)
         )),
     }
 }

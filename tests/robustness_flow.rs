@@ -141,3 +141,36 @@ fn project_values_uv_would_reject_later_fail_at_their_line() {
         ("uv.lock:1: uv.lock has version = 99, a lock version uv does not read (it reads version 1) (fix: regenerate it with `uv lock` and commit it)", "uv.lock")
     );
 }
+
+#[test]
+fn long_option_values_are_quoted_cut_in_errors() {
+    let long = "\u{1b}".repeat(100_000);
+    let builder = format!("127.0.0.1:5000/{}", "a".repeat(100_000));
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\ncommand = [\"{}\"]\n",
+        "b".repeat(100_000)
+    );
+    for (spec, option, value) in [
+        (EXAMPLE_SPEC, "force-network-mode", long.as_str()),
+        (EXAMPLE_SPEC, "image-resolve-mode", long.as_str()),
+        (EXAMPLE_SPEC, "requestid", long.as_str()),
+        (EXAMPLE_SPEC, "target", long.as_str()),
+        (EXAMPLE_SPEC, "build-arg:UVF_UV_VERSION", long.as_str()),
+        (
+            EXAMPLE_SPEC,
+            "build-arg:UVF_BUILD_BUILDER",
+            builder.as_str(),
+        ),
+        (spec.as_str(), "target", "runtime"),
+    ] {
+        let bridge = build_with_opts(PLAIN_EXAMPLE, spec, &[(option, value)]);
+        let message = bridge.error_message();
+        assert!(
+            message.chars().count() < 700,
+            "{option}: {} characters: {}",
+            message.chars().count(),
+            message.chars().take(700).collect::<String>()
+        );
+        assert!(message.contains("… (100"), "{option}: {message}");
+    }
+}

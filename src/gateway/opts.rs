@@ -141,8 +141,12 @@ impl BuildOpts {
     pub fn cache_imports(&self) -> Result<Vec<CacheImport>, String> {
         match self.get("cache-imports") {
             None => Ok(vec![]),
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| format!("the cache-imports option is not valid JSON: {e}")),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                format!(
+                    "the cache-imports option is not valid JSON: {}",
+                    crate::spec::shorten(&e.to_string())
+                )
+            }),
         }
     }
 
@@ -212,7 +216,8 @@ impl BuildOpts {
             None => Ok(None),
             Some(mode @ ("host" | "none" | "sandbox")) => Ok(Some(mode)),
             Some(other) => Err(format!(
-                "--network {other} is not a network mode uv-frontend knows (host, none, default)"
+                "--network {} is not a network mode uv-frontend knows (host, none, default)",
+                crate::spec::shorten(other)
             )),
         }
     }
@@ -222,7 +227,8 @@ impl BuildOpts {
         match self.get("image-resolve-mode").unwrap_or("default") {
             mode @ ("default" | "pull" | "local") => Ok(mode),
             other => Err(format!(
-                "image-resolve-mode {other} is not default, pull or local"
+                "image-resolve-mode {} is not default, pull or local",
+                crate::spec::shorten(other)
             )),
         }
     }

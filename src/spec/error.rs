@@ -48,9 +48,19 @@ pub const QUOTED_MAX: usize = 80;
 /// `value` quoted as `{:?}` quotes it; longer than [`QUOTED_MAX`] characters, its start, `…`
 /// and its length: `"aaa…"… (100000 characters)`.
 pub fn quote(value: &str) -> String {
-    match cut(value, QUOTED_MAX) {
+    // Cut where the quoted text reaches the limit: `\u{1b}` is one character but 6 quoted.
+    let mut quoted_len = 0;
+    let end = value.char_indices().find_map(|(i, c)| {
+        quoted_len += c.escape_debug().count();
+        (quoted_len > QUOTED_MAX).then_some(i)
+    });
+    match end {
         None => format!("{value:?}"),
-        Some(start) => format!("{start:?}… ({} characters)", value.chars().count()),
+        Some(end) => format!(
+            "{:?}… ({} characters)",
+            &value[..end],
+            value.chars().count()
+        ),
     }
 }
 
@@ -109,5 +119,10 @@ mod tests {
             format!("{}… (81 characters)", "x".repeat(80))
         );
         assert_eq!(quote(&"x".repeat(80)), format!("{:?}", "x".repeat(80)));
+        // Cut by the length quoted: an escape counts for the characters it takes.
+        assert_eq!(
+            quote(&"\u{1b}".repeat(100)),
+            format!("{:?}… (100 characters)", "\u{1b}".repeat(13))
+        );
     }
 }
