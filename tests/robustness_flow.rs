@@ -174,3 +174,12 @@ fn long_option_values_are_quoted_cut_in_errors() {
         assert!(message.contains("… (100"), "{option}: {message}");
     }
 }
+
+#[test]
+fn a_solve_error_with_the_failed_marker_before_the_process_is_returned_as_it_is() {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let odd = " did not complete successfully process \"";
+    bridge.build_error = Some(odd.into());
+    run(&mut bridge, &opts());
+    assert_eq!(bridge.error_message(), format!("uv.build:1: {odd}"));
+}
