@@ -253,4 +253,59 @@ mod tests {
         let stars = "*".repeat(30) + "x";
         assert!(!matches_segment(stars.as_bytes(), name.as_bytes()));
     }
+
+    /// The matcher as it was before it was made iterative (exponential in the stars): the
+    /// reference the new one must agree with on short globs.
+    fn recursive_match(glob: &[u8], name: &[u8]) -> bool {
+        match glob.split_first() {
+            None => name.is_empty(),
+            Some((b'*', rest)) => (0..=name.len()).any(|skip| recursive_match(rest, &name[skip..])),
+            Some((b'?', rest)) => !name.is_empty() && recursive_match(rest, &name[1..]),
+            Some((b'[', rest)) => {
+                let Some((&c, name_rest)) = name.split_first() else {
+                    return false;
+                };
+                let Some(end) = rest.iter().position(|&b| b == b']') else {
+                    return false;
+                };
+                let (class, after) = (&rest[..end], &rest[end + 1..]);
+                let (negated, class) = match class.split_first() {
+                    Some((b'^' | b'!', tail)) => (true, tail),
+                    _ => (false, class),
+                };
+                let mut found = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == b'-' {
+                        found |= class[i] <= c && c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        found |= class[i] == c;
+                        i += 1;
+                    }
+                }
+                found != negated && recursive_match(after, name_rest)
+            }
+            Some((b'\\', rest)) if !rest.is_empty() => {
+                name.first() == Some(&rest[0]) && recursive_match(&rest[1..], &name[1..])
+            }
+            Some((&literal, rest)) => {
+                name.first() == Some(&literal) && recursive_match(rest, &name[1..])
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+        #[test]
+        fn the_two_pointer_match_agrees_with_the_recursive_one(
+            glob in "[ab*?\\[\\]^!\\\\.-]{0,8}",
+            name in "[ab.\\]^!\\\\-]{0,8}",
+        ) {
+            proptest::prop_assert_eq!(
+                matches_segment(glob.as_bytes(), name.as_bytes()),
+                recursive_match(glob.as_bytes(), name.as_bytes())
+            );
+        }
+    }
 }
