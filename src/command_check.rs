@@ -30,6 +30,9 @@ pub enum Lookup {
     Unknown,
 }
 
+/// The most directories of a `PATH` a lookup reads.
+const MAX_PATH_DIRS: usize = 64;
+
 /// Looks `name` up in the image `reference` as its runtime would: a name with a `/` is a path
 /// (relative to `workdir`), any other is searched in the directories of `path_env`.
 pub async fn find_executable<B: Bridge>(
@@ -55,14 +58,20 @@ pub async fn find_executable<B: Bridge>(
             let base = parts.pop().unwrap_or_default();
             (vec![format!("/{}", parts.join("/"))], base)
         }
-        false => (
-            path_env
-                .split(':')
-                .filter(|d| d.starts_with('/'))
-                .map(str::to_string)
-                .collect(),
-            name.to_string(),
-        ),
+        false => {
+            let mut dirs: Vec<String> = Vec::new();
+            for dir in path_env.split(':').filter(|d| d.starts_with('/')) {
+                if !dirs.iter().any(|d| d == dir) {
+                    // Each directory is a read through the gateway: a PATH longer than any a
+                    // system has is left to the runtime rather than read for minutes.
+                    if dirs.len() == MAX_PATH_DIRS {
+                        return Lookup::Unknown;
+                    }
+                    dirs.push(dir.to_string());
+                }
+            }
+            (dirs, name.to_string())
+        }
     };
     let mut names: Vec<String> = Vec::new();
     for dir in &dirs {
@@ -173,7 +182,7 @@ pub async fn check<B: Bridge>(
                 } else {
                     format!(
                         "is in no directory of the runtime image's PATH ({})",
-                        searched.join(":")
+                        crate::spec::shorten_to(&searched.join(":"), 4 * crate::spec::QUOTED_MAX)
                     )
                 };
                 let fix = match (nearest, scripts.keys().next()) {

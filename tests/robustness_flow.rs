@@ -183,3 +183,35 @@ fn a_solve_error_with_the_failed_marker_before_the_process_is_returned_as_it_is(
     run(&mut bridge, &opts());
     assert_eq!(bridge.error_message(), format!("uv.build:1: {odd}"));
 }
+
+/// examples/plain with `[run] command = ["missing"]` and the image's PATH set to `dirs`.
+fn missing_command_on_path(dirs: &[String]) -> FakeBridge {
+    let spec = format!(
+        "{EXAMPLE_SPEC}[run]\ncommand = [\"missing\"]\nenv = {{ PATH = \"{}\" }}\n",
+        dirs.join(":")
+    );
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    run(&mut bridge, &opts());
+    bridge
+}
+
+#[test]
+fn a_path_longer_than_any_system_has_is_left_to_the_runtime_and_quoted_cut() {
+    // 20 000 directories would be 20 000 reads through the gateway: not judged.
+    let many: Vec<String> = (0..20_000).map(|i| format!("/d{i}")).collect();
+    missing_command_on_path(&many).assert_built();
+    // Repeats are read once: 20 000 times /bin is one directory, which lacks the command.
+    let repeated = vec!["/bin".to_string(); 20_000];
+    let message = missing_command_on_path(&repeated).error_message();
+    assert!(
+        message.starts_with("uv.build:6: [run] command runs `missing`, which is in no directory of the runtime image's PATH (/bin)"),
+        "{message}"
+    );
+    // Few but long directories are quoted cut.
+    let long: Vec<String> = (0..10)
+        .map(|i| format!("/{i}{}", "x".repeat(10_000)))
+        .collect();
+    let message = missing_command_on_path(&long).error_message();
+    assert!(message.chars().count() < 800, "{message}");
+    assert!(message.contains("… (100"), "{message}");
+}
