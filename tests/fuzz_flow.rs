@@ -50,6 +50,8 @@ struct Case {
     build_error: Option<String>,
     failing_interpreter: Option<String>,
     python_version_env: Option<String>,
+    /// Files put into (or over) every built image's.
+    image_files: Vec<(String, Vec<u8>)>,
 }
 
 /// Texts as text (lossy), so that a failing case reads as the files it holds.
@@ -71,6 +73,14 @@ impl std::fmt::Debug for Case {
             .field("build_error", &self.build_error)
             .field("failing_interpreter", &self.failing_interpreter)
             .field("python_version_env", &self.python_version_env)
+            .field(
+                "image_files",
+                &self
+                    .image_files
+                    .iter()
+                    .map(|(path, bytes)| (path, text(bytes)))
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -143,7 +153,12 @@ const KEYS: &[(&str, &[Key])] = &[
             ("entrypoint", &["[]", "[\"tini\", \"--\"]"]),
             (
                 "env",
-                &["{ A = \"$PATH\" }", "{ PYTHONDONTWRITEBYTECODE = \"1\" }"],
+                &[
+                    "{ A = \"$PATH\" }",
+                    "{ PYTHONDONTWRITEBYTECODE = \"1\" }",
+                    "{ PATH = \"/more/bin:$PATH\" }",
+                    "{ PATH = \"\" }",
+                ],
             ),
             ("expose", &["[8000]"]),
             ("labels", &["{ a = \"b\" }"]),
@@ -520,6 +535,51 @@ fn error_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(piece, 1..8).prop_map(|p| p.concat())
 }
 
+/// Files of the built image (what the venv layout, interpreter and command checks read):
+/// the venv's config and links, package records, executables, with random names and content.
+fn image_files() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+    let site = "app/.venv/lib/python3.11/site-packages";
+    let record = proptest::collection::vec(
+        (word(), "[a-z0-9_/.-]{0,20}").prop_map(|(a, b)| format!("{a},sha256=x,1\n{b}")),
+        0..4,
+    )
+    .prop_map(|lines| lines.concat().into_bytes());
+    let file = prop_oneof![
+        (
+            Just("app/.venv/pyvenv.cfg".to_string()),
+            word().prop_map(|w| {
+                format!("home = /usr/bin\nversion_info = {w}\nuv = 0.13.9\n").into_bytes()
+            })
+        ),
+        (
+            proptest::sample::select(vec![
+                "app/.venv/bin/python",
+                "usr/bin/python3.11",
+                "usr/bin/python3"
+            ])
+            .prop_map(str::to_string),
+            word().prop_map(|w| link(&w)),
+        ),
+        (
+            proptest::sample::select(vec!["numpy", "pandas", "idna"])
+                .prop_map(move |p| format!("{site}/{p}-2.1.0.dist-info/RECORD")),
+            record,
+        ),
+        (
+            word().prop_map(move |w| format!("{site}/{w}/__init__.py")),
+            Just(b"x".to_vec())
+        ),
+        (
+            word().prop_map(|w| format!("usr/local/bin/{w}")),
+            Just(b"x".to_vec())
+        ),
+    ];
+    prop_oneof![
+        3 => Just(Vec::new()),
+        1 => proptest::collection::vec(file, 1..4),
+    ]
+}
+
 fn case() -> impl Strategy<Value = Case> {
     (
         proptest::sample::select(PROJECTS),
@@ -529,9 +589,10 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::weighted(0.3, error_text()),
         proptest::option::weighted(0.1, error_text()),
         proptest::option::weighted(0.2, word()),
+        image_files(),
     )
         .prop_map(
-            |(project, spec, opts, files, build_error, failing_interpreter, python)| Case {
+            |(project, spec, opts, files, build_error, failing_interpreter, python, image)| Case {
                 project,
                 spec,
                 opts,
@@ -539,6 +600,7 @@ fn case() -> impl Strategy<Value = Case> {
                 build_error,
                 failing_interpreter,
                 python_version_env: python,
+                image_files: image,
             },
         )
 }
@@ -561,6 +623,7 @@ impl Case {
             }
         }
         bridge.build_error = self.build_error.clone();
+        bridge.result_files.extend(self.image_files.iter().cloned());
         if let Some(error) = &self.failing_interpreter {
             bridge
                 .failing_checks
