@@ -60,6 +60,8 @@ fn long_values_are_quoted_cut_in_errors() {
         format!("[sync]\nlock = \"{long}\"\n"),
         format!("[sync]\ndev = \"{long}\"\n"),
         format!("[sync]\n{long} = 1\n"),
+        format!("apt = [\"{long}A\"]\n"),
+        format!("[run]\ninclude = [\"/{long}\"]\n"),
     ] {
         let message = spec_error(&extra);
         assert!(

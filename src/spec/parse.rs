@@ -372,7 +372,7 @@ impl Checker<'_> {
             if !(name_ok && rest_ok) {
                 return Err(self.error(
                     list,
-                    format!("{what}: {package:?} is not a Debian package name"),
+                    format!("{what}: {} is not a Debian package name", quote(package)),
                     "name packages as apt-get install takes them, e.g. apt = [\"libpq5\", \"ffmpeg\"]",
                 ));
             }
@@ -391,7 +391,10 @@ impl Checker<'_> {
             if outside {
                 return Err(self.error(
                     list,
-                    format!("[run] include: {path:?} is not a path inside the build context"),
+                    format!(
+                        "[run] include: {} is not a path inside the build context",
+                        quote(path)
+                    ),
                     "name files or directories relative to the build context, e.g. include = [\"alembic.ini\", \"migrations\"]",
                 ));
             }
