@@ -186,7 +186,9 @@ pub async fn check<B: Bridge>(
                     )
                 };
                 let fix = match (nearest, scripts.keys().next()) {
-                    (Some(nearest), _) => format!("did you mean `{nearest}`?"),
+                    (Some(nearest), _) => {
+                        format!("did you mean `{}`?", crate::spec::shorten(&nearest))
+                    }
                     (None, Some(_)) => format!(
                         "use a console script of the project ({}), or the executable's full path",
                         scripts.keys().cloned().collect::<Vec<_>>().join(", ")
