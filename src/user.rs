@@ -84,9 +84,19 @@ pub fn runtime_user(
         };
     }
     let groups = group.map(entries).unwrap_or_default();
-    let free =
-        |taken: &dyn Fn(u32) -> bool| (preferred_id..).find(|id| !taken(*id)).expect("a free id");
-    let uid = free(&|id| users.iter().any(|u| u.id == id));
+    // The first id from `start` that `taken` lacks: one pass over the ids however many follow
+    // each other (a base with 100 000 consecutive uids is not 10^10 comparisons).
+    let free = |start: u32, taken: std::collections::BTreeSet<u32>| {
+        let mut id = start;
+        for &t in taken.range(start..) {
+            if t != id {
+                break;
+            }
+            id = id.saturating_add(1);
+        }
+        id
+    };
+    let uid = free(preferred_id, users.iter().map(|u| u.id).collect());
     // The user's own group by name, else a group the spec names by id (e.g. a shared `users`).
     let existing_group = groups
         .iter()
@@ -96,7 +106,7 @@ pub fn runtime_user(
     let preferred_gid = gid.unwrap_or(uid);
     let gid = existing_group.unwrap_or_else(|| {
         if groups.iter().any(|g| g.id == preferred_gid) {
-            free(&|id| groups.iter().any(|g| g.id == id))
+            free(preferred_id, groups.iter().map(|g| g.id).collect())
         } else {
             preferred_gid
         }
@@ -158,6 +168,22 @@ mod tests {
             format!("{PASSWD}app:x:10001:10001::/home/app:/usr/sbin/nologin\n")
         );
         assert_eq!(add.group, format!("{GROUP}app:x:10001:\n"));
+    }
+
+    #[test]
+    fn a_long_run_of_taken_ids_is_skipped_in_one_pass() {
+        let passwd: String = (0..100_000u32)
+            .map(|i| format!("u{i}:x:{}:1::/:/bin/sh\n", 10_001 + i))
+            .collect();
+        let group: String = (0..100_000u32)
+            .map(|i| format!("g{i}:x:{}:\n", 10_001 + i))
+            .collect();
+        let u = runtime_user("app", (10001, None), Some(&passwd), Some(&group));
+        assert_eq!((u.uid, u.gid), (110_001, 110_001));
+        // The highest uid the spec takes, taken: the next one.
+        let top = "max:x:2147483647:1::/:/bin/sh\n";
+        let u = runtime_user("app", (2_147_483_647, None), Some(top), None);
+        assert_eq!(u.uid, 2_147_483_648);
     }
 
     #[test]
