@@ -55,6 +55,8 @@ struct Case {
     python_version_env: Option<String>,
     /// Files put into (or over) every built image's.
     image_files: Vec<(String, Vec<u8>)>,
+    /// `/etc/passwd` and `/etc/group` of every base image, replaced.
+    accounts: Option<(String, String)>,
 }
 
 /// Texts as text (lossy), so that a failing case reads as the files it holds.
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Case {
             .field("build_error", &self.build_error)
             .field("failing_interpreter", &self.failing_interpreter)
             .field("python_version_env", &self.python_version_env)
+            .field("accounts", &self.accounts)
             .field(
                 "image_files",
                 &self
@@ -597,6 +600,42 @@ fn image_files() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
     ]
 }
 
+/// Account files of a base image: lines of any fields, the user the spec names among them or
+/// not, and runs of consecutive ids from the default uid.
+fn accounts() -> impl Strategy<Value = (String, String)> {
+    let line = prop_oneof![
+        (word(), any::<i64>(), any::<u32>())
+            .prop_map(|(n, u, g)| format!("{n}:x:{u}:{g}::/:/bin/sh")),
+        proptest::sample::select(vec![
+            "app:x:10001:10001::/home/app:/bin/sh",
+            "nobody:x:65534:65534::/:/bin/false",
+            "root:x:0:0::/root:/bin/sh"
+        ])
+        .prop_map(str::to_string),
+        "\\PC{0,30}",
+    ];
+    let run = (0..3000u32).prop_map(|n| {
+        (0..n)
+            .map(|i| format!("u{i}:x:{}:{}::/:/bin/sh\n", 10_001 + i, 10_001 + i))
+            .collect::<String>()
+    });
+    (
+        proptest::collection::vec(line, 0..6),
+        run,
+        proptest::collection::vec(word(), 0..3),
+    )
+        .prop_map(|(lines, run, groups)| {
+            let passwd = lines.join("\n") + "\n" + &run;
+            let group = groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| format!("{g}:x:{}:\n", 10_001 + i))
+                .collect::<String>()
+                + &run.replace(":/:/bin/sh", "").replace("::", ":");
+            (passwd, group)
+        })
+}
+
 fn case() -> impl Strategy<Value = Case> {
     (
         proptest::sample::select(PROJECTS),
@@ -606,10 +645,19 @@ fn case() -> impl Strategy<Value = Case> {
         proptest::option::weighted(0.3, error_text()),
         proptest::option::weighted(0.1, error_text()),
         proptest::option::weighted(0.2, word()),
-        image_files(),
+        (image_files(), proptest::option::weighted(0.2, accounts())),
     )
         .prop_map(
-            |(project, spec, opts, files, build_error, failing_interpreter, python, image)| Case {
+            |(
+                project,
+                spec,
+                opts,
+                files,
+                build_error,
+                failing_interpreter,
+                python,
+                (image, accounts),
+            )| Case {
                 project,
                 spec,
                 opts,
@@ -618,6 +666,7 @@ fn case() -> impl Strategy<Value = Case> {
                 failing_interpreter,
                 python_version_env: python,
                 image_files: image,
+                accounts,
             },
         )
 }
@@ -641,6 +690,12 @@ impl Case {
         }
         bridge.build_error = self.build_error.clone();
         bridge.result_files.extend(self.image_files.iter().cloned());
+        if let Some((passwd, group)) = &self.accounts {
+            for files in bridge.image_files.values_mut() {
+                files.insert("etc/passwd".into(), passwd.clone().into_bytes());
+                files.insert("etc/group".into(), group.clone().into_bytes());
+            }
+        }
         if let Some(error) = &self.failing_interpreter {
             bridge
                 .failing_checks
