@@ -19,7 +19,8 @@
 #      platforms), pushed, and checked: both platforms in the index, each config's entrypoint
 #      and labels, the arm64 binary a static aarch64 ELF that answers --version under QEMU.
 #
-# Idempotent: the rust image is skipped when the registry has it (FORCE=1 rebuilds it); the
+# Idempotent: the rust image is skipped when the registry has it from the same recipe (its
+# Dockerfile below and the host CA, a label of the image; FORCE=1 rebuilds it anyway); the
 # frontend build is BuildKit-cached (seconds when nothing changed, on a daemon that kept its cache).
 set -euo pipefail
 # shellcheck source=common.sh
@@ -69,14 +70,6 @@ ensure_qemu() {
 
 # --- 2. the Rust image ---------------------------------------------------------------
 build_rust_image() {
-  local repo tag
-  read -r repo tag < <(split_ref "$RUST_DEBIAN_IMAGE")
-  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag"; then
-    log "$RUST_DEBIAN_IMAGE already in the registry; skipping"
-    return
-  fi
-  registry_has "$(split_ref "$TRIXIE_PYTHON_IMAGE" | cut -d' ' -f1)" "${TRIXIE_PYTHON_IMAGE##*:}" \
-    || die "$TRIXIE_PYTHON_IMAGE missing: run scripts/testbed/base-images.sh first"
   local ctx; ctx="$(mktemp -d)"; TMPDIRS+=("$ctx")
   cp "$HOST_CA" "$ctx/ca-certificates.crt"
   cat > "$ctx/Dockerfile" <<EOF
@@ -99,8 +92,22 @@ RUN mkdir -p /usr/local/cargo \\
  && ls "\$(rustc --print target-libdir --target aarch64-unknown-linux-gnu)"/libstd-*.rlib \\
  && ls /usr/aarch64-linux-gnu/lib/libc.a
 EOF
-  log "docker buildx build --push -> $RUST_DEBIAN_IMAGE (apt-get of rustc-web, cargo-web, the arm64 std and the cross gcc)"
-  "$DOCKER" buildx build --builder default --progress=plain --push -t "$RUST_DEBIAN_IMAGE" "$ctx" \
+  # The recipe (this Dockerfile and the CA) is a label of the image: an edit here or a new proxy
+  # CA rebuilds it, an unchanged one is skipped.
+  local recipe; recipe="$(cat "$ctx/Dockerfile" "$ctx/ca-certificates.crt" | sha256sum | cut -c1-16)"
+  local repo tag
+  read -r repo tag < <(split_ref "$RUST_DEBIAN_IMAGE")
+  if [ "$FORCE" != 1 ] && registry_has "$repo" "$tag" \
+     && "$DOCKER" buildx imagetools inspect --format '{{json .Image.Config.Labels}}' "$RUST_DEBIAN_IMAGE" \
+        | tr -d ' \n' | grep -q "\"uv-frontend-testbed.recipe\":\"$recipe\""; then
+    log "$RUST_DEBIAN_IMAGE (recipe $recipe) already in the registry; skipping"
+    return
+  fi
+  registry_has "$(split_ref "$TRIXIE_PYTHON_IMAGE" | cut -d' ' -f1)" "${TRIXIE_PYTHON_IMAGE##*:}" \
+    || die "$TRIXIE_PYTHON_IMAGE missing: run scripts/testbed/base-images.sh first"
+  log "docker buildx build --push -> $RUST_DEBIAN_IMAGE (recipe $recipe; apt-get of rustc-web, cargo-web, the arm64 std and the cross gcc)"
+  "$DOCKER" buildx build --builder default --progress=plain --push -t "$RUST_DEBIAN_IMAGE" \
+    --label "uv-frontend-testbed.recipe=$recipe" "$ctx" \
     >"$ctx/build.log" 2>&1 || { tail -40 "$ctx/build.log" >&2; die "building $RUST_DEBIAN_IMAGE failed"; }
   grep -E '^#[0-9]+ [0-9.]+ (rustc|cargo) [0-9]' "$ctx/build.log" | sed 's/^#[0-9]* [0-9.]* /  /' >&2 || true
 }
