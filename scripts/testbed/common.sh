@@ -18,6 +18,11 @@ TRIXIE_PYTHON_IMAGE="${TRIXIE_PYTHON_IMAGE:-$REGISTRY/python:3.13-trixie}"
 # No Python, but a local mirror uv installs CPython 3.11 from (`[build] managed-python`).
 PYTHON_MIRROR_IMAGE="${PYTHON_MIRROR_IMAGE:-$REGISTRY/debian:bookworm-uv-python-mirror}"
 FRONTEND_IMAGE="${FRONTEND_IMAGE:-$REGISTRY/uv-frontend:dev}"
+# A Rust toolchain image made from Debian 13 packages (amd64 host, arm64 cross target), and the
+# frontend built from Dockerfile.frontend with it for linux/amd64 and linux/arm64
+# (scripts/testbed/multiarch-image.sh).
+RUST_DEBIAN_IMAGE="${RUST_DEBIAN_IMAGE:-$REGISTRY/rust-debian:trixie}"
+MULTIARCH_FRONTEND_IMAGE="${MULTIARCH_FRONTEND_IMAGE:-$REGISTRY/uv-frontend-multiarch:dev}"
 # linux/386 images, and manifest lists of amd64 + 386, for multi-platform builds.
 PYTHON_386_IMAGE="${PYTHON_386_IMAGE:-$REGISTRY/python:3.11-bookworm-386}"
 UV_386_IMAGE="${UV_386_IMAGE:-$REGISTRY/uv:$UV_VERSION-386}"
