@@ -98,25 +98,32 @@ enum Token<'a> {
     Never,
 }
 
+/// Whether `c` is in a `[...]` class's body (ranges `a-z` and single bytes, `^`/`!` already
+/// taken off).
+fn in_class(class: &[u8], c: u8) -> bool {
+    let mut i = 0;
+    while i < class.len() {
+        if i + 2 < class.len() && class[i + 1] == b'-' {
+            if class[i] <= c && c <= class[i + 2] {
+                return true;
+            }
+            i += 3;
+        } else {
+            if class[i] == c {
+                return true;
+            }
+            i += 1;
+        }
+    }
+    false
+}
+
 impl Token<'_> {
     fn matches(&self, c: u8) -> bool {
         match *self {
             Token::Star | Token::Any => true,
             Token::Byte(b) => b == c,
-            Token::Class(class, negated) => {
-                let mut found = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == b'-' {
-                        found |= class[i] <= c && c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        found |= class[i] == c;
-                        i += 1;
-                    }
-                }
-                found != negated
-            }
+            Token::Class(class, negated) => in_class(class, c) != negated,
             Token::Never => false,
         }
     }
@@ -273,18 +280,7 @@ mod tests {
                     Some((b'^' | b'!', tail)) => (true, tail),
                     _ => (false, class),
                 };
-                let mut found = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == b'-' {
-                        found |= class[i] <= c && c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        found |= class[i] == c;
-                        i += 1;
-                    }
-                }
-                found != negated && recursive_match(after, name_rest)
+                super::in_class(class, c) != negated && recursive_match(after, name_rest)
             }
             Some((b'\\', rest)) if !rest.is_empty() => {
                 name.first() == Some(&rest[0]) && recursive_match(&rest[1..], &name[1..])
