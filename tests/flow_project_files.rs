@@ -275,7 +275,7 @@ fn a_command_naming_a_project_file_the_image_lacks_is_a_warning_at_its_line() {
 }
 
 #[test]
-fn a_console_script_chosen_for_a_web_service_is_a_warning_naming_it() {
+fn a_console_script_chosen_for_a_web_service_or_among_entry_points_is_a_warning_naming_it() {
     let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, EXAMPLE_SPEC);
     bridge.edit_context_file("pyproject.toml", |t| {
         t.replace(
@@ -291,6 +291,29 @@ fn a_console_script_chosen_for_a_web_service_is_a_warning_naming_it() {
         )),
         "{found:?}"
     );
+    // Other entry points beside the one console script: the same warning, saying so.
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    bridge.edit_context_file("pyproject.toml", |t| {
+        t.replace(
+            "[dependency-groups]",
+            "[project.gui-scripts]\nhello-gui = \"hello_uv:main\"\n\n[dependency-groups]",
+        )
+    });
+    run(&mut bridge, &opts());
+    let found = warnings(&bridge);
+    assert!(
+        found.iter().any(|w| w.starts_with(
+            "DefaultCommand: [run] command is not set, so the image runs hello-uv's console script `hello` ([project.scripts]), but hello-uv also declares [project.gui-scripts]"
+        )),
+        "{found:?}"
+    );
+    // The plain example alone (one script, no framework): no warning.
+    let found = warnings(&build(PLAIN_EXAMPLE, EXAMPLE_SPEC));
+    assert!(
+        found.iter().all(|w| !w.starts_with("DefaultCommand")),
+        "{found:?}"
+    );
+
     // A command set says what runs: no warning.
     let spec = format!("{EXAMPLE_SPEC}[run]\ncommand = [\"notes\"]\n");
     let mut bridge = FakeBridge::with_project(FASTAPI_EXAMPLE, &spec);

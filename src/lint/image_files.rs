@@ -1,5 +1,5 @@
 //! Findings about what the image runs against what it holds: a command chosen by default for a
-//! web service, and a command argument naming a project file that `[run] include` or
+//! web service or among other entry points, and a command argument naming a project file that `[run] include` or
 //! `.dockerignore` leaves out of the image.
 
 use super::finding::{key_line, Finding};
@@ -55,7 +55,8 @@ pub fn findings(
 }
 
 /// `DefaultCommand`: no `[run] command`, so the image runs the project's one console script,
-/// while the project depends on a web framework.
+/// while the project depends on a web framework or declares other entry points (GUI scripts,
+/// plugin entry points) that could as well be what runs.
 fn default_command(
     spec_file: &SpecFile,
     spec: &Spec,
@@ -71,20 +72,57 @@ fn default_command(
         .package
         .clone()
         .or_else(|| settings.project.name.clone())?;
-    let lock = project::Lock::parse(files.uv_lock.as_deref()?).ok()?;
-    let depends_on = &lock.local_package(&package)?.depends_on;
-    let framework = WEB_FRAMEWORKS
-        .iter()
-        .find(|f| depends_on.iter().any(|d| project::normalize_name(d) == **f))?;
+    let why = web_framework(&package, files).or_else(|| {
+        // The root's pyproject is the one read whole; a member's other entry points are not.
+        settings
+            .sync
+            .package
+            .is_none()
+            .then(|| other_entry_points(files))
+            .flatten()
+    })?;
     Some(Finding {
         rule: "DefaultCommand",
-        description: "A web service's image should say which server it runs",
+        description: "The image should say what it runs when the project offers several",
         detail: format!(
-            "[run] command is not set, so the image runs {package}'s console script `{script}` ([project.scripts]), but {package} depends on {framework}, whose server is usually what runs: set [run] command (e.g. [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]) to choose"
+            "[run] command is not set, so the image runs {package}'s console script `{script}` ([project.scripts]), but {package} {why}: set [run] command (e.g. [\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]) to choose"
         ),
         file: spec_file.name.clone(),
         line: key_line(spec_file, "run", "command"),
     })
+}
+
+/// `depends on <framework>, whose server is usually what runs`, when the lock says so.
+fn web_framework(package: &str, files: &ContextFiles) -> Option<String> {
+    let lock = project::Lock::parse(files.uv_lock.as_deref()?).ok()?;
+    let depends_on = &lock.local_package(package)?.depends_on;
+    let framework = WEB_FRAMEWORKS
+        .iter()
+        .find(|f| depends_on.iter().any(|d| project::normalize_name(d) == **f))?;
+    Some(format!(
+        "depends on {framework}, whose server is usually what runs"
+    ))
+}
+
+/// `also declares [project.gui-scripts] ...`, when pyproject.toml declares entry points beside
+/// its one console script.
+fn other_entry_points(files: &ContextFiles) -> Option<String> {
+    let doc: toml::Table = toml::from_str(files.pyproject.as_deref()?).ok()?;
+    let project = doc.get("project")?;
+    let tables: Vec<&str> = [
+        ("gui-scripts", "[project.gui-scripts]"),
+        ("entry-points", "[project.entry-points]"),
+    ]
+    .into_iter()
+    .filter(|(key, _)| {
+        project
+            .get(*key)
+            .and_then(|t| t.as_table())
+            .is_some_and(|t| !t.is_empty())
+    })
+    .map(|(_, name)| name)
+    .collect();
+    (!tables.is_empty()).then(|| format!("also declares {}", tables.join(" and ")))
 }
 
 /// `CommandPathNotInImage`: an argument of `[run] command` or `healthcheck` that names a
