@@ -73,10 +73,6 @@ fn a_flat_setuptools_package_is_found_and_a_source_edit_reruns_no_sync() {
     );
     let edited = project.build(tag, &[]);
     edited.expect_success();
-    assert!(
-        edited.cached("[deps 2/2]") && edited.cached("[project 2/2]"),
-        "no sync reruns:\n{}",
-        edited.log()
-    );
+    edited.assert_no_sync_reran();
     assert!(run(tag, &[]).starts_with(&format!("edited {nonce} hello from hello-uv")));
 }

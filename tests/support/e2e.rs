@@ -279,6 +279,18 @@ impl Build {
             .to_string()
     }
 
+    /// Fails unless this build, after a source edit, ran no sync: the dependency phase and the
+    /// project phase both `CACHED` (the module is copied as it is beside an editable install).
+    pub fn assert_no_sync_reran(&self) {
+        for phase in ["[deps 2/2]", "[project 2/"] {
+            assert!(
+                self.cached(phase),
+                "{phase} reran after a source edit:\n{}",
+                self.log()
+            );
+        }
+    }
+
     /// Whether one of the frontend's own steps has `part` in its name.
     pub fn has_step(&self, part: &str) -> bool {
         self.step_names().iter().any(|n| n.contains(part))
