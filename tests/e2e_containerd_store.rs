@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use support::e2e::*;
+use support::oci_export::{first_layer_of_base, oci_export};
 
 /// The containerd-store daemon's socket (`CTRD_SOCK` of containerd-daemon.sh).
 fn host() -> String {
@@ -535,111 +536,22 @@ fn registry_cache_without_cache_mounts() {
     assert_lean_non_root(tag);
 }
 
-/// A file of a tar archive, by `tar -xO`.
-fn tar_file(archive: &std::path::Path, name: &str) -> serde_json::Value {
-    let out = std::process::Command::new("tar")
-        .arg("-xOf")
-        .arg(archive)
-        .arg(name)
-        .output()
-        .expect("tar runs");
-    assert!(out.status.success(), "{name} in {}", archive.display());
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-/// The digest of the first layer of the (single-platform) image in an OCI archive.
-fn first_layer_of_archive(archive: &std::path::Path) -> String {
-    let blob = |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
-    let mut manifest = tar_file(archive, "index.json");
-    // index.json, possibly an image index, down to the image manifest.
-    while let Some(next) = manifest["manifests"][0]["digest"].as_str() {
-        manifest = tar_file(archive, &blob(next));
-    }
-    manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("a layer")
-        .to_string()
-}
-
-/// The digest of the base image's first layer, from the registry.
-fn first_layer_of_base() -> String {
-    let out = docker_command()
-        .args([
-            "buildx",
-            "imagetools",
-            "inspect",
-            "--raw",
-            "127.0.0.1:5000/python:3.11-bookworm",
-        ])
-        .output()
-        .expect("docker runs");
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("a single-platform manifest")
-        .to_string()
-}
-
-/// The image digest of a build exported as an OCI archive, from `--metadata-file`, and the
-/// digest of its first layer.
-fn oci_digest(project: &Project, extra: &[&str]) -> (String, String) {
-    let meta = std::env::temp_dir().join(format!(
-        "uvf-e2e-meta-{}-{}.json",
-        std::process::id(),
-        nanos()
-    ));
-    let archive = std::env::temp_dir().join(format!(
-        "uvf-e2e-oci-{}-{}.tar",
-        std::process::id(),
-        nanos()
-    ));
-    let out = docker_command()
-        .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
-        .args(extra)
-        .arg("--metadata-file")
-        .arg(&meta)
-        .arg("--output")
-        .arg(format!(
-            "type=oci,dest={},rewrite-timestamp=true",
-            archive.display()
-        ))
-        .arg(".")
-        .current_dir(&project.dir)
-        .output()
-        .expect("docker runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta_json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&meta).expect("metadata file")).expect("JSON");
-    let _ = std::fs::remove_file(&meta);
-    let first_layer = first_layer_of_archive(&archive);
-    let _ = std::fs::remove_file(&archive);
-    let digest = meta_json["containerimage.digest"]
-        .as_str()
-        .expect("a digest")
-        .to_string();
-    (digest, first_layer)
-}
-
 #[test]
 fn two_builds_on_fresh_builders_give_the_same_image_digest_and_keep_the_base_images_layers() {
     let _guard = containerd_daemon();
     let project = Project::copy_of("plain");
     let epoch = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
     fresh_builder();
-    let first = oci_digest(&project, &epoch);
+    let first = oci_export(&project, &epoch);
     fresh_builder();
-    let second = oci_digest(&project, &epoch);
+    let second = oci_export(&project, &epoch);
     assert_eq!(
-        first.0, second.0,
+        first.digest, second.digest,
         "SOURCE_DATE_EPOCH + rewrite-timestamp give one digest"
     );
     // The base image's layers are the base's: the frontend Returns the base's config, by which
     // the exporter tells them and leaves their times alone (shared with every image on it).
-    assert_eq!(first.1, first_layer_of_base());
+    assert_eq!(first.first_layer, first_layer_of_base());
 }
 
 #[test]

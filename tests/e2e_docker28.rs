@@ -15,6 +15,7 @@ use std::process::{Command, Output};
 use std::sync::MutexGuard;
 
 use support::e2e::*;
+use support::oci_export::{first_layer_of_base, oci_export};
 
 const HOST: &str = "unix:///run/uvf-docker28.sock";
 
@@ -345,77 +346,6 @@ fn fresh_builder() {
 
 const EPOCH: [&str; 2] = ["--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
 
-/// `--output type=oci,dest=...,rewrite-timestamp=true` with SOURCE_DATE_EPOCH: the image
-/// digest (`--metadata-file`'s containerimage.digest) and the digest of the image's first layer.
-fn oci_digest(project: &Project) -> (String, String) {
-    let dir = tempdir("docker28-oci");
-    let (meta, archive) = (dir.join("metadata.json"), dir.join("image.tar"));
-    let out = docker_command()
-        .args(["buildx", "build", "--progress=plain", "-f", "uv.build"])
-        .args(EPOCH)
-        .arg("--metadata-file")
-        .arg(&meta)
-        .arg("--output")
-        .arg(format!(
-            "type=oci,dest={},rewrite-timestamp=true",
-            archive.display()
-        ))
-        .arg(".")
-        .current_dir(&project.dir)
-        .output()
-        .expect("docker runs");
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        text(&out).contains("rewriting layers with source-date-epoch 1700000000"),
-        "{}",
-        text(&out)
-    );
-    let meta: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&meta).expect("metadata file")).expect("JSON");
-    let digest = meta["containerimage.digest"]
-        .as_str()
-        .expect("a digest")
-        .to_string();
-    let blob = |digest: &str| format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"));
-    let read = |name: &str| -> serde_json::Value {
-        let out = Command::new("tar")
-            .arg("-xOf")
-            .arg(&archive)
-            .arg(name)
-            .output()
-            .expect("tar runs");
-        assert!(out.status.success(), "{name} in {}", archive.display());
-        serde_json::from_slice(&out.stdout).expect("JSON")
-    };
-    let index = read("index.json");
-    assert_eq!(
-        index["manifests"][0]["digest"], digest,
-        "the archive holds the image of the metadata"
-    );
-    let manifest = read(&blob(&digest));
-    let first_layer = manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("a layer")
-        .to_string();
-    let _ = std::fs::remove_dir_all(&dir);
-    (digest, first_layer)
-}
-
-/// The digest of the base image's first layer, from the registry.
-fn first_layer_of_base() -> String {
-    let out = docker_command()
-        .args(["buildx", "imagetools", "inspect", "--raw"])
-        .arg("127.0.0.1:5000/python:3.11-bookworm")
-        .output()
-        .expect("docker runs");
-    assert!(out.status.success(), "{}", text(&out));
-    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    manifest["layers"][0]["digest"]
-        .as_str()
-        .expect("a single-platform manifest")
-        .to_string()
-}
-
 #[test]
 fn two_fresh_builders_give_the_same_image_digest_with_rewrite_timestamp() {
     let _guard = docker28();
@@ -445,14 +375,21 @@ fn two_fresh_builders_give_the_same_image_digest_with_rewrite_timestamp() {
     );
 
     fresh_builder();
-    let first = oci_digest(&project);
+    let first = oci_export(&project, &EPOCH);
+    assert!(
+        first
+            .log
+            .contains("rewriting layers with source-date-epoch 1700000000"),
+        "{}",
+        first.log
+    );
     fresh_builder();
-    let second = oci_digest(&project);
-    eprintln!("image digest {} twice", first.0);
+    let second = oci_export(&project, &EPOCH);
+    eprintln!("image digest {} twice", first.digest);
     assert_eq!(
-        first.0, second.0,
+        first.digest, second.digest,
         "SOURCE_DATE_EPOCH + rewrite-timestamp give one digest on two fresh builders"
     );
     // The base image's layers are the base's own, not rewritten.
-    assert_eq!(first.1, first_layer_of_base());
+    assert_eq!(first.first_layer, first_layer_of_base());
 }
