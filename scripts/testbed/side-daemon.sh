@@ -37,6 +37,20 @@ set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+# Waits up to $1 seconds for the check command $2 to pass while process $3 lives; when it
+# exits or the time is up, shows the end of log $4 and dies naming $5. Sets `waited`.
+waited=0
+wait_answering() {
+  local seconds="$1" check="$2" pid="$3" logfile="$4" what="$5" i
+  for i in $(seq 1 "$seconds"); do
+    if "$check"; then waited=$i; return 0; fi
+    kill -0 "$pid" 2>/dev/null || { tail -30 "$logfile" >&2; die "$what exited"; }
+    sleep 1
+  done
+  "$check" || { tail -30 "$logfile" >&2; die "$what did not answer within ${seconds}s"; }
+  waited=$seconds
+}
+
 KIND="${1:-}"
 shift || true
 DOCKER2010_ROOT="${DOCKER2010_ROOT:-/opt/uvf-docker-20.10}"
@@ -269,15 +283,10 @@ EOF
   log "starting $NAME containerd $("$DOCKER28_ROOT/usr/bin/containerd" --version | awk '{print $3}') (config $CTRD_STATE/containerd.toml, root $C28_ROOT, state $C28_STATE, socket $C28_SOCK, log $C28_LOG)"
   setsid nohup env PATH="$DOCKER28_PATH" "$DOCKER28_ROOT/usr/bin/containerd" \
     --config "$CTRD_STATE/containerd.toml" </dev/null >>"$C28_LOG" 2>&1 &
-  local started=$! i
+  local started=$!
   echo "$started" > "$C28_PIDFILE"
-  for i in $(seq 1 30); do
-    c28_ok && break
-    kill -0 "$started" 2>/dev/null || { tail -30 "$C28_LOG" >&2; die "$NAME containerd exited"; }
-    sleep 1
-  done
-  c28_ok || { tail -30 "$C28_LOG" >&2; die "$NAME containerd did not answer within 30s"; }
-  log "$NAME containerd up after ${i}s"
+  wait_answering 30 c28_ok "$started" "$C28_LOG" "$NAME containerd"
+  log "$NAME containerd up after ${waited}s"
 }
 
 uplink_mtu() {
@@ -374,14 +383,9 @@ EOF
       --bridge "$CTRD_BRIDGE" --mtu "$mtu" --iptables=false --ip6tables=false \
       --ip-forward=false --cgroup-parent "$CTRD_CGROUP_PARENT" \
       ${debug[0]:+--debug} </dev/null >>"$LOG" 2>&1 &
-    local started=$! i
-    for i in $(seq 1 60); do
-      daemon_ok && break
-      kill -0 "$started" 2>/dev/null || { tail -30 "$LOG" >&2; die "$NAME dockerd exited"; }
-      sleep 1
-    done
-    daemon_ok || { tail -30 "$LOG" >&2; die "$NAME dockerd did not answer within 60s"; }
-    log "$NAME dockerd up after ${i}s: $(dk version -f 'server {{.Server.Version}}')"
+    local started=$!
+    wait_answering 60 daemon_ok "$started" "$LOG" "$NAME dockerd"
+    log "$NAME dockerd up after ${waited}s: $(dk version -f 'server {{.Server.Version}}')"
   fi
   # The point of each daemon: refuse to pass for it when it is not what it should be.
   if [ "$KIND" != docker2010 ]; then
