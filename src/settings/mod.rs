@@ -13,12 +13,12 @@ use crate::project::{self, ContextFiles, Project, PyProject};
 use crate::spec::{LockMode, Spec, SpecError, SpecFile};
 use crate::user::{runtime_user, RuntimeUser};
 
-mod image_files;
+mod image_contents;
 mod packages;
 mod python;
 mod selection;
 
-pub use image_files::ImageContext;
+pub use image_contents::ImageContext;
 use packages::{
     editable_modules, project_builds_offline, project_is_virtual, project_phase_paths,
     uninstalled_modules,
@@ -309,7 +309,7 @@ pub enum SyncNetwork {
 #[derive(Clone, Debug, Serialize)]
 pub struct RunSettings {
     pub user: RuntimeUser,
-    /// The image's working directory (see [`image_files::working_dir`]).
+    /// The image's working directory (see [`image_contents::working_dir`]).
     pub working_dir: String,
     /// `[run] apt`: Debian packages installed in the runtime image.
     pub apt: Vec<String>,
@@ -503,7 +503,7 @@ impl Settings {
         });
 
         let uv_image = s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into());
-        let working_dir = image_files::working_dir(spec, project, &workdir);
+        let working_dir = image_contents::working_dir(spec, project, &workdir);
         let editable = editable_modules(
             project,
             members,
@@ -589,7 +589,7 @@ impl Settings {
             run: RunSettings {
                 user,
                 working_dir,
-                apt: image_files::apt_packages(&spec.run.apt),
+                apt: image_contents::apt_packages(&spec.run.apt),
                 command,
                 entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
                 code_owner: spec.run.code_owner.unwrap_or_default(),
@@ -648,8 +648,8 @@ impl Settings {
             context_excludes,
             virtual_project,
             image_context: ImageContext::of(spec),
-            build_commands: image_files::build_commands(spec, facts.target),
-            build_apt: image_files::apt_packages(&spec.build.apt),
+            build_commands: image_contents::build_commands(spec, facts.target),
+            build_apt: image_contents::apt_packages(&spec.build.apt),
             scm_pretend_version: facts
                 .build_args
                 .iter()
