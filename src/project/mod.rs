@@ -6,6 +6,7 @@ mod dockerignore;
 mod editable_layout;
 mod file_checks;
 mod lock;
+pub mod markers;
 pub mod normalize;
 mod pyproject;
 mod requires_python;
