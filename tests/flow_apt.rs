@@ -31,9 +31,9 @@ fn runtime_packages_are_a_layer_on_the_base_and_build_packages_come_before_phase
     bridge.assert_built();
     let def = bridge.result_definition();
 
-    let (build_apt, build_op) = vertex(def, "[deps 1/3] apt-get install gcc libpq-dev");
-    let (_, write) = vertex(def, "[deps 2/3] add pyproject.toml");
-    assert_eq!(write.inputs[0].digest, build_apt, "phase 1 builds on it");
+    let (build_apt, build_op) = vertex(def, "[deps 1/2] apt-get install gcc libpq-dev");
+    let (_, venv) = vertex(def, "[deps 2/2] uv venv");
+    assert_eq!(venv.inputs[0].digest, build_apt, "phase 1 builds on it");
     assert_eq!(
         exec(&build_op).meta.as_ref().expect("meta").args,
         [
@@ -47,11 +47,26 @@ fn runtime_packages_are_a_layer_on_the_base_and_build_packages_come_before_phase
     let (user, _) = vertex(def, "[runtime-deps 1/3] add user");
     let (run_apt, run_op) = vertex(def, "[runtime-deps 2/3] apt-get install libpq5");
     assert_eq!(run_op.inputs[0].digest, user);
-    let (_, venv) = vertex(def, "[runtime-deps 3/3] copy /app/.venv dependencies");
-    assert!(
-        venv.inputs.iter().all(|i| i.digest != build_apt),
-        "the runtime gets none of the builder's packages"
-    );
+    let (_, stacked) = vertex(def, "[runtime-deps] stack layers");
+    assert_eq!(stacked.inputs[0].digest, run_apt);
+    for layer in &stacked.inputs[1..] {
+        let Some(pb::op::Op::File(copy)) = &ops(def)
+            .into_iter()
+            .find(|(d, _)| *d == layer.digest)
+            .expect("a layer")
+            .1
+            .op
+        else {
+            panic!("a venv layer is a copy")
+        };
+        let Some(pb::file_action::Action::Copy(copy)) = &copy.actions[0].action else {
+            panic!("a venv layer is a copy")
+        };
+        assert_eq!(
+            copy.src, "/app/.venv",
+            "the runtime gets the venv, none of the builder's packages"
+        );
+    }
     let locked = pb::CacheSharingOpt::Locked as i32;
     for op in [&build_op, &run_op] {
         assert_eq!(

@@ -23,6 +23,14 @@ fn build(project: &str, spec: &str) -> FakeBridge {
     bridge
 }
 
+/// [`build`] on a BuildKit without MergeOp and DiffOp (the classic image store): phase 1 is one
+/// `uv sync` into a venv kept on a cache mount.
+fn build_kept_venv(project: &str, spec: &str) -> FakeBridge {
+    let mut bridge = FakeBridge::without_mergeop(project, spec);
+    run(&mut bridge, &opts());
+    bridge
+}
+
 /// examples/plain run through the frontend with `run_table` as its [run] table, on an image that
 /// also has `files`.
 fn with_run_table(run_table: &str, files: &[&str]) -> FakeBridge {
@@ -51,7 +59,7 @@ fn run_config(run_table: &str) -> serde_json::Value {
 
 #[test]
 fn plain_project_builds_a_two_phase_sync_and_a_runtime_stage() {
-    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let bridge = build_kept_venv(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.assert_built();
     let def = bridge.result_definition();
 
@@ -102,8 +110,12 @@ fn every_sync_step_uses_the_spec_cache_mount_and_uv_cache_dir() {
     let def = bridge.result_definition();
     let syncs: Vec<_> = ops(def)
         .into_iter()
-        .filter(|(d, _)| name_of(def, d).contains("uv sync"))
+        .filter(|(d, _)| {
+            let name = name_of(def, d);
+            name.contains("uv sync") || name.contains("uv pip install")
+        })
         .collect();
+    // The project phase, and the one package phase 1 installs on its own.
     assert_eq!(syncs.len(), 2);
     for (_, op) in &syncs {
         let exec = exec(op);
@@ -136,7 +148,7 @@ fn every_sync_step_uses_the_spec_cache_mount_and_uv_cache_dir() {
 
 #[test]
 fn workspace_phase_one_is_frozen_and_skips_every_member() {
-    let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    let bridge = build_kept_venv(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
     bridge.assert_built();
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
@@ -161,11 +173,25 @@ fn workspace_phase_one_is_frozen_and_skips_every_member() {
 }
 
 #[test]
+fn workspace_members_dependencies_are_units_and_members_are_left_to_phase_two() {
+    let bridge = build(WORKSPACE_EXAMPLE, EXAMPLE_SPEC);
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let installs: Vec<String> = ops(def)
+        .iter()
+        .map(|(d, _)| name_of(def, d).to_string())
+        .filter(|name| name.contains("uv pip install"))
+        .collect();
+    // greeter (a member) depends on six; ws-app and greeter are built by phase 2.
+    assert_eq!(installs, ["[deps 1/1] uv pip install six==1.17.0"]);
+}
+
+#[test]
 fn phase_one_digest_ignores_sources_and_follows_the_lock() {
     let deps_digest = |bridge: &FakeBridge| vertex(bridge.result_definition(), "[deps 2/2]").0;
-    let base = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let base = build_kept_venv(PLAIN_EXAMPLE, EXAMPLE_SPEC);
 
-    let mut edited = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut edited = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     edited.set_context_file(
         "src/hello_uv/__init__.py",
         "def main():\n    print('edited')\n",
@@ -173,7 +199,7 @@ fn phase_one_digest_ignores_sources_and_follows_the_lock() {
     run(&mut edited, &opts());
     assert_eq!(deps_digest(&base), deps_digest(&edited));
 
-    let mut relocked = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut relocked = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let lock = String::from_utf8(relocked.locals["context"]["uv.lock"].clone()).expect("utf-8");
     relocked.set_context_file("uv.lock", &lock.replace("3.20", "3.21"));
     run(&mut relocked, &opts());
@@ -262,7 +288,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     let Some(pb::op::Op::Merge(m)) = &merge.op else {
         panic!("the runtime without the project is a MergeOp: {merge:?}")
     };
-    assert_eq!(m.inputs.len(), 2);
+    assert_eq!(m.inputs.len(), 3);
     let input = |i: usize| &all[&merge.inputs[i].digest];
     // 1: the base image with the user added to its account files.
     let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user app (10001:10001)");
@@ -281,16 +307,34 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert!(String::from_utf8_lossy(&passwd.data)
         .ends_with("app:x:10001:10001::/home/app:/usr/sbin/nologin\n"));
 
-    // 2: the dependency venv, copied from phase 1 alone.
-    let deps_copy = file_copy(input(1));
+    // 2: the empty venv `uv venv` made, copied onto scratch: the same layer as the builder's.
+    let (venv_layer, _) = vertex(def, "[deps 1/1] layer: the venv");
+    assert_eq!(merge.inputs[1].digest, venv_layer);
+    let venv_copy = file_copy(input(1));
     assert_eq!(
-        (deps_copy.src.as_str(), deps_copy.dest.as_str()),
+        (venv_copy.src.as_str(), venv_copy.dest.as_str()),
         ("/app/.venv", "/app/.venv")
     );
-    assert_eq!(owner_ids(deps_copy), (10001, 10001));
-    let (deps_sync, _) = vertex(def, "[deps 2/2] uv sync");
-    assert_eq!(input(1).inputs.len(), 1, "copied onto scratch");
-    assert_eq!(input(1).inputs[0].digest, deps_sync);
+    assert_eq!(owner_ids(venv_copy), (10001, 10001));
+    let (empty_venv, _) = vertex(def, "[deps 1/1] uv venv /app/.venv --python 3.11");
+    assert_eq!(input(1).inputs[0].digest, empty_venv);
+
+    // 3: idna, what its install changed over the empty venv (a DiffOp), copied onto scratch.
+    let (idna_layer, _) = vertex(def, "[deps 1/1] layer: idna");
+    assert_eq!(merge.inputs[2].digest, idna_layer);
+    assert_eq!(owner_ids(file_copy(input(2))), (10001, 10001));
+    let idna_diff = &all[&input(2).inputs[0].digest];
+    let Some(pb::op::Op::Diff(_)) = &idna_diff.op else {
+        panic!("a package's layer comes from a DiffOp: {idna_diff:?}")
+    };
+    let (install, _) = vertex(def, "[deps 1/1] uv pip install idna==");
+    assert_eq!(
+        idna_diff.inputs[0].digest, empty_venv,
+        "lower: the empty venv"
+    );
+    assert_eq!(idna_diff.inputs[1].digest, install, "upper: idna installed");
+    // Phase 1 is the builder with the same layers stacked on.
+    let (deps_merge, _) = vertex(def, "[deps] stack layers");
 
     // 3: the project's files: what phase 2 changed over phase 1 (a DiffOp).
     let project_copy = &all[&image.inputs[1].digest];
@@ -300,7 +344,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         panic!("the project layer comes from a DiffOp: {diff:?}")
     };
     let (compiled, _) = vertex(def, "[project 2/2] uv sync");
-    assert_eq!(diff.inputs[0].digest, deps_sync, "lower: phase 1");
+    assert_eq!(diff.inputs[0].digest, deps_merge, "lower: phase 1");
     assert_eq!(
         diff.inputs[1].digest, compiled,
         "upper: phase 2 with bytecode"
@@ -429,7 +473,7 @@ fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
     assert!(ops(def)
         .iter()
         .all(|(d, _)| !name_of(def, d).contains("add user")));
-    let (_, copy) = vertex(def, "[runtime-deps 1/1] copy /app/.venv dependencies");
+    let (_, copy) = vertex(def, "[deps 1/1] layer: idna");
     assert_eq!(owner_ids(file_copy(&copy)), (65534, 65534));
     assert_eq!(
         bridge.returned_config().expect("config")["config"]["User"],
@@ -440,12 +484,12 @@ fn an_existing_base_user_keeps_its_ids_and_is_not_added() {
 #[test]
 fn dependency_phase_ignores_tool_tables_descriptions_and_version_bumps() {
     let deps_digest = |bridge: &FakeBridge| vertex(bridge.result_definition(), "[deps 2/2]").0;
-    let base = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let base = build_kept_venv(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let pyproject =
         String::from_utf8(base.locals["context"]["pyproject.toml"].clone()).expect("utf-8");
     let lock = String::from_utf8(base.locals["context"]["uv.lock"].clone()).expect("utf-8");
     let with = |pyproject: String, lock: String| {
-        let mut b = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+        let mut b = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
         b.set_context_file("pyproject.toml", &pyproject);
         b.set_context_file("uv.lock", &lock);
         run(&mut b, &opts());
@@ -682,7 +726,7 @@ fn proxy_build_args_reach_sync_steps_outside_their_env() {
         .insert("build-arg:HTTPS_PROXY".into(), "http://proxy:3128".into());
     run(&mut bridge, &opts);
     let def = bridge.result_definition();
-    let (_, deps) = vertex(def, "[deps 2/2]");
+    let (_, deps) = vertex(def, "[deps 1/1] uv pip install idna");
     let meta = exec(&deps).meta.clone().expect("meta");
     assert_eq!(
         meta.proxy_env.expect("proxy").https_proxy,
@@ -711,7 +755,7 @@ fn no_cache_marks_every_step_but_the_syncs_which_take_a_per_build_value_and_the_
     // rerun by a value unique to the build instead, so the uv cache survives.
     for (digest, op) in ops(def) {
         let name = name_of(def, &digest);
-        let syncs = name.contains("uv sync");
+        let syncs = name.contains("uv sync") || name.contains("uv pip install");
         assert_eq!(def.metadata[&digest].ignore_cache, !syncs, "{name}");
         if syncs {
             assert_eq!(
@@ -727,7 +771,7 @@ fn no_cache_marks_every_step_but_the_syncs_which_take_a_per_build_value_and_the_
     for (digest, op) in ops(def) {
         let name = name_of(def, &digest);
         let project = name.starts_with("[project ");
-        let syncs = name.contains("uv sync");
+        let syncs = name.contains("uv sync") || name.contains("uv pip install");
         assert_eq!(
             def.metadata[&digest].ignore_cache,
             project && !syncs,
@@ -762,7 +806,7 @@ fn a_panic_is_returned_as_an_error_not_a_hang() {
 
 #[test]
 fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
-    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let bridge = build_kept_venv(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
     let kept: Vec<&pb::Mount> = exec(&deps)
@@ -780,7 +824,12 @@ fn phase_one_keeps_its_venv_on_a_locked_cache_of_its_own() {
     assert!(script_file(def, &deps, "mirror.py").contains("def remove(p)"));
 
     let kept_id = |extra: &[(&str, &str)]| {
-        let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, extra);
+        let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+        let mut o = opts();
+        for (k, v) in extra {
+            o.opts.insert(k.to_string(), v.to_string());
+        }
+        run(&mut bridge, &o);
         let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
         kept_venv_id(&deps)
     };
@@ -954,7 +1003,7 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
     let bridge = build(PLAIN_EXAMPLE, &spec);
     bridge.assert_built();
     let def = bridge.result_definition();
-    let (_, copy) = vertex(def, "[runtime-deps 2/2] copy /app/.venv dependencies");
+    let (_, copy) = vertex(def, "[deps 1/1] layer: idna");
     assert_eq!(owner_ids(file_copy(&copy)), (2000, 3000));
 
     let clash = format!("{EXAMPLE_SPEC}[run]\nuser = \"nobody\"\nuid = 2000\n");
@@ -981,10 +1030,7 @@ fn runtime_user_ids_come_from_the_spec_when_it_is_created() {
     let shared = format!("{EXAMPLE_SPEC}[run]\nuser = \"svc\"\nuid = 2000\ngid = 65534\n");
     let bridge = build(PLAIN_EXAMPLE, &shared);
     bridge.assert_built();
-    let (_, copy) = vertex(
-        bridge.result_definition(),
-        "[runtime-deps 2/2] copy /app/.venv dependencies",
-    );
+    let (_, copy) = vertex(bridge.result_definition(), "[deps 1/1] layer: idna");
     assert_eq!(owner_ids(file_copy(&copy)), (2000, 65534));
 }
 
@@ -1056,7 +1102,7 @@ fn image_config_carries_oci_labels_stop_signal_and_healthcheck() {
 #[test]
 fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
     let spec = format!("{EXAMPLE_SPEC}[sync]\ndev = false\n");
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, &spec);
     bridge.build_error = Some(
         "process \"/bin/sh /uv-frontend/scripts/kept-venv-sync /uv-frontend/venv-cache /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 2".into(),
     );
@@ -1070,7 +1116,7 @@ fn a_failing_step_is_named_by_its_progress_name_at_its_table() {
 
 #[test]
 fn a_uv_image_without_uv_is_named_at_its_line() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.build_error = Some(
         "process \"/bin/sh /uv-frontend/scripts/kept-venv-sync /uv-frontend/venv-cache /opt/uv-frontend/uv sync --frozen --no-install-project --no-dev\" did not complete successfully: exit code: 127".into(),
     );
@@ -1084,7 +1130,7 @@ fn a_uv_image_without_uv_is_named_at_its_line() {
 #[test]
 fn naming_the_dev_group_drops_no_dev_from_the_syncs() {
     let spec = format!("{EXAMPLE_SPEC}[sync]\ngroup = [\"dev\"]\n");
-    let bridge = build(PLAIN_EXAMPLE, &spec);
+    let bridge = build_kept_venv(PLAIN_EXAMPLE, &spec);
     bridge.assert_built();
     let (_, deps) = vertex(bridge.result_definition(), "[deps 2/2] uv sync");
     assert_eq!(
@@ -1106,7 +1152,10 @@ fn naming_the_dev_group_drops_no_dev_from_the_syncs() {
 
 #[test]
 fn the_dev_target_is_the_builder_with_the_dev_group_and_no_runtime_checks() {
-    let bridge = build_with_opts(PLAIN_EXAMPLE, EXAMPLE_SPEC, &[("target", "dev")]);
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut o = opts();
+    o.opts.insert("target".into(), "dev".into());
+    run(&mut bridge, &o);
     bridge.assert_built();
     let def = bridge.result_definition();
     let (_, deps) = vertex(def, "[deps 2/2] uv sync");
@@ -1214,7 +1263,7 @@ fn a_failed_python_install_points_at_managed_python() {
 #[test]
 fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_base() {
     let spec = "# syntax=uv-frontend\n[build]\nuv = \"127.0.0.1:5000/uv:0.13.9\"\nmanaged-python = \"3.12\"\n";
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, spec);
     let debian = serde_json::json!({"config": {"Env": ["PATH=/usr/bin:/bin"]}});
     bridge.images.insert("debian:bookworm-slim".into(), debian);
     bridge.image_files.insert(
@@ -1498,19 +1547,40 @@ fn big_packages_are_copied_in_layers_of_their_own_read_from_the_built_dependency
 }
 
 #[test]
-fn with_mergeop_big_packages_are_layers_stacked_beside_the_rest() {
-    let mut bridge = FakeBridge::with_project(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
-    bridge.result_files = bigwheels_venv();
-    run(&mut bridge, &opts());
+fn with_mergeop_each_package_is_installed_on_its_own_and_big_ones_get_layers_of_their_own() {
+    let bridge = build(BIGWHEELS_EXAMPLE, EXAMPLE_SPEC);
     bridge.assert_built();
+    assert_eq!(
+        bridge.solved.len(),
+        2,
+        "the image and its check: nothing is read from phase 1 first"
+    );
     let def = bridge.result_definition();
-    let (numpy, _) = vertex(def, "[runtime-deps 2/2] copy numpy into");
-    let (pandas, _) = vertex(def, "[runtime-deps 2/2] copy pandas into");
-    let (rest, _) = vertex(def, "[runtime-deps 2/2] copy the rest of");
+    // numpy at the version the lock picks for Python 3.11 (its marker), pinned by its hashes.
+    let (_, numpy) = vertex(def, "[deps 1/1] uv pip install numpy==2.4.6");
+    let args = &exec(&numpy).meta.as_ref().expect("meta").args;
+    let requirement = &args[args.len() - 2];
+    assert!(
+        requirement.starts_with("numpy==2.4.6 --hash=sha256:"),
+        "{requirement}"
+    );
+    assert!(args[2].contains("pip install --no-deps --require-hashes"));
+    assert!(ops(def)
+        .iter()
+        .all(|(d, _)| !name_of(def, d).contains("numpy==2.5")));
+    let layer = |label: &str| vertex(def, &format!("[deps 1/1] layer: {label}")).0;
     let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
-    let (_, merge) = vertex(def, "[runtime-deps] stack layers");
-    let inputs: Vec<&str> = merge.inputs.iter().map(|i| i.digest.as_str()).collect();
-    assert_eq!(inputs, [&user, &numpy, &pandas, &rest]);
+    let (_, runtime) = vertex(def, "[runtime-deps] stack layers");
+    let inputs: Vec<&str> = runtime.inputs.iter().map(|i| i.digest.as_str()).collect();
+    assert_eq!(
+        inputs[..4],
+        [&user, &layer("the venv"), &layer("numpy"), &layer("pandas")]
+    );
+    // The small packages share layers; the builder stacks the very same layers.
+    let (_, deps) = vertex(def, "[deps] stack layers");
+    let builder_layers: Vec<&str> = deps.inputs[1..].iter().map(|i| i.digest.as_str()).collect();
+    assert_eq!(builder_layers, inputs[1..]);
+    assert!(inputs.len() > 4);
 }
 
 #[test]
@@ -1954,7 +2024,7 @@ fn projects_whose_modules_cannot_be_copied_alone_are_installed_as_wheels() {
 
 #[test]
 fn a_path_dependency_is_skipped_by_phase_one_and_left_to_phase_two() {
-    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let mut bridge = FakeBridge::without_mergeop(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/plain-with-path-dep"
@@ -2330,7 +2400,8 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_us
     bridge.assert_built();
     let def = bridge.result_definition();
     for prefix in [
-        "[runtime-deps 2/2] copy /app/.venv dependencies",
+        "[deps 1/1] layer: the venv",
+        "[deps 1/1] layer: idna",
         "[runtime 1/3] copy /app/.venv project files",
         "[runtime 3/3] copy src/hello_uv",
     ] {

@@ -233,6 +233,7 @@ expose = [8000, 9090]
 fn plan_without_mergeop_copies_dependencies_then_project_files() {
     let mut s = settings("plain", "");
     s.layered = false;
+    s.package_units = None;
     let plan = plan(&s);
     let names: Vec<&str> = plan
         .stages
@@ -265,17 +266,51 @@ fn plan_without_mergeop_copies_dependencies_then_project_files() {
     );
 }
 
+/// A layered plan whose phase 1 is one sync (a lock the frontend cannot walk).
 fn plan_of_layered() -> uv_frontend::plan::Plan {
     let mut s = settings("plain", "");
     s.layered = true;
+    s.package_units = None;
     plan(&s)
 }
 
 #[test]
 fn big_packages_get_layers_of_their_own() {
-    let s = settings("bigwheels", "# syntax=uv-frontend\n");
+    let mut s = settings("bigwheels", "# syntax=uv-frontend\n");
     // numpy's and pandas' wheels are over 4 MiB; python-dateutil, six and tzdata are not.
     assert_eq!(s.own_layers, ["numpy", "pandas"]);
+    // As units: each its own step, and the big ones a layer each; nothing to read first.
+    let p = plan(&s);
+    assert_eq!(p.venv_layers(), None);
+    let json = serde_json::to_value(&p).expect("a plan serializes");
+    let layers: Vec<&str> = json["stages"][0]["steps"][0]["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["label"].as_str().expect("a label"))
+        .collect();
+    assert_eq!(layers[..2], ["numpy", "pandas"]);
+    // Python 3.11 gets numpy 2.4.6, not 2.5.5: the lock forks on python_full_version.
+    let units: Vec<String> = s
+        .package_units
+        .as_ref()
+        .expect("units")
+        .packages
+        .iter()
+        .map(|p| format!("{}=={}", p.name, p.version))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            "numpy==2.4.6",
+            "pandas==3.1.1",
+            "python-dateutil==4.0.0",
+            "tzdata==2026.6"
+        ]
+    );
+
+    // With one sync for phase 1, the big packages' files are read from its venv.
+    s.package_units = None;
     let p = plan(&s);
     assert_eq!(
         p.venv_layers(),
@@ -285,10 +320,9 @@ fn big_packages_get_layers_of_their_own() {
         ))
     );
     // Small projects keep one dependency layer and need no read of the built venv.
-    assert_eq!(
-        plan(&settings("plain", "# syntax=uv-frontend\n")).venv_layers(),
-        None
-    );
+    let mut plain = settings("plain", "# syntax=uv-frontend\n");
+    plain.package_units = None;
+    assert_eq!(plan(&plain).venv_layers(), None);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::settings::SyncNetwork;
 use crate::venv_layout::VenvLayout;
 
 mod scripts;
+mod units;
 
 use scripts::SCRIPTS;
 pub use scripts::{APT_NO_APT_GET, APT_NO_SUCH_PACKAGE, SCRIPTS_MOUNT};
@@ -95,6 +96,8 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
     let mut stages: BTreeMap<String, State> = BTreeMap::new();
     // What each stage's collecting sync step wrote ([`DiffMethod::Written`]), by stage.
     let mut written: BTreeMap<String, State> = BTreeMap::new();
+    // The venv layers each stage's package units made, by stage.
+    let mut unit_layers: BTreeMap<String, Vec<State>> = BTreeMap::new();
     for stage in &plan.stages {
         let mut state = match &stage.from {
             StageBase::Builder => images.builder.clone(),
@@ -104,7 +107,26 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
         // Layers made on their own, stacked onto the stage with one MergeOp.
         let mut layers: Vec<State> = Vec::new();
         for (index, step) in stage.steps.iter().enumerate() {
+            let rerun = inputs
+                .rerun
+                .as_ref()
+                .filter(|(_, stages)| stages.is_empty() || stages.contains(&stage.name))
+                .map(|(nonce, _)| nonce.as_str());
             match step {
+                Step::InstallUnits { .. } => {
+                    state = flush_layers(state, &mut layers, &stage.name);
+                    let prefix = stage.step_prefix(index);
+                    let made =
+                        units::unit_layers(plan, inputs, &images, &state, (step, &prefix), rerun)?;
+                    layers.extend(made.iter().cloned());
+                    unit_layers.insert(stage.name.clone(), made);
+                }
+                Step::StackUnits { from, .. } => {
+                    let made = unit_layers.get(from).ok_or_else(|| {
+                        format!("the plan stacks the units of {from}, which installs none")
+                    })?;
+                    layers.extend(made.iter().cloned());
+                }
                 Step::CopyPath { .. } | Step::CopyVenv { .. } => {
                     let prefix = stage.step_prefix(index);
                     let copies = copies_of(step, &prefix, inputs, &stages, &written)?;
@@ -130,11 +152,6 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
                 }
                 _ => {
                     state = flush_layers(state, &mut layers, &stage.name);
-                    let rerun = inputs
-                        .rerun
-                        .as_ref()
-                        .filter(|(_, stages)| stages.is_empty() || stages.contains(&stage.name))
-                        .map(|(nonce, _)| nonce.as_str());
                     let (next, collected) = lower_step(plan, inputs, &images, state, step, rerun)?;
                     state = next;
                     if let Some(collected) = collected {
@@ -617,7 +634,10 @@ fn lower_step(
                 .done(name),
             None,
         ),
-        Step::CopyPath { .. } | Step::CopyVenv { .. } => {
+        Step::CopyPath { .. }
+        | Step::CopyVenv { .. }
+        | Step::InstallUnits { .. }
+        | Step::StackUnits { .. } => {
             return Err(format!(
                 "{} is lowered with its stage's layers",
                 step.name()

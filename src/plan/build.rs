@@ -127,6 +127,38 @@ fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
     });
     deps_args.extend(selection.iter().cloned());
 
+    let mut deps_steps = match &s.package_units {
+        Some(units) => vec![super::units::install_units(s, units)],
+        None => kept_venv_sync(s, deps_args),
+    };
+    if !s.build_apt.is_empty() {
+        deps_steps.insert(0, apt_install(s, &s.build_apt));
+    }
+    if let Some(python) = &s.managed_python {
+        let args = vec![
+            "python".to_string(),
+            "install".into(),
+            python.version.clone(),
+        ];
+        deps_steps.insert(
+            0,
+            Step::Sync {
+                name: format!("uv {}", args.join(" ")),
+                args,
+                env: BTreeMap::new(),
+                venv_cache: None,
+                finish: None,
+                offline: false,
+                tidy: Some(python.install_dir.clone()),
+            },
+        );
+    }
+    deps_steps
+}
+
+/// Phase 1 as one `uv sync` of the normalized dependency files, into a venv kept on a cache
+/// mount between builds.
+fn kept_venv_sync(s: &Settings, deps_args: Vec<String>) -> Vec<Step> {
     let mut deps_steps = vec![
         Step::WriteFiles {
             name: String::new(),
@@ -158,28 +190,6 @@ fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
     if let Step::WriteFiles { name, files, .. } = &mut deps_steps[0] {
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         *name = format!("add {} (dependency parts)", paths.join(" "));
-    }
-    if !s.build_apt.is_empty() {
-        deps_steps.insert(0, apt_install(s, &s.build_apt));
-    }
-    if let Some(python) = &s.managed_python {
-        let args = vec![
-            "python".to_string(),
-            "install".into(),
-            python.version.clone(),
-        ];
-        deps_steps.insert(
-            0,
-            Step::Sync {
-                name: format!("uv {}", args.join(" ")),
-                args,
-                env: BTreeMap::new(),
-                venv_cache: None,
-                finish: None,
-                offline: false,
-                tidy: Some(python.install_dir.clone()),
-            },
-        );
     }
     deps_steps
 }
@@ -299,6 +309,13 @@ fn runtime_deps_steps(s: &Settings) -> Vec<Step> {
             gid: 0,
             separate_layer: s.layered,
         });
+    }
+    if s.package_units.is_some() {
+        runtime_steps.push(Step::StackUnits {
+            name: format!("stack the layers of {} from {DEPS_STAGE}", s.venv),
+            from: DEPS_STAGE.into(),
+        });
+        return runtime_steps;
     }
     runtime_steps.push(Step::CopyVenv {
         name: format!("copy {} dependencies from {DEPS_STAGE}", s.venv),

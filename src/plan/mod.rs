@@ -4,6 +4,7 @@
 //! and snapshot-tested, and [`crate::lower`] turns it into LLB without making decisions of its own.
 
 mod build;
+mod units;
 
 use std::collections::BTreeMap;
 
@@ -202,6 +203,23 @@ pub enum Step {
         gid: u32,
         separate_layer: bool,
     },
+    /// Third-party packages, each installed by a step of its own (keyed on its lock entry, the
+    /// builder and the venv's path alone) into the venv `uv venv` makes, its changes taken with
+    /// DiffOp; the packages of each of `layers` copied into one layer owned by `uid:gid`, and
+    /// the venv and the layers stacked onto the stage with MergeOp. A lock change reruns only
+    /// the steps of the packages it changes, on a warm builder and on one that imports a
+    /// registry cache alike.
+    InstallUnits {
+        name: String,
+        venv: String,
+        units: crate::settings::PackageUnits,
+        layers: Vec<UnitLayer>,
+        uid: u32,
+        gid: u32,
+    },
+    /// The venv's layers that stage `from`'s [`Step::InstallUnits`] made, stacked as they are:
+    /// the runtime image shares them with the builder.
+    StackUnits { name: String, from: String },
     /// The venv of stage `from`, copied to the same path, owned by `uid:gid`: one layer for
     /// each package of `own_layers` (its top-level entries in site-packages) and one with the
     /// rest, so a lock change that leaves the big packages alone leaves their layers alone.
@@ -216,6 +234,13 @@ pub enum Step {
         gid: u32,
         separate_layer: bool,
     },
+}
+
+/// One layer of the venv: its progress label and the packages in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitLayer {
+    pub label: String,
+    pub packages: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -310,7 +335,9 @@ impl Step {
             | Step::AptInstall { name, .. }
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. }
-            | Step::CopyVenv { name, .. } => name,
+            | Step::CopyVenv { name, .. }
+            | Step::InstallUnits { name, .. }
+            | Step::StackUnits { name, .. } => name,
         }
     }
 
@@ -323,7 +350,9 @@ impl Step {
         | Step::AptInstall { name, .. }
         | Step::AddUser { name, .. }
         | Step::CopyPath { name, .. }
-        | Step::CopyVenv { name, .. }) = self;
+        | Step::CopyVenv { name, .. }
+        | Step::InstallUnits { name, .. }
+        | Step::StackUnits { name, .. }) = self;
         name.insert_str(0, prefix);
     }
 }

@@ -49,6 +49,8 @@ pub struct Lock {
     /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
     /// records for each third-party package: how much it weighs in the venv, roughly.
     pub download_sizes: std::collections::BTreeMap<String, u64>,
+    /// Every `[[package]]`, with its dependency edges and files' hashes.
+    pub packages: Vec<super::lock_graph::LockedPackage>,
 }
 
 impl Lock {
@@ -116,6 +118,7 @@ impl Lock {
             }
         }
         Ok(Lock {
+            packages: super::lock_graph::packages_of(&doc),
             members,
             local_packages,
             third_party,
@@ -159,7 +162,7 @@ fn dependency_names(package: &toml::Value) -> Vec<String> {
 
 /// The largest `size` of a `[[package]]`'s wheels, or of its sdist when it has no wheel; 0 when
 /// the lock records none.
-fn largest_download(package: &toml::Value) -> u64 {
+pub(super) fn largest_download(package: &toml::Value) -> u64 {
     let size = |v: &toml::Value| v.get("size").and_then(|s| s.as_integer()).unwrap_or(0);
     let wheels = package
         .get("wheels")

@@ -6,6 +6,7 @@ mod dockerignore;
 mod editable_layout;
 mod file_checks;
 mod lock;
+pub mod lock_graph;
 pub mod markers;
 pub mod normalize;
 mod pyproject;

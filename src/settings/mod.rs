@@ -17,6 +17,7 @@ mod image_contents;
 mod packages;
 mod python;
 mod selection;
+mod units;
 
 pub use image_contents::ImageContext;
 use packages::{
@@ -26,6 +27,7 @@ use packages::{
 pub use packages::{own_layer_packages, MODULE_LAYERS_MAX, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
 pub use python::{base_image, builder_image, builder_python_mismatch};
 use selection::check_selection;
+pub use units::{PackageUnits, UnitPackage, PYPI};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.
 pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:0.13.9";
@@ -66,6 +68,9 @@ pub struct Settings {
     /// Whether the runtime image gets the dependencies and the project as separate layers
     /// (MergeOp and DiffOp), or the venv as one layer where BuildKit lacks them.
     pub layered: bool,
+    /// With MergeOp and DiffOp, the third-party packages each installed in a step of its own,
+    /// when the frontend can tell which the venv gets ([`units`]); else one sync installs them.
+    pub package_units: Option<PackageUnits>,
     /// Whether the project phase builds every package of the project with uv's own backend, so
     /// that it runs without a network (`uv sync --offline`): it installs nothing from an index.
     pub project_offline: bool,
@@ -511,7 +516,7 @@ impl Settings {
             spec.sync.no_editable.unwrap_or(false),
             facts.target,
         );
-        Ok(Settings {
+        let mut settings = Settings {
             spec_file: spec_file.name.clone(),
             managed_python,
             target: facts.target,
@@ -637,6 +642,7 @@ impl Settings {
             },
             dependency_files,
             layered: facts.merge_diff,
+            package_units: None,
             own_layers: own_layer_packages(&project.lock.download_sizes),
             // A stale lock makes `uv sync --locked` want to resolve: with a network it says
             // so ("run uv lock"), without one it only fails to find packages.
@@ -675,7 +681,11 @@ impl Settings {
                 s(&spec.sync.package).as_deref(),
                 facts.target,
             ),
-        })
+        };
+        if facts.merge_diff {
+            settings.package_units = units::of_settings(&settings, spec, project, files);
+        }
+        Ok(settings)
     }
 }
 

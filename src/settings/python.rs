@@ -60,6 +60,41 @@ pub fn builder_python_mismatch(project: &Project, builder_env: &[String]) -> Opt
     }
 }
 
+/// The Python of the venv as far as the spec and project tell (major, minor, and the patch
+/// level when named): the version `[build] managed-python` installs, else `.python-version`'s,
+/// else, with the default builder image, `requires-python`'s lower bound (that image's Python).
+/// `None` when only the builder image could tell.
+pub fn venv_python(spec: &Spec, project: &Project) -> Option<(u64, u64, Option<u64>)> {
+    let exact = |request: &str| -> Option<(u64, u64, Option<u64>)> {
+        let minor = requested_minor(request)?;
+        let (major, minor) = minor.split_once('.')?;
+        let patch = request
+            .trim()
+            .split('.')
+            .nth(2)
+            .and_then(|p| p.parse().ok());
+        Some((major.parse().ok()?, minor.parse().ok()?, patch))
+    };
+    if let Some(managed) = &spec.build.managed_python {
+        return exact(managed.get_ref());
+    }
+    if let Some(request) = project.python_version.as_deref() {
+        // A free-threaded build is another ABI: its wheels are not the same.
+        return (!request.trim().ends_with('t'))
+            .then(|| exact(request))
+            .flatten();
+    }
+    if spec.build.builder.is_some() {
+        return None;
+    }
+    match wanted_python(project)? {
+        WantedPython::AtLeast(minor) | WantedPython::Exactly(minor) => {
+            let (major, minor) = minor.split_once('.')?;
+            Some((major.parse().ok()?, minor.parse().ok()?, None))
+        }
+    }
+}
+
 /// The CPython minor version the project asks for.
 enum WantedPython {
     /// `.python-version`'s.

@@ -584,7 +584,10 @@ pub fn kept_venv_id(sync: &pb::Op) -> String {
 pub fn sync_steps(def: &pb::Definition) -> Vec<pb::Op> {
     ops(def)
         .into_iter()
-        .filter(|(d, _)| name_of(def, d).contains("uv sync"))
+        .filter(|(d, _)| {
+            let name = name_of(def, d);
+            name.contains("uv sync") || name.contains("uv pip install")
+        })
         .map(|(_, op)| op)
         .collect()
 }

@@ -1,0 +1,150 @@
+//! [`Step::InstallUnits`], lowered: `uv venv`, then one `uv pip install` per package on top of
+//! it, each package's files taken with DiffOp and copied, by layer, into scratch.
+
+use crate::llb::{self, Chown, Network, State};
+use crate::plan::{Plan, Step, UnitLayer, UV_MOUNT};
+use crate::settings::{PackageUnits, SyncNetwork, UnitPackage};
+
+use super::{copy_options, Images, LowerInputs, RERUN_ENV};
+
+/// Where a unit's step writes its one-line requirements file (outside the venv, so in no layer).
+const REQUIREMENT_FILE: &str = "/tmp/uv-frontend-requirement.txt";
+
+/// The layers of the venv an [`Step::InstallUnits`] makes on `state`: the empty venv's, then one
+/// per [`UnitLayer`], each owned by the step's `uid:gid`. `prefix` is the step's progress prefix.
+pub(super) fn unit_layers(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    images: &Images,
+    state: &State,
+    (step, prefix): (&Step, &str),
+    rerun: Option<&str>,
+) -> Result<Vec<State>, String> {
+    let Step::InstallUnits {
+        venv,
+        units,
+        layers,
+        uid,
+        gid,
+        ..
+    } = step
+    else {
+        return Err(format!("{} installs no package units", step.name()));
+    };
+    let owner = Chown::Ids(*uid, *gid);
+    let layer_of = |from: &[(State, &str)], name: &str| {
+        let mut op = llb::scratch().file().created_at(plan.source_date_epoch);
+        for (source, root) in from {
+            let options = llb::CopyOptions {
+                // uv's lock of the venv, which every step touches: no layer's.
+                exclude_patterns: vec![".lock".into()],
+                ..copy_options(Some(owner.clone()))
+            };
+            op = op.copy(source, root, venv, &options);
+        }
+        op.done(name)
+    };
+    let empty = empty_venv(images, state, venv, units, &format!("{prefix}uv venv"));
+    let mut made = vec![layer_of(
+        &[(empty.clone(), venv)],
+        &format!("{prefix}layer: the venv"),
+    )];
+    for layer in layers {
+        let diffs: Vec<(State, &str)> = layer
+            .packages
+            .iter()
+            .map(|name| {
+                let package = units
+                    .packages
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .ok_or_else(|| {
+                        format!("layer {} names {name}, which is no unit", layer.label)
+                    })?;
+                let installed = install(
+                    plan,
+                    inputs,
+                    images,
+                    &empty,
+                    (venv, units, package),
+                    prefix,
+                    rerun,
+                );
+                let name = format!("{prefix}changes of {}=={}", package.name, package.version);
+                Ok((llb::diff(&empty, &installed, &name), venv.as_str()))
+            })
+            .collect::<Result<_, String>>()?;
+        made.push(layer_of(&diffs, &layer_name(prefix, layer)));
+    }
+    Ok(made)
+}
+
+fn layer_name(prefix: &str, layer: &UnitLayer) -> String {
+    format!("{prefix}layer: {}", layer.label)
+}
+
+/// `uv venv <venv> --python <version>` on `state`: what every unit installs into.
+fn empty_venv(
+    images: &Images,
+    state: &State,
+    venv: &str,
+    units: &PackageUnits,
+    name: &str,
+) -> State {
+    let uv = format!("{UV_MOUNT}/uv");
+    let argv = [uv.as_str(), "venv", venv, "--python", units.python.as_str()];
+    let name = format!("{name} {venv} --python {}", units.python);
+    state
+        .clone()
+        .run(&argv, &name)
+        .bind(&images.uv, "/", UV_MOUNT, true)
+        .network(Network::None)
+        .root()
+        .with_env_of(state)
+}
+
+/// `uv pip install --no-deps --require-hashes` of one package into the empty venv, from the
+/// index the lock names, with the uv cache mounted as sync steps have it.
+fn install(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    images: &Images,
+    empty: &State,
+    (venv, units, package): (&str, &PackageUnits, &UnitPackage),
+    prefix: &str,
+    rerun: Option<&str>,
+) -> State {
+    let script = format!(
+        "printf '%s\\n' \"$1\" > {REQUIREMENT_FILE} && exec {UV_MOUNT}/uv pip install --no-deps \
+         --require-hashes --index-url \"$2\" --python {venv}/bin/python -r {REQUIREMENT_FILE}"
+    );
+    let requirement = package.requirement();
+    let argv = [
+        "/bin/sh",
+        "-c",
+        script.as_str(),
+        "uv-frontend",
+        requirement.as_str(),
+        units.index_url.as_str(),
+    ];
+    let mut on = empty.clone();
+    if let Some(nonce) = rerun {
+        on = on.env(RERUN_ENV, nonce);
+    }
+    let name = format!(
+        "{prefix}uv pip install {}=={}",
+        package.name, package.version
+    );
+    let access = &plan.sync_access;
+    on.run(&argv, &name)
+        .bind(&images.uv, "/", UV_MOUNT, true)
+        .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
+        .proxy(inputs.proxy.clone())
+        .network(match access.network {
+            SyncNetwork::Default => Network::Sandbox,
+            SyncNetwork::Host => Network::Host,
+            SyncNetwork::None => Network::None,
+        })
+        .extra_hosts(&access.extra_hosts)
+        .root()
+}
