@@ -162,7 +162,7 @@ fn a_rebuild_is_fully_cached_and_a_source_edit_reruns_no_sync() {
     edited.expect_success();
     edited.assert_no_sync_reran();
     assert!(
-        edited.cached("[runtime-deps 2/2]"),
+        edited.cached("[deps 1/1] layer: idna"),
         "the dependency layer is kept:\n{}",
         edited.log()
     );

@@ -319,11 +319,20 @@ impl Build {
 
     /// Fails unless this build, after a source edit, ran no sync: the dependency phase and the
     /// project phase both `CACHED` (the module is copied as it is beside an editable install).
+    /// With package units (MergeOp and DiffOp), every unit's `uv venv` and `uv pip install`
+    /// step counts as the dependency phase.
     pub fn assert_no_sync_reran(&self) {
-        for phase in ["[deps 2/2]", "[project 2/"] {
+        let steps = self.step_names();
+        let uv_steps: Vec<&String> = steps.iter().filter(|n| n.contains("] uv ")).collect();
+        assert!(
+            uv_steps.iter().any(|n| n.starts_with("[deps "))
+                && uv_steps.iter().any(|n| n.starts_with("[project ")),
+            "no dependency or project phase in {steps:?}"
+        );
+        for step in uv_steps {
             assert!(
-                self.cached(phase),
-                "{phase} reran after a source edit:\n{}",
+                self.cached(step),
+                "{step} reran after a source edit:\n{}",
                 self.log()
             );
         }
@@ -374,6 +383,33 @@ impl Build {
             .filter_map(|l| {
                 let plus = l.find(" + ")?;
                 Some(l[plus + 3..].trim().to_string())
+            })
+            .collect()
+    }
+
+    /// The packages whose unit step (`[deps ...] uv pip install <name>==<version>`) ran and
+    /// installed in this build, sorted: on a BuildKit with MergeOp and DiffOp, what a lock
+    /// change cost.
+    pub fn units_installed(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .step_names()
+            .into_iter()
+            .filter_map(|n| Some(n.split_once("] uv pip install ")?.1.to_string()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .filter(|package| {
+                let step = format!("] uv pip install {package}");
+                let full = self
+                    .step_names()
+                    .into_iter()
+                    .find(|n| n.ends_with(&step))
+                    .expect("a step of that name");
+                self.output(&full)
+                    .iter()
+                    .any(|l| l.starts_with("Installed "))
             })
             .collect()
     }
@@ -684,6 +720,87 @@ pub fn assert_big_packages_keep_their_layers(tag: &str) -> Build {
         "the rewritten layer ({} B) is small beside the big packages' ({big} B)",
         after[n - 4].1
     );
+    let probe = run_entry(
+        tag,
+        "python",
+        &[
+            "-c",
+            "import numpy, pandas, packaging; print(packaging.__version__)",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "26.4",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    assert_eq!(run(tag, &[]), BIGWHEELS_OUTPUT);
+    cold
+}
+
+/// [`assert_big_packages_keep_their_layers`] on a BuildKit with MergeOp and DiffOp, where each
+/// package is installed by a step of its own: adding `packaging` runs its step alone (exactly it
+/// is downloaded), numpy's and pandas' layers are the very same, and the new layers (packaging's
+/// shared layer, the project's files, the context with the new lock) are small. Returns the
+/// first build.
+pub fn assert_big_packages_keep_their_unit_layers(tag: &str) -> Build {
+    let cache = fresh_cache_id();
+    let project = Project::copy_of("bigwheels");
+    project.use_cache(&cache, None);
+    let cold = project.build(tag, &[]);
+    cold.expect_success();
+    let numpy = "[deps 1/1] layer: numpy";
+    let pandas = "[deps 1/1] layer: pandas";
+    for step in [numpy, pandas] {
+        assert!(
+            cold.step_names().iter().any(|n| n == step),
+            "no step {step}:\n{}",
+            cold.log()
+        );
+    }
+    assert_eq!(
+        cold.units_installed(),
+        [
+            "numpy==2.4.6",
+            "pandas==3.1.1",
+            "python-dateutil==4.0.0",
+            "tzdata==2026.6"
+        ]
+    );
+    let before = layers(tag);
+
+    project.use_fixture("bigwheels-with-packaging");
+    let added = project.build(tag, &[]);
+    added.expect_success();
+    assert_eq!(
+        added.units_installed(),
+        ["packaging==26.4"],
+        "{}",
+        added.log()
+    );
+    assert!(
+        added.cached(numpy) && added.cached(pandas),
+        "{}",
+        added.log()
+    );
+    let after = layers(tag);
+    let mut biggest = before.clone();
+    biggest.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+    let big: u64 = biggest[..2].iter().map(|(_, size)| size).sum();
+    for layer in &biggest[..2] {
+        assert!(
+            after.contains(layer),
+            "numpy's and pandas' layers are kept: {layer:?} not in {after:?}"
+        );
+    }
+    let new: Vec<&(String, u64)> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert!(new.len() <= 3, "{new:?}");
+    for (digest, size) in &new {
+        assert!(
+            size * 20 < big,
+            "the new layer {digest} ({size} B) is small beside the big packages' ({big} B)"
+        );
+    }
     let probe = run_entry(
         tag,
         "python",
