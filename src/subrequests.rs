@@ -262,8 +262,23 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
     if st.sync.ssh {
         text.push_str("SSH (optional): default\n");
     }
-    text.push_str(&format!("\nPROJECT INSTALL: {}\n", project_install(st)));
+    text.push_str(&format!("\nDEPENDENCIES: {}\n", dependencies_install(st)));
+    text.push_str(&format!("PROJECT INSTALL: {}\n", project_install(st)));
     metadata(outline, text)
+}
+
+/// How phase 1 installs the third-party packages, and so what a lock change reruns.
+fn dependencies_install(st: &crate::settings::Settings) -> String {
+    match (&st.package_units, &st.one_sync_reason) {
+        (Some(units), _) => format!(
+            "{} locked packages, each installed by a step of its own: a lock change reruns only the changed packages' steps, also on a runner that imports a registry cache",
+            units.packages.len()
+        ),
+        (None, Some(why)) => format!(
+            "one uv sync into a kept venv ({why}): a lock change reruns it, installing only what changed on a warm builder, everything on a new one"
+        ),
+        (None, None) => "one uv sync into a kept venv".into(),
+    }
 }
 
 /// How the project reaches the runtime image, and so what a source edit reruns.

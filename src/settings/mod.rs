@@ -71,6 +71,8 @@ pub struct Settings {
     /// With MergeOp and DiffOp, the third-party packages each installed in a step of its own,
     /// when the frontend can tell which the venv gets ([`units`]); else one sync installs them.
     pub package_units: Option<PackageUnits>,
+    /// Why phase 1 is one sync, when there are no units.
+    pub one_sync_reason: Option<String>,
     /// Whether the project phase builds every package of the project with uv's own backend, so
     /// that it runs without a network (`uv sync --offline`): it installs nothing from an index.
     pub project_offline: bool,
@@ -643,6 +645,7 @@ impl Settings {
             dependency_files,
             layered: facts.merge_diff,
             package_units: None,
+            one_sync_reason: None,
             own_layers: own_layer_packages(&project.lock.download_sizes),
             // A stale lock makes `uv sync --locked` want to resolve: with a network it says
             // so ("run uv lock"), without one it only fails to find packages.
@@ -682,8 +685,13 @@ impl Settings {
                 facts.target,
             ),
         };
-        if facts.merge_diff {
-            settings.package_units = units::of_settings(&settings, spec, project, files);
+        let units = match facts.merge_diff {
+            true => units::of_settings(&settings, spec, project, files),
+            false => Err("BuildKit lacks MergeOp and DiffOp (the classic image store)".into()),
+        };
+        match units {
+            Ok(units) => settings.package_units = Some(units),
+            Err(why) => settings.one_sync_reason = Some(why),
         }
         Ok(settings)
     }

@@ -83,27 +83,32 @@ const INSTALL_SETTINGS: [&str; 15] = [
     "index-url",
 ];
 
-/// The packages of the venv, when every one of them can be installed as a unit.
+/// The packages of the venv, when every one of them can be installed as a unit; else why
+/// phase 1 is one sync.
 pub fn package_units(
     project: &Project,
     pyproject_text: Option<&str>,
     env: &MarkerEnv,
     selection: &Selection<'_>,
-) -> Option<PackageUnits> {
+) -> Result<PackageUnits, String> {
+    let lock = &project.lock;
     // A git source may need the client's SSH agent, which units do not get; another index,
     // credentials.
-    let lock = &project.lock;
-    if project.has_uv_toml
-        || !project.pyproject.index_names.is_empty()
-        || lock.git_sources
-        || lock.url_sources
-    {
-        return None;
+    if lock.git_sources || lock.url_sources {
+        return Err("uv.lock has git or URL sources".into());
     }
-    if changes_installs(pyproject_text?) {
-        return None;
+    if project.has_uv_toml {
+        return Err("uv.toml may change how packages install".into());
     }
-    let packages = &project.lock.packages;
+    if !project.pyproject.index_names.is_empty() {
+        return Err("[[tool.uv.index]]: packages may need an index's credentials".into());
+    }
+    if let Some(key) = install_setting(pyproject_text.unwrap_or_default()) {
+        return Err(format!(
+            "[tool.uv] {key} changes what or how packages install"
+        ));
+    }
+    let packages = &lock.packages;
     let picked = walk(packages, selection, env)?;
     let mut units: Vec<UnitPackage> = picked
         .into_iter()
@@ -117,7 +122,7 @@ pub fn package_units(
         .collect();
     units.sort_by(|a, b| a.name.cmp(&b.name));
     let (major, minor, patch) = env.python;
-    Some(PackageUnits {
+    Ok(PackageUnits {
         python: match patch {
             Some(patch) => format!("{major}.{minor}.{patch}"),
             None => format!("{major}.{minor}"),
@@ -127,15 +132,14 @@ pub fn package_units(
     })
 }
 
-fn changes_installs(pyproject: &str) -> bool {
-    let Ok(doc) = toml::from_str::<toml::Table>(pyproject) else {
-        return true;
-    };
-    let tool_uv = doc
-        .get("tool")
-        .and_then(|t| t.get("uv"))
-        .and_then(|u| u.as_table());
-    tool_uv.is_some_and(|uv| INSTALL_SETTINGS.iter().any(|key| uv.contains_key(*key)))
+/// The first [`INSTALL_SETTINGS`] key `[tool.uv]` sets.
+fn install_setting(pyproject: &str) -> Option<&'static str> {
+    let doc = toml::from_str::<toml::Table>(pyproject).ok()?;
+    let uv = doc.get("tool")?.get("uv")?.as_table()?;
+    INSTALL_SETTINGS
+        .iter()
+        .copied()
+        .find(|key| uv.contains_key(*key))
 }
 
 fn normalized(name: &str) -> String {
@@ -178,66 +182,88 @@ fn is_local(package: &LockedPackage) -> bool {
 }
 
 /// Indexes of the registry packages reachable from the selection, each edge's marker holding;
-/// `None` when an edge cannot be decided or a reachable package cannot be a unit.
+/// why not, when an edge cannot be decided or a reachable package cannot be a unit.
 fn walk(
     packages: &[LockedPackage],
     selection: &Selection<'_>,
     env: &MarkerEnv,
-) -> Option<Vec<usize>> {
+) -> Result<Vec<usize>, String> {
     let names = by_name(packages);
     let root = match selection.package {
-        Some(name) => target_of(
-            &names,
-            packages,
-            &Edge {
+        Some(name) => {
+            let edge = Edge {
                 name: name.into(),
                 ..Edge::default()
-            },
-        )?,
+            };
+            target_of(&names, packages, &edge)
+                .ok_or_else(|| format!("uv.lock holds no one package {name}"))?
+        }
         // A virtual workspace root has no package: `uv sync` there is not this walk.
         None => packages
             .iter()
-            .position(|p| p.local_path.as_deref() == Some("."))?,
+            .position(|p| p.local_path.as_deref() == Some("."))
+            .ok_or("uv.lock has no root project (a virtual workspace root)")?,
     };
-    let root_package = &packages[root];
-    let mut todo: Vec<&Edge> = root_package.dependencies.iter().collect();
-    let extras: Vec<&String> = if selection.all_extras {
-        root_package.optional.keys().collect()
-    } else {
-        selection.extras.iter().collect()
-    };
-    for extra in extras {
-        todo.extend(root_package.optional.get(extra).into_iter().flatten());
-    }
-    for group in &selection.groups {
-        todo.extend(root_package.groups.get(group).into_iter().flatten());
-    }
+    let mut todo = root_edges(&packages[root], selection);
     let mut seen: BTreeSet<(usize, Vec<String>)> = BTreeSet::new();
     let mut units: BTreeSet<usize> = BTreeSet::new();
-    while let Some(edge) = todo.pop() {
-        match edge.marker.as_deref().map(|m| evaluate(m, env)) {
-            None | Some(Truth::True) => {}
-            Some(Truth::False) => continue,
-            Some(Truth::Unknown) => return None,
+    while let Some((from, edge)) = todo.pop() {
+        match edge.marker.as_deref().map(|m| (m, evaluate(m, env))) {
+            None | Some((_, Truth::True)) => {}
+            Some((_, Truth::False)) => continue,
+            Some((marker, Truth::Unknown)) => {
+                return Err(format!(
+                    "the marker `{marker}` of {from}'s dependency on {} cannot be decided before the build",
+                    edge.name
+                ))
+            }
         }
-        let target = target_of(&names, packages, edge)?;
+        let target = target_of(&names, packages, edge).ok_or_else(|| {
+            format!(
+                "{from}'s dependency on {} names none of the versions uv.lock holds",
+                edge.name
+            )
+        })?;
         if !seen.insert((target, edge.extras.clone())) {
             continue;
         }
         let package = &packages[target];
         if !is_local(package) {
-            // A git or URL source, another index, or nothing to check the download against.
-            if package.registry.as_deref() != Some(PYPI) || package.hashes.is_empty() {
-                return None;
+            // Another index, or nothing to check the download against.
+            match &package.registry {
+                Some(url) if url == PYPI && !package.hashes.is_empty() => {}
+                Some(url) if url != PYPI => {
+                    return Err(format!("{} comes from {url}, not PyPI", package.name))
+                }
+                _ => return Err(format!("uv.lock records no file hash of {}", package.name)),
             }
             units.insert(target);
         }
-        todo.extend(&package.dependencies);
+        let name = package.name.as_str();
+        todo.extend(package.dependencies.iter().map(|e| (name, e)));
         for extra in &edge.extras {
-            todo.extend(package.optional.get(extra).into_iter().flatten());
+            let edges = package.optional.get(extra).into_iter().flatten();
+            todo.extend(edges.map(|e| (name, e)));
         }
     }
-    Some(units.into_iter().collect())
+    Ok(units.into_iter().collect())
+}
+
+/// The root's edges `uv sync` follows: its dependencies, its selected extras' and groups'.
+fn root_edges<'a>(root: &'a LockedPackage, selection: &Selection<'_>) -> Vec<(&'a str, &'a Edge)> {
+    let mut edges: Vec<&Edge> = root.dependencies.iter().collect();
+    let extras: Vec<&String> = if selection.all_extras {
+        root.optional.keys().collect()
+    } else {
+        selection.extras.iter().collect()
+    };
+    for extra in extras {
+        edges.extend(root.optional.get(extra).into_iter().flatten());
+    }
+    for group in &selection.groups {
+        edges.extend(root.groups.get(group).into_iter().flatten());
+    }
+    edges.into_iter().map(|e| (root.name.as_str(), e)).collect()
 }
 
 /// The units of resolved settings: for the venv's Python (as far as the spec and project tell)
@@ -247,9 +273,12 @@ pub fn of_settings(
     spec: &crate::spec::Spec,
     project: &Project,
     files: &crate::project::ContextFiles,
-) -> Option<PackageUnits> {
+) -> Result<PackageUnits, String> {
     let env = MarkerEnv {
-        python: super::python::venv_python(spec, project)?,
+        python: super::python::venv_python(spec, project).ok_or(
+            "the venv's Python is not known before the build (a [build] builder image, and no \
+             .python-version)",
+        )?,
         machine: machine_of(&settings.platform.architecture).map(str::to_string),
     };
     let sync = &settings.sync;
