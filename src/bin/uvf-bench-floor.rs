@@ -8,10 +8,26 @@
 use uv_frontend::gateway::{serve_stdio, Bridge, FrontendResult};
 
 fn main() {
+    // scripts/testbed/frontend-image.sh labels the image with the binary's `--version`
+    if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
+        println!("uvf-bench-floor {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     serve_stdio("uvf-bench-floor", |mut bridge| async move {
         let empty = FrontendResult::Image {
             reference: String::new(),
-            config: b"{}".to_vec(),
+            // os and architecture: the containerd image store's exporter rejects a config
+            // without them ("invalid image config for export: missing os"); the classic one
+            // takes `{}`
+            config: format!(
+                r#"{{"architecture":"{}","os":"linux","config":{{}},"rootfs":{{"type":"layers","diff_ids":[]}}}}"#,
+                match std::env::consts::ARCH {
+                    "x86_64" => "amd64",
+                    "aarch64" => "arm64",
+                    other => other,
+                }
+            )
+            .into_bytes(),
             base_config: None,
         };
         bridge.finish(empty).await
