@@ -9,7 +9,10 @@ use uv_frontend::gateway::{serve_stdio, Bridge, FrontendResult};
 
 fn main() {
     // scripts/testbed/frontend-image.sh labels the image with the binary's `--version`
-    if std::env::args().skip(1).any(|a| a == "--version" || a == "-V") {
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
         println!("uvf-bench-floor {}", env!("CARGO_PKG_VERSION"));
         return;
     }
