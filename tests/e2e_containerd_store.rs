@@ -311,7 +311,9 @@ fn assert_layered_with_diffop(build: &Build) {
 fn layers_are_stacked_with_mergeop() {
     let _guard = containerd_daemon();
     let project = Project::copy_of("plain");
-    // Every step new to this daemon's cache, so the DiffOp and MergeOp really run.
+    // The project phase new to this daemon's cache (the cache id's comment in .python-version
+    // is among its inputs), so its DiffOp and the MergeOps really run. The unit steps are keyed
+    // on idna's lock entry alone: another test may have made them.
     project.use_cache(&fresh_cache_id(), None);
     let first_text = edit_source(&project, "first");
     let tag = "uv-frontend-e2e-ctrd/plain:layers";
@@ -424,9 +426,13 @@ fn layers_are_stacked_with_mergeop() {
 #[test]
 fn registry_cache_without_cache_mounts() {
     let _guard = containerd_daemon();
+    // CI run 1 is a new runner's: phase 1 new to the builder. A fresh cache id is not enough:
+    // BuildKit leaves a cache mount's id out of the step's cache key (moby/buildkit#4585), and
+    // idna's unit step is keyed on its lock entry alone, so another test's build of `plain`
+    // on this daemon would have made it.
+    fresh_builder();
     let id = fresh_cache_id();
     let project = Project::copy_of("plain");
-    // Phase 1 new to every cache, and a uv cache of its own.
     project.use_cache(&id, None);
     let cache_repo = "uv-frontend-e2e-cache/plain";
     let _pushed = PushedTags(vec![(cache_repo, id.clone())]);
