@@ -36,7 +36,7 @@ const MAX_PATH_DIRS: usize = 64;
 /// Looks `name` up in the image `reference` as its runtime would: a name with a `/` is a path
 /// (relative to `workdir`), any other is searched in the directories of `path_env`.
 pub async fn find_executable<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     reference: &str,
     name: &str,
     path_env: &str,
@@ -125,7 +125,7 @@ fn executable(entry: &DirEntry) -> bool {
 /// runtime image (`config`: its config). A console script of the installed package is not
 /// looked up: uv made it; nor is a command that an entrypoint runs (its arguments).
 pub async fn check<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     prepared: &Prepared,
     reference: &str,
     config: &serde_json::Value,

@@ -75,7 +75,7 @@ pub struct BuiltImage {
 /// Runs the whole build (or answers the subrequest) and Returns its result to BuildKit. Only a
 /// failure to talk to BuildKit is an `Err`; build failures are Returned as errors, and so is a
 /// panic: a bug must not leave BuildKit waiting.
-pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
+pub async fn run<B: Bridge>(bridge: &B, opts: &BuildOpts, now: i64) -> anyhow::Result<()> {
     let result = crate::panic_guard::catch_panics(answer(bridge, opts, now))
         .await
         .unwrap_or_else(|panic| {
@@ -86,7 +86,7 @@ pub async fn run<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> anyho
 }
 
 /// The answer to the request: a subrequest's metadata, the built image(s), or the error.
-async fn answer<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> FrontendResult {
+async fn answer<B: Bridge>(bridge: &B, opts: &BuildOpts, now: i64) -> FrontendResult {
     let Some(request) = opts.subrequest() else {
         return match build_all(bridge, opts, now).await {
             Ok(result) => result,
@@ -110,7 +110,7 @@ async fn answer<B: Bridge>(bridge: &mut B, opts: &BuildOpts, now: i64) -> Fronte
 /// One image, or with several `--platform`s one per platform, built in turn (the first failure
 /// ends the build, naming its platform).
 async fn build_all<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     now: i64,
 ) -> Result<FrontendResult, BuildError> {
@@ -145,7 +145,7 @@ async fn build_all<B: Bridge>(
 /// `--call=outline` and `--call=check`: what the build would take, and what looks wrong,
 /// from the spec and project files, without building anything.
 async fn inspect<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     request: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
@@ -177,7 +177,7 @@ fn stage_of(lowered: &crate::lower::Lowered, stage: &str) -> Result<llb::State, 
 
 /// Reads, resolves, plans, lowers and solves for the first platform. Public for tests.
 pub async fn build<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     now: i64,
 ) -> Result<BuiltImage, BuildError> {
@@ -187,7 +187,7 @@ pub async fn build<B: Bridge>(
 /// Reads, resolves, plans, lowers and solves for `platform`; `named` puts the platform into
 /// every step's progress name, as in a multi-platform build.
 async fn build_for<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     platform: &llb::Platform,
     named: bool,

@@ -8,7 +8,7 @@ use crate::spec::SpecError;
 
 /// The images' platform, the builder's Python and, for git sources, its git.
 pub async fn check<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     prepared: &Prepared,
     builder_config: &serde_json::Value,
     base_config: &serde_json::Value,

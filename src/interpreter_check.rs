@@ -106,14 +106,14 @@ fn normalize(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
-async fn entry<B: Bridge>(bridge: &mut B, reference: &str, path: &str) -> Option<DirEntry> {
+async fn entry<B: Bridge>(bridge: &B, reference: &str, path: &str) -> Option<DirEntry> {
     let entries = bridge.read_dir(reference, parent(path)).await.ok()?;
     entries.into_iter().find(|e| e.name == name(path))
 }
 
 /// Checks the venv at `venv` in the solved image `reference`.
 pub async fn check<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     reference: &str,
     venv: &str,
 ) -> Result<Interpreter, Mismatch> {

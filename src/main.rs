@@ -24,11 +24,11 @@ fn main() {
         return;
     }
     let opts = BuildOpts::from_env(std::env::vars());
-    serve_stdio("uv-frontend", |mut bridge| async move {
+    serve_stdio("uv-frontend", |bridge| async move {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        frontend::run(&mut bridge, &opts, now).await
+        frontend::run(&bridge, &opts, now).await
     })
 }

@@ -35,7 +35,7 @@ pub struct Prepared {
 
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
 pub async fn prepare<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     platform: &llb::Platform,
 ) -> Result<Prepared, BuildError> {

@@ -42,7 +42,7 @@ fn local_files(opts: &BuildOpts, local: &str, names: &[&str], platform: &Platfor
 
 /// Reads `names` (those that exist) from the client's local `local`, in one transfer.
 pub async fn read_local_files<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     local: &str,
     names: &[&str],
@@ -92,7 +92,7 @@ pub struct BaseAccounts {
 /// The base image's `/etc/passwd` and `/etc/group`, read from the image itself; the error is
 /// BuildKit's, about loading the image.
 pub async fn read_accounts<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,
@@ -133,7 +133,7 @@ pub async fn read_accounts<B: Bridge>(
 /// virtual), by package name: for a `[sync] package` member's default command, and for whether
 /// the project phase can build everything without a network. One read of the context for all.
 pub async fn read_members<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     opts: &BuildOpts,
     project: &Project,
     platform: &Platform,
@@ -171,7 +171,7 @@ pub async fn read_members<B: Bridge>(
 
 /// An image's config; the error says what went wrong with it, to be placed at its key.
 pub async fn resolve_config<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,
@@ -186,7 +186,7 @@ pub async fn resolve_config<B: Bridge>(
 /// Whether `name` is an entry of a directory on the `PATH` of `env` (an image config's `Env`)
 /// in `image`: e.g. whether the builder has `git` for a lock's git sources.
 pub async fn image_has_command<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,

@@ -142,7 +142,7 @@ pub fn layout_of(listing: &VenvListing, packages: &[String]) -> VenvLayout {
 /// `packages`. An error means the venv is not laid out as expected (no single `lib/pythonX.Y`,
 /// no site-packages): the caller copies it as one layer.
 pub async fn read<B: Bridge>(
-    bridge: &mut B,
+    bridge: &B,
     reference: &str,
     venv: &str,
     packages: &[String],

@@ -747,7 +747,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             .expect("runtime");
         let (start, cpu) = (Instant::now(), thread_cpu_time());
         let result = rt.block_on(uv_frontend::frontend::run(
-            &mut bridge,
+            &FakeSession::new(&mut bridge),
             &opts,
             1_795_448_680,
         ));

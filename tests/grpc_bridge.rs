@@ -13,7 +13,7 @@ use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
 use support::*;
 use tokio::sync::Mutex;
 use tonic::{Request, Response, Status};
-use uv_frontend::gateway::{connect_stream, Bridge, GrpcBridge, Warning, MAX_MESSAGE_SIZE};
+use uv_frontend::gateway::{connect_stream, GrpcBridge, Warning, MAX_MESSAGE_SIZE};
 use uv_frontend::llb::Platform;
 
 /// An LLBBridge server answering from a [`FakeBridge`], recording the raw Return request.
@@ -40,7 +40,6 @@ impl LlbBridge for Server {
             .lock()
             .await
             .resolve_image_config(&name, &Platform::new("linux", "amd64", ""), &r.resolve_mode)
-            .await
             .map_err(internal)?;
         Ok(Response::new(gw::ResolveImageConfigResponse {
             digest: resolved.digest,
@@ -73,7 +72,6 @@ impl LlbBridge for Server {
             .lock()
             .await
             .solve(r.definition.expect("a definition"), &imports, r.evaluate)
-            .await
             .map_err(internal)?;
         let result = if r.allow_result_array_ref {
             gw::result::Result::Ref(gw::Ref { id, def: None })
@@ -98,7 +96,6 @@ impl LlbBridge for Server {
             .lock()
             .await
             .read_file(&r.r#ref, &r.file_path)
-            .await
             .map_err(internal)?;
         Ok(Response::new(gw::ReadFileResponse { data }))
     }
@@ -112,7 +109,6 @@ impl LlbBridge for Server {
             .lock()
             .await
             .read_dir(&r.r#ref, &r.dir_path)
-            .await
             .map_err(internal)?;
         Ok(Response::new(gw::ReadDirResponse {
             entries: names
@@ -253,8 +249,8 @@ fn run_over_grpc(fake: FakeBridge) -> (FakeBridge, gw::ReturnRequest) {
                 .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(server_end))),
         );
         let channel = connect_stream(client_end).await.expect("connects");
-        let mut bridge = GrpcBridge::new(channel);
-        uv_frontend::frontend::run(&mut bridge, &opts(), 1_795_448_680)
+        let bridge = GrpcBridge::new(channel);
+        uv_frontend::frontend::run(&bridge, &opts(), 1_795_448_680)
             .await
             .expect("the gRPC calls succeed");
         drop(bridge);

@@ -16,7 +16,7 @@ fn main() {
         println!("uvf-bench-floor {}", env!("CARGO_PKG_VERSION"));
         return;
     }
-    serve_stdio("uvf-bench-floor", |mut bridge| async move {
+    serve_stdio("uvf-bench-floor", |bridge| async move {
         let empty = FrontendResult::Image {
             reference: String::new(),
             // os and architecture: the containerd image store's exporter rejects a config

@@ -12,9 +12,12 @@ use super::{
 };
 use crate::llb::{pb, Platform};
 
+/// Calls may run concurrently: each clones the client (a handle on the one HTTP/2 connection,
+/// which multiplexes them).
 pub struct GrpcBridge {
     client: LlbBridgeClient<Channel>,
-    caps: Capabilities,
+    /// Set by `ping`, the first call.
+    caps: std::sync::Mutex<Capabilities>,
 }
 
 impl GrpcBridge {
@@ -24,8 +27,12 @@ impl GrpcBridge {
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         GrpcBridge {
             client,
-            caps: Capabilities::default(),
+            caps: Default::default(),
         }
+    }
+
+    fn has_cap(&self, cap: &str) -> bool {
+        self.caps.lock().map(|c| c.has(cap)).unwrap_or(false)
     }
 }
 
@@ -35,9 +42,10 @@ fn status_error(call: &str, status: tonic::Status) -> anyhow::Error {
 }
 
 impl Bridge for GrpcBridge {
-    async fn ping(&mut self) -> anyhow::Result<Capabilities> {
+    async fn ping(&self) -> anyhow::Result<Capabilities> {
         let pong = self
             .client
+            .clone()
             .ping(gw::PingRequest {})
             .await
             .map_err(|s| status_error("ping", s))?
@@ -48,25 +56,28 @@ impl Bridge for GrpcBridge {
                 .map(|c| c.id.clone())
                 .collect()
         };
-        self.caps = Capabilities {
+        let caps = Capabilities {
             frontend: enabled(&pong.frontend_api_caps),
             llb: enabled(&pong.llb_caps),
         };
-        Ok(self.caps.clone())
+        if let Ok(mut held) = self.caps.lock() {
+            *held = caps.clone();
+        }
+        Ok(caps)
     }
 
     async fn solve(
-        &mut self,
+        &self,
         definition: pb::Definition,
         cache_imports: &[CacheImport],
         evaluate: bool,
     ) -> anyhow::Result<String> {
-        let native_evaluate = evaluate && self.caps.has("gateway.solve.evaluate");
+        let native_evaluate = evaluate && self.has_cap("gateway.solve.evaluate");
         let request = gw::SolveRequest {
             evaluate: native_evaluate,
             definition: Some(definition),
             allow_result_return: true,
-            allow_result_array_ref: self.caps.has("proto.refarray"),
+            allow_result_array_ref: self.has_cap("proto.refarray"),
             cache_imports: cache_imports
                 .iter()
                 .map(|c| gw::CacheOptionsEntry {
@@ -78,6 +89,7 @@ impl Bridge for GrpcBridge {
         };
         let response = self
             .client
+            .clone()
             .solve(request)
             .await
             .map_err(|s| anyhow!("{}", s.message()))?
@@ -95,9 +107,10 @@ impl Bridge for GrpcBridge {
         Ok(reference)
     }
 
-    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+    async fn read_file(&self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
         let response = self
             .client
+            .clone()
             .read_file(gw::ReadFileRequest {
                 r#ref: reference.into(),
                 file_path: path.into(),
@@ -108,9 +121,10 @@ impl Bridge for GrpcBridge {
         Ok(response.into_inner().data)
     }
 
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
+    async fn read_dir(&self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
         let response = self
             .client
+            .clone()
             .read_dir(gw::ReadDirRequest {
                 r#ref: reference.into(),
                 dir_path: dir.into(),
@@ -131,13 +145,14 @@ impl Bridge for GrpcBridge {
     }
 
     async fn resolve_image_config(
-        &mut self,
+        &self,
         image: &str,
         platform: &Platform,
         mode: &str,
     ) -> anyhow::Result<ResolvedImage> {
         let response = self
             .client
+            .clone()
             .resolve_image_config(gw::ResolveImageConfigRequest {
                 r#ref: crate::llb::source::normalize_image_ref(image),
                 platform: Some(platform.to_pb()),
@@ -155,8 +170,8 @@ impl Bridge for GrpcBridge {
         })
     }
 
-    async fn warn(&mut self, warning: &super::Warning) -> anyhow::Result<()> {
-        if !self.caps.has("gateway.warnings") {
+    async fn warn(&self, warning: &super::Warning) -> anyhow::Result<()> {
+        if !self.has_cap("gateway.warnings") {
             return Ok(());
         }
         let (info, ranges) = match &warning.location {
@@ -181,6 +196,7 @@ impl Bridge for GrpcBridge {
             None => (None, vec![]),
         };
         self.client
+            .clone()
             .warn(gw::WarnRequest {
                 digest: warning.vertex.clone(),
                 level: 1,
@@ -199,9 +215,10 @@ impl Bridge for GrpcBridge {
         Ok(())
     }
 
-    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()> {
-        let request = return_request(result, self.caps.has("proto.refarray"));
+    async fn finish(&self, result: FrontendResult) -> anyhow::Result<()> {
+        let request = return_request(result, self.has_cap("proto.refarray"));
         self.client
+            .clone()
             .r#return(request)
             .await
             .map_err(|s| status_error("return", s))?;

@@ -115,30 +115,30 @@ pub enum FrontendResult {
 /// The LLBBridge calls the frontend makes. Errors are BuildKit's, as text.
 #[allow(async_fn_in_trait)]
 pub trait Bridge {
-    async fn ping(&mut self) -> anyhow::Result<Capabilities>;
+    async fn ping(&self) -> anyhow::Result<Capabilities>;
     /// Solves `definition` and returns a reference to its result. BuildKit solves lazily: with
     /// `evaluate` the result is built now, so that its errors are this call's.
     async fn solve(
-        &mut self,
+        &self,
         definition: pb::Definition,
         cache_imports: &[CacheImport],
         evaluate: bool,
     ) -> anyhow::Result<String>;
     /// The bytes of `path` in a solved reference.
-    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;
+    async fn read_file(&self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>>;
     /// The entries of `dir` in a solved reference.
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>>;
+    async fn read_dir(&self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>>;
     /// `mode` is BuildKit's image resolve mode: `default`, `pull` (`--pull`) or `local`.
     async fn resolve_image_config(
-        &mut self,
+        &self,
         image: &str,
         platform: &Platform,
         mode: &str,
     ) -> anyhow::Result<ResolvedImage>;
     /// A non-fatal finding, shown by buildx as a build warning (where BuildKit supports it).
     /// Sends a build warning; a BuildKit without the `gateway.warnings` cap gets none.
-    async fn warn(&mut self, warning: &Warning) -> anyhow::Result<()>;
-    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()>;
+    async fn warn(&self, warning: &Warning) -> anyhow::Result<()>;
+    async fn finish(&self, result: FrontendResult) -> anyhow::Result<()>;
 }
 
 /// The Return request for `result`, in the wire format BuildKit's caps ask for.

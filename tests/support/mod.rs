@@ -325,15 +325,17 @@ pub fn exec(op: &pb::Op) -> &pb::ExecOp {
     }
 }
 
-impl Bridge for FakeBridge {
-    async fn ping(&mut self) -> anyhow::Result<Capabilities> {
+/// The LLBBridge calls, answered from the fake's maps and recorded in it; [`FakeSession`] makes
+/// them the frontend's [`Bridge`].
+impl FakeBridge {
+    pub fn ping(&mut self) -> anyhow::Result<Capabilities> {
         Ok(Capabilities {
             frontend: self.caps.iter().cloned().collect(),
             llb: self.llb_caps.iter().cloned().collect(),
         })
     }
 
-    async fn solve(
+    pub fn solve(
         &mut self,
         definition: pb::Definition,
         cache_imports: &[CacheImport],
@@ -396,7 +398,7 @@ impl Bridge for FakeBridge {
         Ok(id)
     }
 
-    async fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+    pub fn read_file(&mut self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
         self.refs
             .get(reference)
             .and_then(|files| files.get(path.trim_start_matches('/')))
@@ -405,7 +407,7 @@ impl Bridge for FakeBridge {
             .ok_or_else(|| anyhow::anyhow!("open {path}: no such file or directory"))
     }
 
-    async fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
+    pub fn read_dir(&mut self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
         let files = self.refs.get(reference).cloned().unwrap_or_default();
         let prefix = match dir.trim_matches('/') {
             "" => String::new(),
@@ -440,7 +442,7 @@ impl Bridge for FakeBridge {
         Ok(entries)
     }
 
-    async fn resolve_image_config(
+    pub fn resolve_image_config(
         &mut self,
         image: &str,
         platform: &Platform,
@@ -463,15 +465,70 @@ impl Bridge for FakeBridge {
         })
     }
 
-    async fn warn(&mut self, warning: &Warning) -> anyhow::Result<()> {
+    pub fn warn(&mut self, warning: &Warning) -> anyhow::Result<()> {
         self.warnings.push(warning.clone());
         Ok(())
     }
 
-    async fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()> {
+    pub fn finish(&mut self, result: FrontendResult) -> anyhow::Result<()> {
         assert!(self.returned.is_none(), "Return is called once");
         self.returned = Some(result);
         Ok(())
+    }
+}
+
+/// The fake as the frontend sees it. [`Bridge`] calls take `&self`, since the frontend makes
+/// some of them concurrently; each borrows the fake only while it answers (the fake never
+/// awaits), so they record into it in the order they are made.
+pub struct FakeSession<'a>(std::cell::RefCell<&'a mut FakeBridge>);
+
+impl<'a> FakeSession<'a> {
+    pub fn new(fake: &'a mut FakeBridge) -> FakeSession<'a> {
+        FakeSession(std::cell::RefCell::new(fake))
+    }
+}
+
+impl Bridge for FakeSession<'_> {
+    async fn ping(&self) -> anyhow::Result<Capabilities> {
+        self.0.borrow_mut().ping()
+    }
+
+    async fn solve(
+        &self,
+        definition: pb::Definition,
+        cache_imports: &[CacheImport],
+        evaluate: bool,
+    ) -> anyhow::Result<String> {
+        self.0
+            .borrow_mut()
+            .solve(definition, cache_imports, evaluate)
+    }
+
+    async fn read_file(&self, reference: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+        self.0.borrow_mut().read_file(reference, path)
+    }
+
+    async fn read_dir(&self, reference: &str, dir: &str) -> anyhow::Result<Vec<DirEntry>> {
+        self.0.borrow_mut().read_dir(reference, dir)
+    }
+
+    async fn resolve_image_config(
+        &self,
+        image: &str,
+        platform: &Platform,
+        mode: &str,
+    ) -> anyhow::Result<ResolvedImage> {
+        self.0
+            .borrow_mut()
+            .resolve_image_config(image, platform, mode)
+    }
+
+    async fn warn(&self, warning: &Warning) -> anyhow::Result<()> {
+        self.0.borrow_mut().warn(warning)
+    }
+
+    async fn finish(&self, result: FrontendResult) -> anyhow::Result<()> {
+        self.0.borrow_mut().finish(result)
     }
 }
 
@@ -597,8 +654,12 @@ pub fn run(bridge: &mut FakeBridge, opts: &BuildOpts) {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(uv_frontend::frontend::run(bridge, opts, 1_795_448_680))
-        .expect("the fake bridge never fails");
+    rt.block_on(uv_frontend::frontend::run(
+        &FakeSession::new(bridge),
+        opts,
+        1_795_448_680,
+    ))
+    .expect("the fake bridge never fails");
 }
 
 pub const EXAMPLE_SPEC: &str = r#"# syntax=127.0.0.1:5000/uv-frontend:dev
