@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::join_all;
+
 use crate::gateway::status::SourceLocation;
 use crate::gateway::{error_status, Bridge, BuildOpts, FrontendResult};
 use crate::image::runtime_config;
@@ -11,7 +13,6 @@ use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::CheckKind;
 use crate::prepare::{findings, prepare, warning_of, Prepared};
-use crate::reads::resolve_config;
 use crate::spec::SpecError;
 use crate::step_failure::exec_step_names;
 
@@ -153,14 +154,10 @@ async fn inspect<B: Bridge>(
     if request == crate::subrequests::OUTLINE {
         return Ok(crate::subrequests::outline(&prepared));
     }
-    let builder_config = resolve_config(
-        bridge,
-        &prepared.plan.images.builder,
-        &prepared.platform,
-        &prepared.resolve_mode,
-    )
-    .await
-    .map_err(|cause| prepared.image_failure("builder", &cause))?;
+    let builder_config = prepared
+        .image_config(bridge, &prepared.plan.images.builder)
+        .await
+        .map_err(|cause| prepared.image_failure("builder", &cause))?;
     Ok(crate::subrequests::lint_result(
         &prepared,
         &findings(&prepared, opts, &builder_config),
@@ -203,25 +200,20 @@ async fn build_for<B: Bridge>(
         platform,
         cache_imports,
         resolve_mode,
-        spec_file,
-        spec,
         settings,
         plan,
         ..
     } = &prepared;
-    let sources = &prepared.sources;
 
     // Image configs: env for the steps, and the runtime image's base config.
-    let builder_config = resolve_config(bridge, &plan.images.builder, platform, resolve_mode)
+    let builder_config = prepared
+        .image_config(bridge, &plan.images.builder)
         .await
         .map_err(|cause| prepared.image_failure("builder", &cause))?;
-    let base_config = if plan.images.base == plan.images.builder {
-        builder_config.clone()
-    } else {
-        resolve_config(bridge, &plan.images.base, platform, resolve_mode)
-            .await
-            .map_err(|cause| prepared.image_failure("base", &cause))?
-    };
+    let base_config = prepared
+        .image_config(bridge, &plan.images.base)
+        .await
+        .map_err(|cause| prepared.image_failure("base", &cause))?;
 
     // What would fail late (or not at all) in the images, found before anything runs.
     crate::image_checks::check(bridge, &prepared, &builder_config, &base_config).await?;
@@ -284,27 +276,31 @@ async fn build_for<B: Bridge>(
         inputs.venv_layout = layout.as_ref();
         lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
     }
-    let definition = definition_of(&lowered.result);
-    let step_names = exec_step_names(&definition);
-    let reference = bridge
-        .solve(definition, cache_imports, true)
-        .await
-        .map_err(|e| failed(e, &step_names))?;
-
-    // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
-    // Python version, and starts there; then the spec's smoke test.
-    let images_line = spec
-        .build
-        .base
-        .as_ref()
-        .or(spec.build.builder.as_ref())
-        .map(|v| v.span().start)
-        .unwrap_or(0);
     let image_base = if settings.target.is_builder() {
         &builder_config
     } else {
         &base_config
     };
+    // Checked before it ships: the venv's interpreter is in the runtime image, at the venv's
+    // Python version, and starts there; then the spec's smoke test. The checks build on the
+    // image, so they are solved with it: each starts as soon as what it runs on is built, side
+    // by side (the interpreter check needs only the dependency layers).
+    let checks = lower_checks(plan, &lowered, image_base)
+        .map_err(BuildError::plain)?
+        .into_iter()
+        .map(|(check, state)| (check, definition_of(&state)));
+    let definition = definition_of(&lowered.result);
+    let step_names = exec_step_names(&definition);
+    let (built, checked) = tokio::join!(
+        bridge.solve(definition, cache_imports, true),
+        join_all(checks.map(|(check, definition)| async move {
+            let solved = bridge.solve(definition, cache_imports, true).await;
+            (check, solved.err())
+        })),
+    );
+    // The image's own failure first: the checks fail with it.
+    let reference = built.map_err(|e| failed(e, &step_names))?;
+
     let created = settings.source_date_epoch.unwrap_or(now);
     let config = runtime_config(
         image_base,
@@ -316,53 +312,9 @@ async fn build_for<B: Bridge>(
     if !settings.target.is_builder() {
         crate::command_check::check(bridge, &prepared, &reference, &config).await?;
     }
-
-    // The interpreter check's command itself checks the venv's Python version, so a passing
-    // check needs no reads; a failing one is explained from the image's files.
-    for (check, check_state) in
-        lower_checks(plan, &lowered, image_base).map_err(BuildError::plain)?
-    {
-        let mut definition = llb::marshal(&check_state).definition;
-        name_platform(&mut definition);
-        if let Err(e) = bridge.solve(definition, cache_imports, true).await {
-            if check.kind == CheckKind::Interpreter {
-                if let Err(mismatch) =
-                    interpreter_check::check(bridge, &reference, &settings.venv).await
-                {
-                    let message = interpreter_check::explain(
-                        &mismatch,
-                        &plan.images.builder,
-                        &plan.images.base,
-                    );
-                    return Err(BuildError::located(
-                        SpecError::at(spec_file, images_line, message, ""),
-                        sources,
-                    ));
-                }
-            }
-            let message = match check.kind {
-                CheckKind::Interpreter => format!(
-                    "interpreter check: {}/bin/python does not start in the runtime image {}: {e}",
-                    settings.venv, plan.images.base
-                ),
-                CheckKind::SmokeTest => format!(
-                    "smoke test `{}` failed in the runtime image: {e} (its output is in the step's log above; skip it with --build-arg UVF_TEST_SKIP=1)",
-                    check.args.join(" ")
-                ),
-                CheckKind::DevTests => format!(
-                    "the project's tests `{}` failed in the dev image: {e} (their output is in the step's log above)",
-                    check.args.join(" ")
-                ),
-            };
-            let line = match check.kind {
-                CheckKind::Interpreter => images_line,
-                CheckKind::SmokeTest => spec.test.command.as_ref().map_or(0, |c| c.span().start),
-                CheckKind::DevTests => spec.test.dev_command.as_ref().map_or(0, |c| c.span().start),
-            };
-            return Err(BuildError::located(
-                SpecError::at(spec_file, line, message, ""),
-                sources,
-            ));
+    for (check, error) in checked {
+        if let Some(error) = error {
+            return Err(check_failure(bridge, &prepared, &reference, &check, &error).await);
         }
     }
 
@@ -371,6 +323,63 @@ async fn build_for<B: Bridge>(
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),
         base_config: serde_json::to_vec(image_base).expect("a JSON value serializes"),
     })
+}
+
+/// The error of a failed check, at the line of `uv.build` it comes from. The interpreter
+/// check's command itself checks the venv's Python version, so a passing check needs no reads;
+/// a failing one is explained from the image's files.
+async fn check_failure<B: Bridge>(
+    bridge: &B,
+    prepared: &Prepared,
+    reference: &str,
+    check: &crate::plan::Check,
+    error: &anyhow::Error,
+) -> BuildError {
+    let Prepared {
+        spec_file,
+        spec,
+        settings,
+        plan,
+        sources,
+        ..
+    } = prepared;
+    let images_line = spec
+        .build
+        .base
+        .as_ref()
+        .or(spec.build.builder.as_ref())
+        .map(|v| v.span().start)
+        .unwrap_or(0);
+    if check.kind == CheckKind::Interpreter {
+        if let Err(mismatch) = interpreter_check::check(bridge, reference, &settings.venv).await {
+            let message =
+                interpreter_check::explain(&mismatch, &plan.images.builder, &plan.images.base);
+            return BuildError::located(
+                SpecError::at(spec_file, images_line, message, ""),
+                sources,
+            );
+        }
+    }
+    let message = match check.kind {
+        CheckKind::Interpreter => format!(
+            "interpreter check: {}/bin/python does not start in the runtime image {}: {error}",
+            settings.venv, plan.images.base
+        ),
+        CheckKind::SmokeTest => format!(
+            "smoke test `{}` failed in the runtime image: {error} (its output is in the step's log above; skip it with --build-arg UVF_TEST_SKIP=1)",
+            check.args.join(" ")
+        ),
+        CheckKind::DevTests => format!(
+            "the project's tests `{}` failed in the dev image: {error} (their output is in the step's log above)",
+            check.args.join(" ")
+        ),
+    };
+    let line = match check.kind {
+        CheckKind::Interpreter => images_line,
+        CheckKind::SmokeTest => spec.test.command.as_ref().map_or(0, |c| c.span().start),
+        CheckKind::DevTests => spec.test.dev_command.as_ref().map_or(0, |c| c.span().start),
+    };
+    BuildError::located(SpecError::at(spec_file, line, message, ""), sources)
 }
 
 /// The predefined proxy build args, passed to exec steps the way the Dockerfile frontend does:

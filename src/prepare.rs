@@ -8,7 +8,7 @@ use crate::gateway::BuildOpts;
 use crate::llb;
 use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project};
-use crate::reads::{read_accounts, read_local_files, read_members};
+use crate::reads::{read_accounts, read_local_files, read_members, resolve_config};
 use crate::settings::{BuildFacts, Settings, SyncNetwork, Target};
 use crate::spec::{self, SpecError, SpecFile};
 
@@ -31,9 +31,14 @@ pub struct Prepared {
     pub plan: crate::plan::Plan,
     /// The vertex that loaded the spec: warnings about it belong there.
     pub spec_vertex: String,
+    /// Image configs resolved while the files were read, by image name.
+    configs: std::collections::BTreeMap<String, Result<serde_json::Value, String>>,
 }
 
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
+///
+/// Gateway calls that do not depend on each other are made at once: `uv.build` and the project
+/// files; then the members' files, the base image's accounts and the images' configs.
 pub async fn prepare<B: Bridge>(
     bridge: &B,
     opts: &BuildOpts,
@@ -56,6 +61,113 @@ pub async fn prepare<B: Bridge>(
         .image_resolve_mode()
         .map_err(BuildError::plain)?
         .to_string();
+    let facts = build_facts(opts, &caps, &platform)?;
+
+    let spec_name = opts.filename().to_string();
+    // `<spec>.dockerignore` beside the spec wins over the context's .dockerignore, as
+    // `Dockerfile.dockerignore` does for Dockerfiles.
+    let spec_ignore_name = format!("{spec_name}.dockerignore");
+    let spec_names = [spec_name.as_str(), spec_ignore_name.as_str()];
+    let spec_vertex =
+        crate::reads::local_files_vertex(opts, opts.spec_local(), &spec_names, &platform);
+    let (spec_files, context_files) = tokio::join!(
+        read_local_files(bridge, opts, opts.spec_local(), &spec_names, &platform),
+        read_local_files(
+            bridge,
+            opts,
+            opts.context_local(),
+            &CONTEXT_FILES,
+            &platform
+        ),
+    );
+    let (spec_file, spec, spec_ignore) = parse_spec(opts, &spec_name, spec_files?)?;
+    let (files, ignore_file) = context_files_of(context_files?, spec_ignore, &spec_ignore_name);
+    let sources: Vec<(String, String)> = [
+        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
+        (project::PYPROJECT, files.pyproject.as_deref()),
+        (project::UV_LOCK, files.uv_lock.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
+    .collect();
+    let mut project = Project::from_files(&files, &spec_file.name)
+        .map_err(|e| BuildError::located(e, &sources))?;
+    check_needed_files(&project, &files, &ignore_file)?;
+
+    // The base image is named in the spec (or defaulted from the project) and its account files
+    // decide the runtime user's ids, so they are read before settings are resolved; the
+    // images' configs are needed by every build, so they are resolved meanwhile.
+    let base_image = crate::settings::base_image(&spec, &project);
+    let images = [
+        crate::settings::builder_image(&spec, &project),
+        base_image.clone(),
+    ];
+    let (members, accounts, configs) = tokio::join!(
+        read_members(bridge, opts, &project, &platform),
+        read_accounts(
+            bridge,
+            &base_image,
+            &platform,
+            &resolve_mode,
+            &cache_imports
+        ),
+        resolve_configs(bridge, &images, &platform, &resolve_mode),
+    );
+    let (members, present_layout_files) = members;
+    project.present_layout_files = present_layout_files;
+    let accounts = accounts.map_err(|cause| {
+        image_failure(
+            &spec_file,
+            &spec,
+            &sources,
+            "base",
+            &base_image,
+            &platform,
+            &cause,
+        )
+    })?;
+    let facts = BuildFacts {
+        base_passwd: accounts.passwd,
+        base_group: accounts.group,
+        ..facts
+    };
+    let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
+        .map_err(|e| BuildError::located(e, &sources))?;
+    let plan = plan(&settings);
+    Ok(Prepared {
+        caps,
+        platform,
+        cache_imports,
+        resolve_mode,
+        spec_file,
+        spec,
+        sources,
+        files,
+        project,
+        members,
+        settings,
+        plan,
+        spec_vertex,
+        configs,
+    })
+}
+
+/// The project files settings come from.
+const CONTEXT_FILES: [&str; 5] = [
+    project::PYPROJECT,
+    project::UV_LOCK,
+    project::PYTHON_VERSION,
+    project::UV_TOML,
+    project::DOCKERIGNORE,
+];
+
+/// What the build's options and BuildKit's caps say, before anything is read (the base image's
+/// accounts come later).
+fn build_facts(
+    opts: &BuildOpts,
+    caps: &crate::gateway::Capabilities,
+    platform: &llb::Platform,
+) -> Result<BuildFacts, BuildError> {
     let extra_hosts = opts.extra_hosts().map_err(BuildError::plain)?;
     let network = opts
         .network_mode()
@@ -76,58 +188,54 @@ pub async fn prepare<B: Bridge>(
                 .join(", ")
         ))
     })?;
+    Ok(BuildFacts {
+        base_passwd: None,
+        base_group: None,
+        merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
+        platform: platform.clone(),
+        build_args: opts.build_args(),
+        target,
+        labels: opts.labels(),
+        network,
+        extra_hosts,
+    })
+}
 
-    // uv.build
-    let spec_name = opts.filename().to_string();
-    // `<spec>.dockerignore` beside the spec wins over the context's .dockerignore, as
-    // `Dockerfile.dockerignore` does for Dockerfiles.
-    let spec_ignore_name = format!("{spec_name}.dockerignore");
-    let spec_vertex = crate::reads::local_files_vertex(
-        opts,
-        opts.spec_local(),
-        &[spec_name.as_str(), spec_ignore_name.as_str()],
-        &platform,
-    );
-    let mut spec_files = read_local_files(
-        bridge,
-        opts,
-        opts.spec_local(),
-        &[spec_name.as_str(), spec_ignore_name.as_str()],
-        &platform,
-    )
-    .await?;
-    let spec_ignore = spec_files
-        .remove(&spec_ignore_name)
+/// `uv.build` parsed, and the text of `<spec>.dockerignore` when there is one.
+fn parse_spec(
+    opts: &BuildOpts,
+    spec_name: &str,
+    mut read: std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(SpecFile, spec::Spec, Option<String>), BuildError> {
+    let spec_ignore = read
+        .remove(&format!("{spec_name}.dockerignore"))
         .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let spec_text = spec_files
-        .remove(&spec_name)
-        .ok_or_else(|| {
-            BuildError::plain(format!(
-                "{spec_name} was not found: pass the spec with -f (e.g. docker buildx build -f uv.build .)"
-            ))
-        })?;
+    let spec_text = read.remove(spec_name).ok_or_else(|| {
+        BuildError::plain(format!(
+            "{spec_name} was not found: pass the spec with -f (e.g. docker buildx build -f uv.build .)"
+        ))
+    })?;
     let spec_file = SpecFile {
-        name: spec_name.clone(),
+        name: spec_name.to_string(),
         text: String::from_utf8_lossy(&spec_text).into_owned(),
     };
     let spec = spec::parse_with_args(&spec_file, &opts.build_args(), &opts.named_contexts())
         .map_err(|e| BuildError::located(e, &[(&spec_file.name, &spec_file.text)]))?;
+    Ok((spec_file, spec, spec_ignore))
+}
 
-    // The project files settings come from.
-    let names = [
-        project::PYPROJECT,
-        project::UV_LOCK,
-        project::PYTHON_VERSION,
-        project::UV_TOML,
-        project::DOCKERIGNORE,
-    ];
-    let raw = read_local_files(bridge, opts, opts.context_local(), &names, &platform).await?;
+/// The project files as text, and the name of the ignore file in force (the spec's own wins).
+fn context_files_of(
+    raw: std::collections::BTreeMap<String, Vec<u8>>,
+    spec_ignore: Option<String>,
+    spec_ignore_name: &str,
+) -> (ContextFiles, String) {
     let text = |name: &str| {
         raw.get(name)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
     let ignore_file = if spec_ignore.is_some() {
-        spec_ignore_name.clone()
+        spec_ignore_name.to_string()
     } else {
         project::DOCKERIGNORE.to_string()
     };
@@ -138,103 +246,70 @@ pub async fn prepare<B: Bridge>(
         uv_toml: text(project::UV_TOML),
         dockerignore: spec_ignore.or_else(|| text(project::DOCKERIGNORE)),
     };
-    let sources: Vec<(String, String)> = [
-        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
-        (project::PYPROJECT, files.pyproject.as_deref()),
-        (project::UV_LOCK, files.uv_lock.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
-    .collect();
-    let mut project = Project::from_files(&files, &spec_file.name)
-        .map_err(|e| BuildError::located(e, &sources))?;
-    // The frontend reads these whole; the build's steps see them only if they are sent.
-    if let Some(ignore) = &files.dockerignore {
-        for (name, why) in needed_files(&project) {
-            if let Some((line, pattern)) = project::excluding_pattern(ignore, &name) {
-                let error = SpecError {
-                    file: ignore_file.clone(),
-                    line,
-                    message: format!(
-                        "`{}` leaves {name} out of the build context, but {why}",
-                        spec::shorten(&pattern)
-                    ),
-                    fix: format!("remove the line, or add `!{name}` after it"),
-                };
-                return Err(BuildError::located(
-                    error,
-                    &[(ignore_file.clone(), ignore.clone())],
-                ));
-            }
-        }
-    }
-    let members = read_members(bridge, opts, &project, &platform).await?;
-    // Which module directories third-party backends would find (no read for uv_build).
-    let layout_files = project.layout_files(&members);
-    if !layout_files.is_empty() {
-        let names: Vec<&str> = layout_files.iter().map(String::as_str).collect();
-        // Unreadable: none found, so those packages are installed as wheels.
-        if let Ok(found) =
-            read_local_files(bridge, opts, opts.context_local(), &names, &platform).await
-        {
-            project.present_layout_files = found.into_keys().collect();
-        }
-    }
+    (files, ignore_file)
+}
 
-    // The base image is named in the spec (or defaulted from the project) and its account files
-    // decide the runtime user's ids, so they are read before settings are resolved.
-    let base_image = crate::settings::base_image(&spec, &project);
-    let accounts = read_accounts(
-        bridge,
-        &base_image,
-        &platform,
-        &resolve_mode,
-        &cache_imports,
-    )
-    .await
-    .map_err(|cause| {
-        image_failure(
-            &spec_file,
-            &spec,
-            &sources,
-            "base",
-            &base_image,
-            &platform,
-            &cause,
-        )
-    })?;
-    let facts = BuildFacts {
-        base_passwd: accounts.passwd,
-        base_group: accounts.group,
-        merge_diff: caps.has_llb("mergeop") && caps.has_llb("diffop"),
-        platform: platform.clone(),
-        build_args: opts.build_args(),
-        target,
-        labels: opts.labels(),
-        network,
-        extra_hosts,
+/// The frontend reads the needed files whole; the build's steps see them only if they are
+/// sent, so an ignore file that leaves one out is an error at its line.
+fn check_needed_files(
+    project: &Project,
+    files: &ContextFiles,
+    ignore_file: &str,
+) -> Result<(), BuildError> {
+    let Some(ignore) = &files.dockerignore else {
+        return Ok(());
     };
-    let settings = Settings::resolve(&spec_file, &spec, &files, &project, &members, &facts)
-        .map_err(|e| BuildError::located(e, &sources))?;
-    let plan = plan(&settings);
-    Ok(Prepared {
-        caps,
-        platform,
-        cache_imports,
-        resolve_mode,
-        spec_file,
-        spec,
-        sources,
-        files,
-        project,
-        members,
-        settings,
-        plan,
-        spec_vertex,
-    })
+    for (name, why) in needed_files(project) {
+        if let Some((line, pattern)) = project::excluding_pattern(ignore, &name) {
+            let error = SpecError {
+                file: ignore_file.to_string(),
+                line,
+                message: format!(
+                    "`{}` leaves {name} out of the build context, but {why}",
+                    spec::shorten(&pattern)
+                ),
+                fix: format!("remove the line, or add `!{name}` after it"),
+            };
+            return Err(BuildError::located(
+                error,
+                &[(ignore_file.to_string(), ignore.clone())],
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The configs of `images` (each once), by name; an error is kept for whoever needs the image.
+async fn resolve_configs<B: Bridge>(
+    bridge: &B,
+    images: &[String],
+    platform: &llb::Platform,
+    resolve_mode: &str,
+) -> std::collections::BTreeMap<String, Result<serde_json::Value, String>> {
+    let unique: std::collections::BTreeSet<&String> = images.iter().collect();
+    let resolved = futures_util::future::join_all(
+        unique
+            .iter()
+            .map(|image| resolve_config(bridge, image, platform, resolve_mode)),
+    )
+    .await;
+    unique.into_iter().cloned().zip(resolved).collect()
 }
 
 impl Prepared {
+    /// The config of `image` for this build's platform: resolved already for the builder and
+    /// base images the project defaults to, else now.
+    pub async fn image_config<B: Bridge>(
+        &self,
+        bridge: &B,
+        image: &str,
+    ) -> Result<serde_json::Value, String> {
+        match self.configs.get(image) {
+            Some(config) => config.clone(),
+            None => resolve_config(bridge, image, &self.platform, &self.resolve_mode).await,
+        }
+    }
+
     /// [`image_failure`] for this build's `role` image (`builder` or `base`).
     pub fn image_failure(&self, role: &str, cause: &str) -> BuildError {
         let image = match role {

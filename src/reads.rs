@@ -1,7 +1,9 @@
 //! What the frontend reads through the gateway before it can plan: files of the client's
 //! locals, the base image's account files, a workspace member's pyproject and image configs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::future::join_all;
 
 use crate::frontend::BuildError;
 use crate::gateway::{Bridge, BuildOpts};
@@ -55,29 +57,36 @@ pub async fn read_local_files<B: Bridge>(
         .await
         .map_err(|e| BuildError::plain(format!("reading {local}: {e}")))?;
     // Which of the names are there: one listing per directory they are in (a directory that
-    // is not there has none of them).
+    // is not there has none of them). The listings, then the reads, are made concurrently.
+    let dir_of = |name: &str| name.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let dirs: BTreeSet<String> = names.iter().map(|n| dir_of(n)).collect();
+    let listings = join_all(dirs.iter().map(|dir| {
+        let reference = &reference;
+        async move { (dir, bridge.read_dir(reference, &format!("/{dir}")).await) }
+    }))
+    .await;
     let mut present: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for name in names {
-        let dir = name.rsplit_once('/').map_or("", |(dir, _)| dir);
-        if !present.contains_key(dir) {
-            let listing = match bridge.read_dir(&reference, &format!("/{dir}")).await {
-                Ok(entries) => entries.into_iter().map(|e| e.name).collect(),
-                Err(_) if !dir.is_empty() => Vec::new(),
-                Err(e) => return Err(BuildError::plain(format!("listing {local}: {e}"))),
-            };
-            present.insert(dir, listing);
-        }
+    for (dir, listing) in listings {
+        let listing = match listing {
+            Ok(entries) => entries.into_iter().map(|e| e.name).collect(),
+            Err(_) if !dir.is_empty() => Vec::new(),
+            Err(e) => return Err(BuildError::plain(format!("listing {local}: {e}"))),
+        };
+        present.insert(dir, listing);
     }
+    let found: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| {
+            let base = name.rsplit_once('/').map_or(*name, |(_, base)| base);
+            present[dir_of(name).as_str()].iter().any(|p| p == base)
+        })
+        .collect();
+    let data = join_all(found.iter().map(|name| bridge.read_file(&reference, name))).await;
     let mut out = BTreeMap::new();
-    for name in names {
-        let (dir, base) = name.rsplit_once('/').unwrap_or(("", name));
-        if present[dir].iter().any(|p| p == base) {
-            let data = bridge
-                .read_file(&reference, name)
-                .await
-                .map_err(|e| BuildError::plain(e.to_string()))?;
-            out.insert(name.to_string(), data);
-        }
+    for (name, data) in found.into_iter().zip(data) {
+        let data = data.map_err(|e| BuildError::plain(e.to_string()))?;
+        out.insert(name.to_string(), data);
     }
     Ok(out)
 }
@@ -106,14 +115,18 @@ pub async fn read_accounts<B: Bridge>(
         .solve(llb::marshal(&state).definition, cache_imports, false)
         .await
         .map_err(|e| format!("{e:#}"))?;
-    // Read directly (each gateway read mounts the image, so no listing first). A file that is
-    // not there (a scratch-like base) means no accounts: the user is created from nothing. Any
-    // other failure fails the build: taking it for a missing file would replace the base's
-    // accounts.
+    // Read directly and both at once (each gateway read mounts the image, so no listing
+    // first). A file that is not there (a scratch-like base) means no accounts: the user is
+    // created from nothing. Any other failure fails the build: taking it for a missing file
+    // would replace the base's accounts.
+    let paths = ["/etc/passwd", "/etc/group"];
+    let (passwd, group) = tokio::join!(
+        bridge.read_file(&reference, paths[0]),
+        bridge.read_file(&reference, paths[1])
+    );
     let mut files = [None, None];
-    for (slot, name) in files.iter_mut().zip(["passwd", "group"]) {
-        let path = format!("/etc/{name}");
-        match bridge.read_file(&reference, &path).await {
+    for ((slot, path), read) in files.iter_mut().zip(paths).zip([passwd, group]) {
+        match read {
             Ok(bytes) => *slot = Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if is_not_found(&e) => {}
             // BuildKit loads the image lazily: a missing image fails here (its error is about
@@ -132,12 +145,14 @@ pub async fn read_accounts<B: Bridge>(
 /// The `pyproject.toml` of every workspace package other than the root that uv builds (not
 /// virtual), by package name: for a `[sync] package` member's default command, and for whether
 /// the project phase can build everything without a network. One read of the context for all.
+/// Then which of the module directories third-party backends would find are there (no read
+/// for uv_build).
 pub async fn read_members<B: Bridge>(
     bridge: &B,
     opts: &BuildOpts,
     project: &Project,
     platform: &Platform,
-) -> Result<BTreeMap<String, PyProject>, BuildError> {
+) -> (BTreeMap<String, PyProject>, BTreeSet<String>) {
     let paths: Vec<(String, String)> = project
         .lock
         .local_packages
@@ -148,25 +163,34 @@ pub async fn read_members<B: Bridge>(
             (p.name.clone(), path)
         })
         .collect();
-    let mut members = BTreeMap::new();
-    if paths.is_empty() {
-        return Ok(members);
-    }
     let names: Vec<&str> = paths.iter().map(|(_, path)| path.as_str()).collect();
     // A member whose pyproject cannot be read only loses its default command, and the project
     // phase keeps the network.
-    if let Ok(files) = read_local_files(bridge, opts, opts.context_local(), &names, platform).await
-    {
-        for (package, path) in &paths {
-            if let Some(p) = files
-                .get(path)
-                .and_then(|text| PyProject::parse(&String::from_utf8_lossy(text)).ok())
-            {
-                members.insert(package.clone(), p);
-            }
-        }
+    let files = match names.is_empty() {
+        true => BTreeMap::new(),
+        false => read_local_files(bridge, opts, opts.context_local(), &names, platform)
+            .await
+            .unwrap_or_default(),
+    };
+    let members: BTreeMap<String, PyProject> = paths
+        .iter()
+        .filter_map(|(package, path)| {
+            let text = files.get(path)?;
+            let parsed = PyProject::parse(&String::from_utf8_lossy(text)).ok()?;
+            Some((package.clone(), parsed))
+        })
+        .collect();
+    let layout_files = project.layout_files(&members);
+    if layout_files.is_empty() {
+        return (members, Default::default());
     }
-    Ok(members)
+    let names: Vec<&str> = layout_files.iter().map(String::as_str).collect();
+    // Unreadable: none found, so those packages are installed as wheels.
+    let present = read_local_files(bridge, opts, opts.context_local(), &names, platform)
+        .await
+        .map(|found| found.into_keys().collect())
+        .unwrap_or_default();
+    (members, present)
 }
 
 /// An image's config; the error says what went wrong with it, to be placed at its key.
