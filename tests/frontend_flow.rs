@@ -288,7 +288,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     let Some(pb::op::Op::Merge(m)) = &merge.op else {
         panic!("the runtime without the project is a MergeOp: {merge:?}")
     };
-    assert_eq!(m.inputs.len(), 3);
+    assert_eq!(m.inputs.len(), 2);
     let input = |i: usize| &all[&merge.inputs[i].digest];
     // 1: the base image with the user added to its account files.
     let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user app (10001:10001)");
@@ -307,32 +307,37 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert!(String::from_utf8_lossy(&passwd.data)
         .ends_with("app:x:10001:10001::/home/app:/usr/sbin/nologin\n"));
 
-    // 2: the empty venv `uv venv` made, copied onto scratch: the same layer as the builder's.
-    let (venv_layer, _) = vertex(def, "[deps 1/1] layer: the venv");
-    assert_eq!(merge.inputs[1].digest, venv_layer);
-    let venv_copy = file_copy(input(1));
+    // 2: idna, what its step (`uv venv`, then the install) changed over the builder (a DiffOp),
+    // the venv of it copied onto scratch.
+    let (idna_layer, _) = vertex(def, "[deps 1/1] layer: idna");
+    assert_eq!(merge.inputs[1].digest, idna_layer);
+    let idna_copy = file_copy(input(1));
     assert_eq!(
-        (venv_copy.src.as_str(), venv_copy.dest.as_str()),
+        (idna_copy.src.as_str(), idna_copy.dest.as_str()),
         ("/app/.venv", "/app/.venv")
     );
-    assert_eq!(owner_ids(venv_copy), (10001, 10001));
-    let (empty_venv, _) = vertex(def, "[deps 1/1] uv venv /app/.venv --python 3.11");
-    assert_eq!(input(1).inputs[0].digest, empty_venv);
-
-    // 3: idna, what its install changed over the empty venv (a DiffOp), copied onto scratch.
-    let (idna_layer, _) = vertex(def, "[deps 1/1] layer: idna");
-    assert_eq!(merge.inputs[2].digest, idna_layer);
-    assert_eq!(owner_ids(file_copy(input(2))), (10001, 10001));
-    let idna_diff = &all[&input(2).inputs[0].digest];
+    assert_eq!(owner_ids(idna_copy), (10001, 10001));
+    let idna_diff = &all[&input(1).inputs[0].digest];
     let Some(pb::op::Op::Diff(_)) = &idna_diff.op else {
         panic!("a package's layer comes from a DiffOp: {idna_diff:?}")
     };
-    let (install, _) = vertex(def, "[deps 1/1] uv pip install idna==");
+    let (install, install_op) = vertex(def, "[deps 1/1] uv pip install idna==");
     assert_eq!(
-        idna_diff.inputs[0].digest, empty_venv,
-        "lower: the empty venv"
+        idna_diff.inputs[0].digest, install_op.inputs[0].digest,
+        "lower: what the step ran on"
     );
     assert_eq!(idna_diff.inputs[1].digest, install, "upper: idna installed");
+    let script = &exec(&install_op).meta.as_ref().expect("meta").args[2];
+    assert!(
+        script.contains("/uv venv --quiet /app/.venv --python \"$3\" && "),
+        "{script}"
+    );
+    assert!(
+        ops(def)
+            .iter()
+            .all(|(d, _)| !name_of(def, d).contains("uv venv")),
+        "no step of its own makes the empty venv"
+    );
     // Phase 1 is the builder with the same layers stacked on.
     let (deps_merge, _) = vertex(def, "[deps] stack layers");
 
@@ -1559,7 +1564,8 @@ fn with_mergeop_each_package_is_installed_on_its_own_and_big_ones_get_layers_of_
     // numpy at the version the lock picks for Python 3.11 (its marker), pinned by its hashes.
     let (_, numpy) = vertex(def, "[deps 1/1] uv pip install numpy==2.4.6");
     let args = &exec(&numpy).meta.as_ref().expect("meta").args;
-    let requirement = &args[args.len() - 2];
+    // `sh -c <script> uv-frontend <requirement> <index> <python>`
+    let requirement = &args[4];
     assert!(
         requirement.starts_with("numpy==2.4.6 --hash=sha256:"),
         "{requirement}"
@@ -1572,15 +1578,12 @@ fn with_mergeop_each_package_is_installed_on_its_own_and_big_ones_get_layers_of_
     let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
     let (_, runtime) = vertex(def, "[runtime-deps] stack layers");
     let inputs: Vec<&str> = runtime.inputs.iter().map(|i| i.digest.as_str()).collect();
-    assert_eq!(
-        inputs[..4],
-        [&user, &layer("the venv"), &layer("numpy"), &layer("pandas")]
-    );
+    assert_eq!(inputs[..3], [&user, &layer("numpy"), &layer("pandas")]);
     // The small packages share layers; the builder stacks the very same layers.
     let (_, deps) = vertex(def, "[deps] stack layers");
     let builder_layers: Vec<&str> = deps.inputs[1..].iter().map(|i| i.digest.as_str()).collect();
     assert_eq!(builder_layers, inputs[1..]);
-    assert!(inputs.len() > 4);
+    assert!(inputs.len() > 3);
 }
 
 #[test]
@@ -2400,7 +2403,6 @@ fn code_owner_root_gives_the_venv_and_modules_to_root_and_the_image_keeps_the_us
     bridge.assert_built();
     let def = bridge.result_definition();
     for prefix in [
-        "[deps 1/1] layer: the venv",
         "[deps 1/1] layer: idna",
         "[runtime 1/3] copy /app/.venv project files",
         "[runtime 3/3] copy src/hello_uv",

@@ -1,5 +1,6 @@
-//! [`Step::InstallUnits`], lowered: `uv venv`, then one `uv pip install` per package on top of
-//! it, each package's files taken with DiffOp and copied, by layer, into scratch.
+//! [`Step::InstallUnits`], lowered: one step per package that makes the venv with `uv venv` and
+//! installs the package into it with `uv pip install`, its files taken with DiffOp and copied, by
+//! layer, into scratch.
 
 use crate::llb::{self, Chown, Network, State};
 use crate::plan::{Plan, Step, UnitLayer, UV_MOUNT};
@@ -10,8 +11,8 @@ use super::{copy_options, Images, LowerInputs, RERUN_ENV};
 /// Where a unit's step writes its one-line requirements file (outside the venv, so in no layer).
 const REQUIREMENT_FILE: &str = "/tmp/uv-frontend-requirement.txt";
 
-/// The layers of the venv an [`Step::InstallUnits`] makes on `state`: the empty venv's, then one
-/// per [`UnitLayer`], each owned by the step's `uid:gid`. `prefix` is the step's progress prefix.
+/// The layers of the venv an [`Step::InstallUnits`] makes on `state`: one per [`UnitLayer`] (the
+/// empty venv's when there is none), each owned by the step's `uid:gid`. `prefix` is the step's progress prefix.
 pub(super) fn unit_layers(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
@@ -38,17 +39,28 @@ pub(super) fn unit_layers(
             let options = llb::CopyOptions {
                 // uv's lock of the venv, which every step touches: no layer's.
                 exclude_patterns: vec![".lock".into()],
+                // The venv's own links lead into the builder (bin/python to its interpreter),
+                // which a package's changes do not hold: an exact path, no link followed.
+                allow_wildcard: false,
+                allow_empty_wildcard: false,
+                follow_symlinks: false,
                 ..copy_options(Some(owner.clone()))
             };
             op = op.copy(source, root, venv, &options);
         }
         op.done(name)
     };
-    let empty = empty_venv(images, state, venv, units, &format!("{prefix}uv venv"));
-    let mut made = vec![layer_of(
-        &[(empty.clone(), venv)],
-        &format!("{prefix}layer: the venv"),
-    )];
+    // Without packages the venv is `uv venv`'s alone. With them, each package's step makes the
+    // venv itself before it installs, so its layer holds the venv's few files too (the same in
+    // every layer): one container fewer on a cold build's path and one vertex fewer to re-check.
+    if layers.is_empty() {
+        let empty = empty_venv(images, state, venv, units, &format!("{prefix}uv venv"));
+        return Ok(vec![layer_of(
+            &[(empty, venv)],
+            &format!("{prefix}layer: the venv"),
+        )]);
+    }
+    let mut made = Vec::new();
     for layer in layers {
         let diffs: Vec<(State, &str)> = layer
             .packages
@@ -65,13 +77,13 @@ pub(super) fn unit_layers(
                     plan,
                     inputs,
                     images,
-                    &empty,
+                    state,
                     (venv, units, package),
                     prefix,
                     rerun,
                 );
                 let name = format!("{prefix}changes of {}=={}", package.name, package.version);
-                Ok((llb::diff(&empty, &installed, &name), venv.as_str()))
+                Ok((llb::diff(state, &installed, &name), venv.as_str()))
             })
             .collect::<Result<_, String>>()?;
         made.push(layer_of(&diffs, &layer_name(prefix, layer)));
@@ -103,19 +115,20 @@ fn empty_venv(
         .with_env_of(state)
 }
 
-/// `uv pip install --no-deps --require-hashes` of one package into the empty venv, from the
-/// index the lock names, with the uv cache mounted as sync steps have it.
+/// `uv venv`, then `uv pip install --no-deps --require-hashes` of one package into that venv,
+/// from the index the lock names, with the uv cache mounted as sync steps have it.
 fn install(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     images: &Images,
-    empty: &State,
+    state: &State,
     (venv, units, package): (&str, &PackageUnits, &UnitPackage),
     prefix: &str,
     rerun: Option<&str>,
 ) -> State {
     let script = format!(
-        "printf '%s\\n' \"$1\" > {REQUIREMENT_FILE} && exec {UV_MOUNT}/uv pip install --no-deps \
+        "{UV_MOUNT}/uv venv --quiet {venv} --python \"$3\" && \
+         printf '%s\\n' \"$1\" > {REQUIREMENT_FILE} && exec {UV_MOUNT}/uv pip install --no-deps \
          --require-hashes --index-url \"$2\" --python {venv}/bin/python -r {REQUIREMENT_FILE}"
     );
     let requirement = package.requirement();
@@ -126,8 +139,9 @@ fn install(
         "uv-frontend",
         requirement.as_str(),
         units.index_url.as_str(),
+        units.python.as_str(),
     ];
-    let mut on = empty.clone();
+    let mut on = state.clone();
     if let Some(nonce) = rerun {
         on = on.env(RERUN_ENV, nonce);
     }
