@@ -535,6 +535,27 @@ fn dependency_phase_ignores_tool_tables_descriptions_and_version_bumps() {
 }
 
 #[test]
+fn the_project_phase_and_the_image_copy_the_context_from_one_local_source() {
+    let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    let def = bridge.result_definition();
+    let (_, project) = vertex(def, "[project 1/2] copy build context");
+    let (_, image) = vertex(def, "[runtime 2/3] copy build context");
+    assert_eq!(project.inputs[1].digest, image.inputs[0].digest);
+    let whole_context = ops(def)
+        .iter()
+        .filter(|(_, op)| match &op.op {
+            Some(pb::op::Op::Source(s)) => {
+                s.identifier == "local://context"
+                    && !s.attrs.contains_key("local.includepattern")
+                    && !s.attrs.contains_key("local.includepatterns")
+            }
+            _ => false,
+        })
+        .count();
+    assert_eq!(whole_context, 1, "the whole context is sent once");
+}
+
+#[test]
 fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     bridge.set_context_file(".dockerignore", "# local junk\n/build\n*.log\n");
@@ -544,6 +565,7 @@ fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
     let excludes: Vec<String> =
         serde_json::from_str(&source.attrs["local.excludepatterns"]).expect("JSON");
     // The module is not part of the project phase's input: it is copied to the image on its own.
+    // Nor is a checkout's bytecode, as for the image's copy of the context.
     assert_eq!(
         excludes,
         [
@@ -554,6 +576,10 @@ fn context_copy_never_takes_a_host_venv_and_honours_dockerignore() {
             "uv.build",
             "uv.build.dockerignore",
             ".dockerignore",
+            "**/__pycache__",
+            "**/*.pyc",
+            "**/*.pyo",
+            ".git",
             "src/hello_uv"
         ]
     );
@@ -1415,6 +1441,10 @@ fn a_dockerignore_beside_the_spec_wins_over_the_contexts() {
             "uv.build",
             "uv.build.dockerignore",
             ".dockerignore",
+            "**/__pycache__",
+            "**/*.pyc",
+            "**/*.pyo",
+            ".git",
             "src/hello_uv"
         ]
     );

@@ -241,12 +241,12 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         name,
         dir: s.workdir.clone(),
         include: s.project_phase_paths.clone(),
-        exclude: s
-            .context_excludes
-            .iter()
-            .chain(&s.editable_modules)
-            .chain(&s.uninstalled_modules)
-            .cloned()
+        // What the runtime image's copy of the context leaves out, too (a checkout's bytecode
+        // included): by default both read the very same local source, sent and checked once.
+        exclude: copied_excludes(s)
+            .into_iter()
+            .chain(s.editable_modules.iter().cloned())
+            .chain(s.uninstalled_modules.iter().cloned())
             .collect(),
         empty_files: stand_ins,
     }];
