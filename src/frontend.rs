@@ -191,11 +191,7 @@ async fn build_for<B: Bridge>(
     now: i64,
 ) -> Result<BuiltImage, BuildError> {
     let prepared = prepare(bridge, opts, platform).await?;
-    let name_platform = |definition: &mut pb::Definition| {
-        if named {
-            llb::prefix_names(definition, &prepared.platform.to_string());
-        }
-    };
+    let platform_name = named.then(|| prepared.platform.to_string());
     let Prepared {
         platform,
         cache_imports,
@@ -236,42 +232,11 @@ async fn build_for<B: Bridge>(
         venv_layout: None,
     };
     let mut lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
-    let definition_of = |state: &llb::State| {
-        let mut definition = match opts.no_cache() {
-            None => llb::marshal(state).definition,
-            // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
-            Some(stages) => {
-                let ignored = |name: &str| {
-                    stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
-                };
-                llb::marshal_ignoring_cache(state, &ignored).definition
-            }
-        };
-        name_platform(&mut definition);
-        definition
-    };
+    let definition_of = |state: &llb::State| definition_for(opts, platform_name.as_deref(), state);
     let failed = |e: anyhow::Error, step_names: &[(String, String)]| {
         crate::step_failure::build_error(&prepared, &e.to_string(), step_names)
     };
-
-    // Big packages get layers of their own: which files are theirs is read from the
-    // dependency stage's venv, so that stage is built first. Its definition is part of the
-    // image's, so the build below reuses this result.
-    let layout = match plan.venv_layers() {
-        Some((stage, packages)) => {
-            let definition = definition_of(&stage_of(&lowered, stage)?);
-            let step_names = exec_step_names(&definition);
-            let deps = bridge
-                .solve(definition, cache_imports, true)
-                .await
-                .map_err(|e| failed(e, &step_names))?;
-            // A venv laid out otherwise than uv makes them is copied as one layer.
-            crate::venv_layout::read(bridge, &deps, &settings.venv, packages)
-                .await
-                .ok()
-        }
-        None => None,
-    };
+    let layout = venv_layout(bridge, &prepared, &lowered, &definition_of).await?;
     if layout.is_some() {
         inputs.venv_layout = layout.as_ref();
         lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
@@ -323,6 +288,55 @@ async fn build_for<B: Bridge>(
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),
         base_config: serde_json::to_vec(image_base).expect("a JSON value serializes"),
     })
+}
+
+/// The definition of `state` as this build solves it: the vertices `--no-cache` names marked to
+/// ignore the cache, and with several platforms the platform in every progress name.
+fn definition_for(
+    opts: &BuildOpts,
+    platform_name: Option<&str>,
+    state: &llb::State,
+) -> pb::Definition {
+    let mut definition = match opts.no_cache() {
+        None => llb::marshal(state).definition,
+        // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
+        Some(stages) => {
+            let ignored = |name: &str| {
+                stages.is_empty() || stages.iter().any(|s| name.starts_with(&format!("[{s} ")))
+            };
+            llb::marshal_ignoring_cache(state, &ignored).definition
+        }
+    };
+    if let Some(name) = platform_name {
+        llb::prefix_names(&mut definition, name);
+    }
+    definition
+}
+
+/// Big packages get layers of their own where phase 1 is one sync: which files are theirs is
+/// read from the dependency stage's venv, so that stage is built first. Its definition is part
+/// of the image's, so the build reuses this result. A venv laid out otherwise than uv makes
+/// them is copied as one layer (`None`).
+async fn venv_layout<B: Bridge>(
+    bridge: &B,
+    prepared: &Prepared,
+    lowered: &crate::lower::Lowered,
+    definition_of: &impl Fn(&llb::State) -> pb::Definition,
+) -> Result<Option<crate::venv_layout::VenvLayout>, BuildError> {
+    let Some((stage, packages)) = prepared.plan.venv_layers() else {
+        return Ok(None);
+    };
+    let definition = definition_of(&stage_of(lowered, stage)?);
+    let step_names = exec_step_names(&definition);
+    let deps = bridge
+        .solve(definition, &prepared.cache_imports, true)
+        .await
+        .map_err(|e| crate::step_failure::build_error(prepared, &e.to_string(), &step_names))?;
+    Ok(
+        crate::venv_layout::read(bridge, &deps, &prepared.settings.venv, packages)
+            .await
+            .ok(),
+    )
 }
 
 /// The error of a failed check, at the line of `uv.build` it comes from. The interpreter

@@ -82,14 +82,7 @@ pub async fn prepare<B: Bridge>(
     );
     let (spec_file, spec, spec_ignore) = parse_spec(opts, &spec_name, spec_files?)?;
     let (files, ignore_file) = context_files_of(context_files?, spec_ignore, &spec_ignore_name);
-    let sources: Vec<(String, String)> = [
-        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
-        (project::PYPROJECT, files.pyproject.as_deref()),
-        (project::UV_LOCK, files.uv_lock.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
-    .collect();
+    let sources = sources_of(&spec_file, &files);
     let mut project = Project::from_files(&files, &spec_file.name)
         .map_err(|e| BuildError::located(e, &sources))?;
     check_needed_files(&project, &files, &ignore_file)?;
@@ -150,6 +143,18 @@ pub async fn prepare<B: Bridge>(
         spec_vertex,
         configs,
     })
+}
+
+/// The files errors can point into, by name: the spec, `pyproject.toml`, `uv.lock`.
+fn sources_of(spec_file: &SpecFile, files: &ContextFiles) -> Vec<(String, String)> {
+    [
+        (spec_file.name.as_str(), Some(spec_file.text.as_str())),
+        (project::PYPROJECT, files.pyproject.as_deref()),
+        (project::UV_LOCK, files.uv_lock.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(n, t)| Some((n.to_string(), t?.to_string())))
+    .collect()
 }
 
 /// The project files settings come from.
