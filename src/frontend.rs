@@ -12,7 +12,7 @@ use crate::interpreter_check;
 use crate::llb::{self, pb};
 use crate::lower::{lower, lower_checks, LowerInputs};
 use crate::plan::CheckKind;
-use crate::prepare::{findings, prepare, warning_of, Prepared, Purpose};
+use crate::prepare::{findings, prepare, warning_of, Prepared};
 use crate::spec::SpecError;
 use crate::step_failure::exec_step_names;
 
@@ -150,7 +150,7 @@ async fn inspect<B: Bridge>(
     opts: &BuildOpts,
     request: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, BuildError> {
-    let prepared = prepare(bridge, opts, &opts.platform(), Purpose::Inspect).await?;
+    let prepared = prepare(bridge, opts, &opts.platform()).await?;
     if request == crate::subrequests::OUTLINE {
         return Ok(crate::subrequests::outline(&prepared));
     }
@@ -190,7 +190,7 @@ async fn build_for<B: Bridge>(
     named: bool,
     now: i64,
 ) -> Result<BuiltImage, BuildError> {
-    let prepared = prepare(bridge, opts, platform, Purpose::Build).await?;
+    let prepared = prepare(bridge, opts, platform).await?;
     let platform_name = named.then(|| prepared.platform.to_string());
     let Prepared {
         platform,

@@ -8,9 +8,7 @@ use crate::gateway::BuildOpts;
 use crate::llb;
 use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project};
-use crate::reads::{
-    prefetch_images, read_accounts, read_local_files, read_members, resolve_config,
-};
+use crate::reads::{read_accounts, read_local_files, read_members, resolve_config};
 use crate::settings::{BuildFacts, Settings, SyncNetwork, Target};
 use crate::spec::{self, SpecError, SpecFile};
 
@@ -37,24 +35,14 @@ pub struct Prepared {
     configs: std::collections::BTreeMap<String, Result<serde_json::Value, String>>,
 }
 
-/// What a [`prepare`] is for: a build loads the images its steps need while it reads; a
-/// subrequest (`--call=outline`, `--call=check`) builds nothing and loads no image for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Build,
-    Inspect,
-}
-
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
 ///
 /// Gateway calls that do not depend on each other are made at once: `uv.build` and the project
-/// files; then the members' files, the base image's accounts, the images' configs and, for a
-/// build, the loading of the other images its steps need.
+/// files; then the members' files, the base image's accounts and the images' configs.
 pub async fn prepare<B: Bridge>(
     bridge: &B,
     opts: &BuildOpts,
     platform: &llb::Platform,
-    purpose: Purpose,
 ) -> Result<Prepared, BuildError> {
     let caps = bridge
         .ping()
@@ -103,16 +91,11 @@ pub async fn prepare<B: Bridge>(
     // decide the runtime user's ids, so they are read before settings are resolved; the
     // images' configs are needed by every build, so they are resolved meanwhile.
     let base_image = crate::settings::base_image(&spec, &project);
-    let builder_image = crate::settings::builder_image(&spec, &project);
-    let prefetched = match purpose {
-        Purpose::Build => [("uv", crate::settings::uv_image(&spec))]
-            .into_iter()
-            .chain((builder_image != base_image).then(|| ("builder", builder_image.clone())))
-            .collect(),
-        Purpose::Inspect => Vec::new(),
-    };
-    let images = [builder_image, base_image.clone()];
-    let (members, accounts, configs, ()) = tokio::join!(
+    let images = [
+        crate::settings::builder_image(&spec, &project),
+        base_image.clone(),
+    ];
+    let (members, accounts, configs) = tokio::join!(
         read_members(bridge, opts, &project, &platform),
         read_accounts(
             bridge,
@@ -122,13 +105,6 @@ pub async fn prepare<B: Bridge>(
             &cache_imports
         ),
         resolve_configs(bridge, &images, &platform, &resolve_mode),
-        prefetch_images(
-            bridge,
-            &prefetched,
-            &platform,
-            &resolve_mode,
-            &cache_imports
-        ),
     );
     let (members, present_layout_files) = members;
     project.present_layout_files = present_layout_files;

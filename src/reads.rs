@@ -142,29 +142,6 @@ pub async fn read_accounts<B: Bridge>(
     Ok(BaseAccounts { passwd, group })
 }
 
-/// Loads the images the build's steps run on or mount, `(role, image)`, besides the base image
-/// (whose accounts are read meanwhile): on a cold builder their pulls and unpacking overlap the
-/// base's instead of following it. The same vertices as the build's, which reuses them; a
-/// failure is left for the build to report at its key.
-pub async fn prefetch_images<B: Bridge>(
-    bridge: &B,
-    images: &[(&str, String)],
-    platform: &Platform,
-    resolve_mode: &str,
-    cache_imports: &[crate::gateway::CacheImport],
-) {
-    join_all(images.iter().map(|(role, image)| async move {
-        let name = format!("[{role}] {image}");
-        let state = llb::image_resolved(image, platform, resolve_mode, &name);
-        let definition = llb::marshal(&state).definition;
-        if let Ok(reference) = bridge.solve(definition, cache_imports, false).await {
-            // A listing mounts the image, which unpacks it.
-            let _ = bridge.read_dir(&reference, "/").await;
-        }
-    }))
-    .await;
-}
-
 /// The `pyproject.toml` of every workspace package other than the root that uv builds (not
 /// virtual), by package name: for a `[sync] package` member's default command, and for whether
 /// the project phase can build everything without a network. One read of the context for all.

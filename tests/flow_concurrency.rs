@@ -25,8 +25,6 @@ struct Probe<'a> {
     inner: FakeSession<'a>,
     holds: Vec<Hold>,
     started: RefCell<Vec<String>>,
-    /// The digest of each solved definition's last op, by its label.
-    solved: RefCell<Vec<(String, String)>>,
 }
 
 impl Probe<'_> {
@@ -67,10 +65,8 @@ impl Bridge for Probe<'_> {
         cache_imports: &[CacheImport],
         evaluate: bool,
     ) -> anyhow::Result<String> {
-        let label = format!("solve {}", last_name(&definition));
-        let (digest, _) = ops(&definition).pop().expect("an op");
-        self.solved.borrow_mut().push((label.clone(), digest));
-        self.start(label).await?;
+        self.start(format!("solve {}", last_name(&definition)))
+            .await?;
         self.inner.solve(definition, cache_imports, evaluate).await
     }
 
@@ -102,43 +98,23 @@ impl Bridge for Probe<'_> {
     }
 }
 
-/// What a run through the probe started and solved.
-struct Probed {
-    fake: FakeBridge,
-    /// Call labels in start order.
-    started: Vec<String>,
-    /// (label, digest of the last op) of every solve, in order.
-    solved: Vec<(String, String)>,
-}
-
-/// Runs `opts` on examples/plain through the probe.
-fn run_probed(holds: Vec<Hold>, opts: &uv_frontend::gateway::BuildOpts) -> Probed {
+/// Builds examples/plain through the probe; returns the fake and the labels in start order.
+fn build_holding(holds: Vec<Hold>) -> (FakeBridge, Vec<String>) {
     let mut fake = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    let (started, solved) = {
+    let started = {
         let probe = Probe {
             inner: FakeSession::new(&mut fake),
             holds,
             started: RefCell::new(Vec::new()),
-            solved: RefCell::new(Vec::new()),
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        rt.block_on(uv_frontend::frontend::run(&probe, opts, 1_795_448_680))
+        rt.block_on(uv_frontend::frontend::run(&probe, &opts(), 1_795_448_680))
             .expect("the fake never fails to answer");
-        (probe.started.into_inner(), probe.solved.into_inner())
+        probe.started.into_inner()
     };
-    Probed {
-        fake,
-        started,
-        solved,
-    }
-}
-
-/// Builds examples/plain through the probe; returns the fake and the labels in start order.
-fn build_holding(holds: Vec<Hold>) -> (FakeBridge, Vec<String>) {
-    let probed = run_probed(holds, &opts());
-    (probed.fake, probed.started)
+    (fake, started)
 }
 
 #[test]
@@ -199,40 +175,5 @@ fn a_held_call_that_is_never_joined_fails_the_probe() {
         fake.error_message().contains("waited in vain"),
         "{}",
         fake.error_message()
-    );
-}
-
-#[test]
-fn a_build_loads_the_uv_image_while_it_reads_the_base_images_accounts() {
-    let probed = run_probed(
-        vec![Hold {
-            call: "read_file /etc/passwd",
-            until: "solve [uv] ",
-        }],
-        &opts(),
-    );
-    probed.fake.assert_built();
-    // The build's own vertex, so the build reuses what was loaded.
-    let (_, loaded) = probed
-        .solved
-        .iter()
-        .find(|(label, _)| label.starts_with("solve [uv] "))
-        .expect("the uv image is loaded");
-    let (image, _) = vertex(probed.fake.result_definition(), "[uv] ");
-    assert_eq!(loaded, &image);
-}
-
-#[test]
-fn a_subrequest_loads_no_image_for_steps_it_does_not_run() {
-    let mut outline = opts();
-    outline
-        .opts
-        .insert("requestid".into(), "frontend.outline".into());
-    let probed = run_probed(vec![], &outline);
-    assert!(probed.fake.returned_metadata().contains_key("result.json"));
-    assert!(
-        !probed.started.iter().any(|l| l.starts_with("solve [uv] ")),
-        "{:?}",
-        probed.started
     );
 }

@@ -22,15 +22,6 @@ pub fn builder_image(spec: &Spec, project: &Project) -> String {
     format!("python:{python}-slim-bookworm")
 }
 
-/// The image `/uv` is taken from: the spec's (`[build] uv`, or `UVF_UV_VERSION`), or uv's own.
-pub fn uv_image(spec: &Spec) -> String {
-    spec.build
-        .uv
-        .as_ref()
-        .map(|v| v.get_ref().clone())
-        .unwrap_or_else(|| super::DEFAULT_UV_IMAGE.into())
-}
-
 /// The runtime base image: the spec's, or the builder image.
 pub fn base_image(spec: &Spec, project: &Project) -> String {
     spec.build
