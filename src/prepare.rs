@@ -38,7 +38,7 @@ pub struct Prepared {
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
 ///
 /// Gateway calls that do not depend on each other are made at once: `uv.build` and the project
-/// files; then the members' files, the base image's accounts and the images' configs.
+/// files; then the members' files and the base image's accounts; the images' configs after.
 pub async fn prepare<B: Bridge>(
     bridge: &B,
     opts: &BuildOpts,
@@ -88,14 +88,16 @@ pub async fn prepare<B: Bridge>(
     check_needed_files(&project, &files, &ignore_file)?;
 
     // The base image is named in the spec (or defaulted from the project) and its account files
-    // decide the runtime user's ids, so they are read before settings are resolved; the
-    // images' configs are needed by every build, so they are resolved meanwhile.
+    // decide the runtime user's ids, so they are read before settings are resolved, beside the
+    // members' files; then the images' configs, which every build needs. Not beside the
+    // accounts: on a pruned containerd-store builder, image lookups made at once stalled each
+    // other for 0.4-1.5 s where one after the other each took 30-60 ms (docs/benchmarks.md).
     let base_image = crate::settings::base_image(&spec, &project);
     let images = [
         crate::settings::builder_image(&spec, &project),
         base_image.clone(),
     ];
-    let (members, accounts, configs) = tokio::join!(
+    let (members, accounts) = tokio::join!(
         read_members(bridge, opts, &project, &platform),
         read_accounts(
             bridge,
@@ -104,8 +106,8 @@ pub async fn prepare<B: Bridge>(
             &resolve_mode,
             &cache_imports
         ),
-        resolve_configs(bridge, &images, &platform, &resolve_mode),
     );
+    let configs = resolve_configs(bridge, &images, &platform, &resolve_mode).await;
     let (members, present_layout_files) = members;
     project.present_layout_files = present_layout_files;
     let accounts = accounts.map_err(|cause| {
@@ -284,21 +286,22 @@ fn check_needed_files(
     Ok(())
 }
 
-/// The configs of `images` (each once), by name; an error is kept for whoever needs the image.
+/// The configs of `images` (each once, one after the other), by name; an error is kept for
+/// whoever needs the image.
 async fn resolve_configs<B: Bridge>(
     bridge: &B,
     images: &[String],
     platform: &llb::Platform,
     resolve_mode: &str,
 ) -> std::collections::BTreeMap<String, Result<serde_json::Value, String>> {
-    let unique: std::collections::BTreeSet<&String> = images.iter().collect();
-    let resolved = futures_util::future::join_all(
-        unique
-            .iter()
-            .map(|image| resolve_config(bridge, image, platform, resolve_mode)),
-    )
-    .await;
-    unique.into_iter().cloned().zip(resolved).collect()
+    let mut configs = std::collections::BTreeMap::new();
+    for image in images {
+        if !configs.contains_key(image) {
+            let config = resolve_config(bridge, image, platform, resolve_mode).await;
+            configs.insert(image.clone(), config);
+        }
+    }
+    configs
 }
 
 impl Prepared {

@@ -127,21 +127,41 @@ fn the_spec_and_the_project_files_are_read_at_once() {
 }
 
 #[test]
-fn the_base_images_accounts_are_read_while_its_config_is_resolved() {
-    let (fake, started) = build_holding(vec![
-        Hold {
-            call: "read_file /etc/passwd",
-            until: "resolve ",
-        },
-        Hold {
-            call: "read_file /etc/passwd",
-            until: "read_file /etc/group",
-        },
-    ]);
+fn the_base_images_two_account_files_are_read_at_once() {
+    let (fake, started) = build_holding(vec![Hold {
+        call: "read_file /etc/passwd",
+        until: "read_file /etc/group",
+    }]);
     fake.assert_built();
     assert!(started
         .iter()
         .any(|l| l.starts_with("read_file /etc/group")));
+}
+
+#[test]
+fn image_configs_are_resolved_only_after_the_base_image_is_loaded() {
+    // Image lookups made at once stalled each other on a pruned containerd-store builder: the
+    // accounts' read of the base image does not wait for a config resolve, it comes first.
+    let (fake, _) = build_holding(vec![Hold {
+        call: "read_file /etc/passwd",
+        until: "resolve ",
+    }]);
+    assert!(
+        fake.error_message().contains("waited in vain"),
+        "{}",
+        fake.error_message()
+    );
+    let (fake, started) = build_holding(vec![]);
+    fake.assert_built();
+    let first_resolve = started
+        .iter()
+        .position(|l| l.starts_with("resolve "))
+        .expect("a config is resolved");
+    let accounts = started
+        .iter()
+        .position(|l| l.starts_with("read_file /etc/passwd"))
+        .expect("the accounts are read");
+    assert!(accounts < first_resolve, "{started:?}");
 }
 
 #[test]
