@@ -31,7 +31,7 @@ pub struct Prepared {
     pub plan: crate::plan::Plan,
     /// The vertex that loaded the spec: warnings about it belong there.
     pub spec_vertex: String,
-    /// Image configs resolved while the files were read, by image name.
+    /// The builder's and base's configs, resolved after the base image was loaded, by image name.
     configs: std::collections::BTreeMap<String, Result<serde_json::Value, String>>,
 }
 
@@ -91,7 +91,7 @@ pub async fn prepare<B: Bridge>(
     // decide the runtime user's ids, so they are read before settings are resolved, beside the
     // members' files; then the images' configs, which every build needs. Not beside the
     // accounts: on a pruned containerd-store builder, image lookups made at once stalled each
-    // other for 0.4-1.5 s where one after the other each took 30-60 ms (docs/benchmarks.md).
+    // other for 0.4-1.5 s where one after the other each took 30-90 ms (docs/benchmarks.md).
     let base_image = crate::settings::base_image(&spec, &project);
     let images = [
         crate::settings::builder_image(&spec, &project),
