@@ -226,6 +226,7 @@ async fn build_for<B: Bridge>(
         base_config: &base_config,
         proxy: proxy_env(&opts.build_args()),
         resolve_mode: resolve_mode.clone(),
+        pins: prepared.pins(),
         rerun: opts
             .no_cache()
             .map(|stages| (opts.session_id.clone(), stages)),

@@ -8,7 +8,9 @@ use crate::gateway::BuildOpts;
 use crate::llb;
 use crate::plan::plan;
 use crate::project::{self, ContextFiles, Project};
-use crate::reads::{read_accounts, read_local_files, read_members, resolve_config};
+use crate::reads::{
+    read_accounts, read_local_files, read_members, resolve_config, BaseAccounts, ResolvedConfig,
+};
 use crate::settings::{BuildFacts, Settings, SyncNetwork, Target};
 use crate::spec::{self, SpecError, SpecFile};
 
@@ -31,14 +33,18 @@ pub struct Prepared {
     pub plan: crate::plan::Plan,
     /// The vertex that loaded the spec: warnings about it belong there.
     pub spec_vertex: String,
-    /// The builder's and base's configs, resolved after the base image was loaded, by image name.
-    configs: std::collections::BTreeMap<String, Result<serde_json::Value, String>>,
+    /// The base's, builder's and uv image's configs (and digests), by image name.
+    configs: Configs,
 }
+
+/// Resolved image configs by image name; an error is kept for whoever needs the image.
+type Configs = std::collections::BTreeMap<String, Result<ResolvedConfig, String>>;
 
 /// Reads `uv.build` and the project files, resolves the settings and makes the plan.
 ///
 /// Gateway calls that do not depend on each other are made at once: `uv.build` and the project
-/// files; then the members' files and the base image's accounts; the images' configs after.
+/// files; then the base image's config; then the members' files, the base image's accounts and
+/// the other images' configs.
 pub async fn prepare<B: Bridge>(
     bridge: &B,
     opts: &BuildOpts,
@@ -87,27 +93,15 @@ pub async fn prepare<B: Bridge>(
         .map_err(|e| BuildError::located(e, &sources))?;
     check_needed_files(&project, &files, &ignore_file)?;
 
-    // The base image is named in the spec (or defaulted from the project) and its account files
-    // decide the runtime user's ids, so they are read before settings are resolved, beside the
-    // members' files; then the images' configs, which every build needs. Not beside the
-    // accounts: on a pruned containerd-store builder, image lookups made at once stalled each
-    // other for 0.4-1.5 s where one after the other each took 30-90 ms (docs/benchmarks.md).
+    let (members, accounts, configs) = read_images(
+        bridge,
+        opts,
+        (&spec, &project),
+        (&platform, &resolve_mode),
+        &cache_imports,
+    )
+    .await;
     let base_image = crate::settings::base_image(&spec, &project);
-    let images = [
-        crate::settings::builder_image(&spec, &project),
-        base_image.clone(),
-    ];
-    let (members, accounts) = tokio::join!(
-        read_members(bridge, opts, &project, &platform),
-        read_accounts(
-            bridge,
-            &base_image,
-            &platform,
-            &resolve_mode,
-            &cache_imports
-        ),
-    );
-    let configs = resolve_configs(bridge, &images, &platform, &resolve_mode).await;
     let (members, present_layout_files) = members;
     project.present_layout_files = present_layout_files;
     let accounts = accounts.map_err(|cause| {
@@ -286,22 +280,72 @@ fn check_needed_files(
     Ok(())
 }
 
-/// The configs of `images` (each once, one after the other), by name; an error is kept for
-/// whoever needs the image.
+type Members = (
+    std::collections::BTreeMap<String, crate::project::PyProject>,
+    std::collections::BTreeSet<String>,
+);
+
+/// The workspace members' files, the base image's accounts, and the images' configs.
+///
+/// The base image is named in the spec (or defaulted from the project) and its account files
+/// decide the runtime user's ids, so they are read before settings are resolved. Its config
+/// comes first: the digest it resolves to pins the image, so that the accounts' read and the
+/// build load it without asking the registry again. The other images' configs (which pin them
+/// too) are resolved while the accounts and the members' files are read, one after the other:
+/// on a pruned containerd-store builder, image lookups made at once stalled each other for
+/// 0.4-1.5 s where one after the other each took 30-90 ms (docs/benchmarks.md).
+async fn read_images<B: Bridge>(
+    bridge: &B,
+    opts: &BuildOpts,
+    (spec, project): (&spec::Spec, &Project),
+    (platform, resolve_mode): (&llb::Platform, &str),
+    cache_imports: &[crate::gateway::CacheImport],
+) -> (Members, Result<BaseAccounts, String>, Configs) {
+    let base_image = crate::settings::base_image(spec, project);
+    let mut configs = Configs::new();
+    let base = std::slice::from_ref(&base_image);
+    resolve_configs(bridge, &mut configs, base, platform, resolve_mode).await;
+    let pinned_base = pinned(&configs, &base_image);
+    let others = [
+        crate::settings::builder_image(spec, project),
+        crate::settings::uv_image(spec),
+    ];
+    let (members, accounts, ()) = tokio::join!(
+        read_members(bridge, opts, project, platform),
+        read_accounts(
+            bridge,
+            (&base_image, &pinned_base),
+            platform,
+            resolve_mode,
+            cache_imports
+        ),
+        resolve_configs(bridge, &mut configs, &others, platform, resolve_mode),
+    );
+    (members, accounts, configs)
+}
+
+/// Adds the configs of `images` not in `configs` yet, one after the other.
 async fn resolve_configs<B: Bridge>(
     bridge: &B,
+    configs: &mut Configs,
     images: &[String],
     platform: &llb::Platform,
     resolve_mode: &str,
-) -> std::collections::BTreeMap<String, Result<serde_json::Value, String>> {
-    let mut configs = std::collections::BTreeMap::new();
+) {
     for image in images {
         if !configs.contains_key(image) {
             let config = resolve_config(bridge, image, platform, resolve_mode).await;
             configs.insert(image.clone(), config);
         }
     }
-    configs
+}
+
+/// `image` pinned to the digest its config resolved to, or as named when it did not resolve.
+fn pinned(configs: &Configs, image: &str) -> String {
+    match configs.get(image) {
+        Some(Ok(resolved)) => resolved.pinned(image),
+        _ => image.to_string(),
+    }
 }
 
 impl Prepared {
@@ -313,9 +357,19 @@ impl Prepared {
         image: &str,
     ) -> Result<serde_json::Value, String> {
         match self.configs.get(image) {
-            Some(config) => config.clone(),
-            None => resolve_config(bridge, image, &self.platform, &self.resolve_mode).await,
+            Some(resolved) => resolved.clone().map(|r| r.config),
+            None => resolve_config(bridge, image, &self.platform, &self.resolve_mode)
+                .await
+                .map(|r| r.config),
         }
+    }
+
+    /// Each image whose config resolved, by name: the name pinned to its digest.
+    pub fn pins(&self) -> std::collections::BTreeMap<String, String> {
+        self.configs
+            .keys()
+            .map(|image| (image.clone(), pinned(&self.configs, image)))
+            .collect()
     }
 
     /// [`image_failure`] for this build's `role` image (`builder` or `base`).

@@ -102,13 +102,14 @@ pub struct BaseAccounts {
 /// BuildKit's, about loading the image.
 pub async fn read_accounts<B: Bridge>(
     bridge: &B,
-    image: &str,
+    (image, pinned): (&str, &str),
     platform: &Platform,
     resolve_mode: &str,
     cache_imports: &[crate::gateway::CacheImport],
 ) -> Result<BaseAccounts, String> {
-    // The same vertex as the build's base image, so it is loaded once.
-    let state = llb::image_resolved(image, platform, resolve_mode, &format!("[base] {image}"));
+    // The same vertex as the build's base image (`pinned`: the image at the digest its config
+    // was resolved to), so it is loaded once, without another registry lookup.
+    let state = llb::image_resolved(pinned, platform, resolve_mode, &format!("[base] {image}"));
     let reference = bridge
         // With the cache imports, like every solve: a vertex first solved without them has no
         // cache keys, and everything built on it would miss the imported cache.
@@ -193,25 +194,50 @@ pub async fn read_members<B: Bridge>(
     (members, present)
 }
 
+/// An image's config, and the digest BuildKit resolved its name to.
+#[derive(Clone, Debug)]
+pub struct ResolvedConfig {
+    pub config: serde_json::Value,
+    pub digest: String,
+}
+
+impl ResolvedConfig {
+    /// `image` at the resolved digest, as the build's LLB names it: loading it needs no
+    /// registry lookup (the Dockerfile frontend pins its `FROM`s the same way). A name that
+    /// holds a digest already, or an empty digest, is kept as it is.
+    pub fn pinned(&self, image: &str) -> String {
+        if self.digest.is_empty() || image.contains('@') {
+            image.to_string()
+        } else {
+            format!("{image}@{}", self.digest)
+        }
+    }
+}
+
 /// An image's config; the error says what went wrong with it, to be placed at its key.
 pub async fn resolve_config<B: Bridge>(
     bridge: &B,
     image: &str,
     platform: &Platform,
     resolve_mode: &str,
-) -> Result<serde_json::Value, String> {
+) -> Result<ResolvedConfig, String> {
     let resolved = bridge
         .resolve_image_config(image, platform, resolve_mode)
         .await
         .map_err(|e| format!("{e:#}"))?;
-    serde_json::from_slice(&resolved.config).map_err(|e| format!("its config is not valid: {e}"))
+    let config = serde_json::from_slice(&resolved.config)
+        .map_err(|e| format!("its config is not valid: {e}"))?;
+    Ok(ResolvedConfig {
+        config,
+        digest: resolved.digest,
+    })
 }
 
 /// Whether `name` is an entry of a directory on the `PATH` of `env` (an image config's `Env`)
 /// in `image`: e.g. whether the builder has `git` for a lock's git sources.
 pub async fn image_has_command<B: Bridge>(
     bridge: &B,
-    image: &str,
+    (image, pinned): (&str, &str),
     platform: &Platform,
     resolve_mode: &str,
     cache_imports: &[crate::gateway::CacheImport],
@@ -219,7 +245,12 @@ pub async fn image_has_command<B: Bridge>(
     name: &str,
 ) -> Result<bool, String> {
     // Named as the build names this image's vertex, which it is.
-    let state = llb::image_resolved(image, platform, resolve_mode, &format!("[builder] {image}"));
+    let state = llb::image_resolved(
+        pinned,
+        platform,
+        resolve_mode,
+        &format!("[builder] {image}"),
+    );
     let reference = bridge
         .solve(llb::marshal(&state).definition, cache_imports, false)
         .await

@@ -63,8 +63,14 @@ fn build_args_set_images_sync_options_and_cache_id() {
             _ => None,
         })
         .collect();
-    assert!(images.contains(&"docker-image://127.0.0.1:5000/python:3.11-other".to_string()));
-    assert!(images.contains(&"docker-image://127.0.0.1:5000/uv:0.13.8".to_string()));
+    // Each loaded at the digest its config resolved to, as named by the build args.
+    for image in [
+        "127.0.0.1:5000/python:3.11-other",
+        "127.0.0.1:5000/uv:0.13.8",
+    ] {
+        let pinned = format!("docker-image://{image}@{}", image_digest(image));
+        assert!(images.contains(&pinned), "{pinned} not in {images:?}");
+    }
 }
 
 #[test]
@@ -643,7 +649,10 @@ fn named_contexts_replace_the_uv_builder_and_base_images() {
     let Some(pb::op::Op::Source(source)) = base.op else {
         panic!("an image source")
     };
-    assert_eq!(source.identifier, format!("docker-image://{other}"));
+    assert_eq!(
+        source.identifier,
+        format!("docker-image://{other}@{}", image_digest(other))
+    );
 
     let bridge = build_with_opts(
         PLAIN_EXAMPLE,

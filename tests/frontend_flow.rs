@@ -464,9 +464,10 @@ fn the_runtime_chain_never_runs_uv_nor_mounts_its_cache() {
     let Some(pb::op::Op::Source(base)) = &all[&digest].op else {
         panic!("the runtime chain starts at an image")
     };
+    let image = "127.0.0.1:5000/python:3.11-bookworm";
     assert_eq!(
         base.identifier,
-        "docker-image://127.0.0.1:5000/python:3.11-bookworm"
+        format!("docker-image://{image}@{}", image_digest(image))
     );
 }
 
@@ -1376,7 +1377,10 @@ fn managed_python_is_installed_by_uv_on_the_cache_and_copied_to_a_python_less_ba
     };
     assert_eq!(
         base.identifier,
-        "docker-image://docker.io/library/debian:bookworm-slim:latest".replace(":latest", "")
+        format!(
+            "docker-image://docker.io/library/debian:bookworm-slim@{}",
+            image_digest("debian:bookworm-slim")
+        )
     );
 }
 

@@ -31,6 +31,9 @@ pub struct LowerInputs<'a> {
     pub proxy: Option<pb::ProxyEnv>,
     /// BuildKit's image resolve mode for every image (`pull` with `--pull`).
     pub resolve_mode: String,
+    /// Image names pinned to the digests their configs resolved to (`name@sha256:...`): the
+    /// images are loaded by digest, and named in progress as the spec names them.
+    pub pins: BTreeMap<String, String>,
     /// `--no-cache` (every stage) or `--no-cache-filter` (the named ones), with a value unique to
     /// this build: sync steps of those stages take it into their environment, so they rerun
     /// without being marked to ignore the cache, which would empty the uv cache mount.
@@ -73,7 +76,7 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
     let platform = &inputs.platform;
     let image = |role: &str, reference: &str| {
         llb::image_resolved(
-            reference,
+            inputs.pins.get(reference).map_or(reference, String::as_str),
             platform,
             &inputs.resolve_mode,
             &format!("[{role}] {reference}"),

@@ -25,7 +25,7 @@ use packages::{
     uninstalled_modules,
 };
 pub use packages::{own_layer_packages, MODULE_LAYERS_MAX, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
-pub use python::{base_image, builder_image, builder_python_mismatch};
+pub use python::{base_image, builder_image, builder_python_mismatch, uv_image};
 use selection::check_selection;
 pub use units::{PackageUnits, UnitPackage, PYPI};
 
@@ -509,7 +509,7 @@ impl Settings {
             mirror: facts.build_args.get("UV_PYTHON_INSTALL_MIRROR").cloned(),
         });
 
-        let uv_image = s(&spec.build.uv).unwrap_or_else(|| DEFAULT_UV_IMAGE.into());
+        let uv_image = uv_image(spec);
         let working_dir = image_contents::working_dir(spec, project, &workdir);
         let editable = editable_modules(
             project,

@@ -22,6 +22,15 @@ pub fn builder_image(spec: &Spec, project: &Project) -> String {
     format!("python:{python}-slim-bookworm")
 }
 
+/// The image `/uv` is copied from: the spec's, or [`DEFAULT_UV_IMAGE`](super::DEFAULT_UV_IMAGE).
+pub fn uv_image(spec: &Spec) -> String {
+    spec.build
+        .uv
+        .as_ref()
+        .map(|image| image.get_ref().clone())
+        .unwrap_or_else(|| super::DEFAULT_UV_IMAGE.into())
+}
+
 /// The runtime base image: the spec's, or the builder image.
 pub fn base_image(spec: &Spec, project: &Project) -> String {
     spec.build

@@ -134,6 +134,20 @@ impl FakeBridge {
                 .into(),
             );
         }
+        // uv images: `/uv` alone, no accounts.
+        let uv = serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:bbbb"]}
+        });
+        for image in [
+            "127.0.0.1:5000/uv:0.13.9",
+            "127.0.0.1:5000/uv:0.13.8",
+            "ghcr.io/astral-sh/uv:0.13.9",
+        ] {
+            bridge.images.insert(image.into(), uv.clone());
+        }
         bridge
     }
 
@@ -279,6 +293,11 @@ fn read_tree(dir: &std::path::Path, prefix: &str, out: &mut BTreeMap<String, Vec
     }
 }
 
+/// The digest the fake resolves `image` to: its name's (so each image has its own).
+pub fn image_digest(image: &str) -> String {
+    digest_of(image.as_bytes())
+}
+
 /// Decoded ops of a definition, terminal op excluded, by digest.
 pub fn ops(definition: &pb::Definition) -> Vec<(String, pb::Op)> {
     let n = definition.def.len().saturating_sub(1);
@@ -365,11 +384,15 @@ impl FakeBridge {
                 }
                 if let Some(image) = source.identifier.strip_prefix("docker-image://") {
                     let short = image.trim_start_matches("docker.io/library/");
-                    let files = self
-                        .image_files
-                        .get(short)
-                        .cloned()
-                        .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?;
+                    let files = match self.image_files.get(short) {
+                        Some(files) => Some(files.clone()),
+                        // Pinned by the frontend: only to the digest this fake resolved it to.
+                        None => short
+                            .split_once('@')
+                            .filter(|(name, pin)| *pin == image_digest(name))
+                            .and_then(|(name, _)| self.image_files.get(name).cloned()),
+                    }
+                    .ok_or_else(|| anyhow::anyhow!("{image}: not found"))?;
                     let id = format!("ref-{}", self.refs.len());
                     self.refs.insert(id.clone(), files);
                     return Ok(id);
@@ -460,7 +483,7 @@ impl FakeBridge {
             config["architecture"] = platform.architecture.clone().into();
         }
         Ok(ResolvedImage {
-            digest: "sha256:0000".into(),
+            digest: image_digest(image),
             config: serde_json::to_vec(&config)?,
         })
     }
