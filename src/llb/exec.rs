@@ -195,21 +195,30 @@ impl Exec {
     /// What the command left in the writable bind mount at `target`, as a state of its own.
     /// Panics if no writable bind mount has that target (a bug in the caller).
     pub fn mount_output(self, target: &str) -> State {
-        let index = self
+        let writable = |m: &&ExtraMount| {
+            matches!(
+                m.kind,
+                MountKind::Bind {
+                    readonly: false,
+                    ..
+                }
+            )
+        };
+        assert!(
+            self.mounts
+                .iter()
+                .filter(writable)
+                .any(|m| m.target == target),
+            "a writable bind mount at {target}"
+        );
+        // Outputs are numbered in the order of the marshalled mounts, sorted by target (as
+        // BuildKit returns an exec's results in mount order): after the root's, 0.
+        let index = 1 + self
             .mounts
             .iter()
-            .filter(|m| {
-                matches!(
-                    m.kind,
-                    MountKind::Bind {
-                        readonly: false,
-                        ..
-                    }
-                )
-            })
-            .position(|m| m.target == target)
-            .expect("a writable bind mount at the target") as i64
-            + 1;
+            .filter(writable)
+            .filter(|m| m.target.as_str() < target)
+            .count() as i64;
         let platform = self.base.platform.clone();
         let vertex = self.into_vertex();
         let mut state = State::from_output(Some(vertex.output(index)), platform);
@@ -234,7 +243,6 @@ impl Exec {
             output: 0,
             ..Default::default()
         });
-        let mut next_output = 1;
         for mount in &self.mounts {
             let mut pm = pb::Mount {
                 dest: mount.target.clone(),
@@ -257,10 +265,6 @@ impl Exec {
                         caps.push("exec.mount.selector");
                     }
                     pm.readonly = *readonly;
-                    if !*readonly {
-                        pm.output = next_output;
-                        next_output += 1;
-                    }
                 }
                 MountKind::Cache { id, sharing } => {
                     pm.mount_type = pb::MountType::Cache as i32;
@@ -300,8 +304,17 @@ impl Exec {
             }
             mounts.push(pm);
         }
-        // Sorted by target so that the op does not depend on the order mounts were added in.
+        // Sorted by target so that the op does not depend on the order mounts were added in;
+        // then writable binds get their outputs in that order, which is the order BuildKit
+        // returns an exec's results in (not the numbers the mounts carry).
         mounts[1..].sort_by(|a, b| a.dest.cmp(&b.dest));
+        let mut next_output = 1;
+        for pm in &mut mounts[1..] {
+            if pm.mount_type == pb::MountType::Bind as i32 && !pm.readonly {
+                pm.output = next_output;
+                next_output += 1;
+            }
+        }
         let env: Vec<String> = self
             .base
             .env
@@ -341,5 +354,71 @@ impl Exec {
             ..Default::default()
         });
         Vertex::new(op, inputs, self.base.pb_platform(), self.name, caps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+
+    use crate::llb::{marshal, pb, scratch, CopyOptions};
+
+    /// The exec op and the op that copies from the mount at `target`, from a definition whose
+    /// exec has writable mounts at `/z` and `/a`, added in that (unsorted) order.
+    fn copy_of_mount(target: &str) -> (pb::ExecOp, pb::Input) {
+        let on = scratch();
+        let ran = on
+            .run(&["/bin/true"], "run")
+            .bind(&scratch(), "/", "/z", false)
+            .bind(&scratch(), "/", "/a", false);
+        let copied = scratch()
+            .file()
+            .copy(
+                &ran.mount_output(target),
+                "/",
+                "/out",
+                &CopyOptions::default(),
+            )
+            .done("copy");
+        let definition = marshal(&copied).definition;
+        let ops: Vec<pb::Op> = definition
+            .def
+            .iter()
+            .map(|b| pb::Op::decode(b.as_slice()).expect("an op"))
+            .collect();
+        let exec = ops
+            .iter()
+            .find_map(|op| match &op.op {
+                Some(pb::op::Op::Exec(exec)) => Some(exec.clone()),
+                _ => None,
+            })
+            .expect("the exec");
+        let copy = ops
+            .iter()
+            .find(|op| matches!(op.op, Some(pb::op::Op::File(_))))
+            .expect("the copy");
+        (exec, copy.inputs[0].clone())
+    }
+
+    #[test]
+    fn a_mounts_output_is_numbered_in_the_order_buildkit_returns_results_in() {
+        // BuildKit returns an exec's results in the order of its (sorted) mounts, whatever
+        // numbers they carry: the outputs must follow that order, and a state of a mount's
+        // output must name the output of that mount.
+        for target in ["/a", "/z"] {
+            let (exec, input) = copy_of_mount(target);
+            let outputs: Vec<(&str, i64)> = exec
+                .mounts
+                .iter()
+                .map(|m| (m.dest.as_str(), m.output))
+                .collect();
+            assert_eq!(outputs, [("/", 0), ("/a", 1), ("/z", 2)]);
+            let mount = exec
+                .mounts
+                .iter()
+                .find(|m| m.output == input.index)
+                .expect("an output");
+            assert_eq!(mount.dest, target);
+        }
     }
 }
