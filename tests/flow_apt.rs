@@ -47,9 +47,14 @@ fn runtime_packages_are_a_layer_on_the_base_and_build_packages_come_before_phase
     let (user, _) = vertex(def, "[runtime-deps 1/3] add user");
     let (run_apt, run_op) = vertex(def, "[runtime-deps 2/3] apt-get install libpq5");
     assert_eq!(run_op.inputs[0].digest, user);
-    let (_, stacked) = vertex(def, "[runtime-deps] stack layers");
+    let (_, stacked) = vertex(def, "[runtime] stack layers");
     assert_eq!(stacked.inputs[0].digest, run_apt);
-    for layer in &stacked.inputs[1..] {
+    let unit_layers: Vec<_> = stacked.inputs[1..]
+        .iter()
+        .filter(|i| name_of(def, &i.digest).starts_with("[deps "))
+        .collect();
+    assert!(!unit_layers.is_empty());
+    for layer in unit_layers {
         let Some(pb::op::Op::File(copy)) = &ops(def)
             .into_iter()
             .find(|(d, _)| *d == layer.digest)
@@ -62,8 +67,10 @@ fn runtime_packages_are_a_layer_on_the_base_and_build_packages_come_before_phase
         let Some(pb::file_action::Action::Copy(copy)) = &copy.actions[0].action else {
             panic!("a venv layer is a copy")
         };
+        // The whole of a unit's venv mount (the venv's files alone), at the venv's path.
         assert_eq!(
-            copy.src, "/app/.venv",
+            (copy.src.as_str(), copy.dest.as_str()),
+            ("/", "/app/.venv"),
             "the runtime gets the venv, none of the builder's packages"
         );
     }

@@ -80,7 +80,12 @@ fn a_source_edit_or_a_project_version_bump_changes_no_step_of_phase_one() {
     });
     run(&mut edited, &opts());
     edited.assert_built();
-    let stacked = |b: &FakeBridge| vertex(b.result_definition(), "[deps] stack layers").0;
+    // Phase 1: the builder and the package layers, stacked under the context's copy.
+    let stacked = |b: &FakeBridge| {
+        let (_, merge) = vertex(b.result_definition(), "[project] stack layers");
+        let inputs: Vec<String> = merge.inputs.iter().map(|i| i.digest.clone()).collect();
+        inputs[..inputs.len() - 1].to_vec()
+    };
     assert_eq!(stacked(&base), stacked(&edited));
 }
 

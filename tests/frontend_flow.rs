@@ -275,20 +275,16 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
         terminal.inputs[0].digest.clone()
     };
-    // The image: the runtime without the project's files, then the project's venv files, the
-    // build context at the workdir and its module, each a layer.
-    let image = &all[&marshalled_result];
+    // The image: one MergeOp of the base with the user, the dependencies' layer, the project's
+    // venv files, the build context at the workdir and its module, each a layer (the layers
+    // runtime-deps ended with are stacked with the runtime's own, not merged twice).
+    let (image_digest, image) = vertex(def, "[runtime] stack layers");
+    assert_eq!(image_digest, marshalled_result);
     let Some(pb::op::Op::Merge(m)) = &image.op else {
         panic!("the runtime is a MergeOp: {image:?}")
     };
-    assert_eq!(m.inputs.len(), 4);
-    let (deps_merge_digest, _) = vertex(def, "[runtime-deps] stack layers");
-    assert_eq!(image.inputs[0].digest, deps_merge_digest);
-    let merge = &all[&deps_merge_digest];
-    let Some(pb::op::Op::Merge(m)) = &merge.op else {
-        panic!("the runtime without the project is a MergeOp: {merge:?}")
-    };
-    assert_eq!(m.inputs.len(), 2);
+    assert_eq!(m.inputs.len(), 5);
+    let merge = &image;
     let input = |i: usize| &all[&merge.inputs[i].digest];
     // 1: the base image with the user added to its account files.
     let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user app (10001:10001)");
@@ -307,26 +303,33 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert!(String::from_utf8_lossy(&passwd.data)
         .ends_with("app:x:10001:10001::/home/app:/usr/sbin/nologin\n"));
 
-    // 2: idna, what its step (`uv venv`, then the install) changed over the builder (a DiffOp),
-    // the venv of it copied onto scratch.
+    // 2: idna, what its step (`uv venv`, then the install) left in the venv (an empty mount of
+    // its own: the venv's files alone, no DiffOp), copied onto scratch at the venv's path.
     let (idna_layer, _) = vertex(def, "[deps 1/1] layer: idna");
     assert_eq!(merge.inputs[1].digest, idna_layer);
     let idna_copy = file_copy(input(1));
     assert_eq!(
         (idna_copy.src.as_str(), idna_copy.dest.as_str()),
-        ("/app/.venv", "/app/.venv")
+        ("/", "/app/.venv")
     );
     assert_eq!(owner_ids(idna_copy), (10001, 10001));
-    let idna_diff = &all[&input(1).inputs[0].digest];
-    let Some(pb::op::Op::Diff(_)) = &idna_diff.op else {
-        panic!("a package's layer comes from a DiffOp: {idna_diff:?}")
-    };
     let (install, install_op) = vertex(def, "[deps 1/1] uv pip install idna==");
+    let venv_mount = exec(&install_op)
+        .mounts
+        .iter()
+        .find(|m| m.dest == "/app/.venv")
+        .expect("the venv is a mount of its own");
     assert_eq!(
-        idna_diff.inputs[0].digest, install_op.inputs[0].digest,
-        "lower: what the step ran on"
+        (venv_mount.input, venv_mount.readonly),
+        (-1, false),
+        "an empty, writable mount"
     );
-    assert_eq!(idna_diff.inputs[1].digest, install, "upper: idna installed");
+    assert_eq!(input(1).inputs[0].digest, install, "the install's result");
+    assert_eq!(
+        input(1).inputs[0].index,
+        venv_mount.output,
+        "what the venv's mount holds"
+    );
     let script = &exec(&install_op).meta.as_ref().expect("meta").args[2];
     assert!(
         script.contains("/uv venv --quiet /app/.venv --python \"$3\" && "),
@@ -338,25 +341,48 @@ fn runtime_stacks_base_dependency_and_project_layers() {
             .all(|(d, _)| !name_of(def, d).contains("uv venv")),
         "no step of its own makes the empty venv"
     );
-    // Phase 1 is the builder with the same layers stacked on.
-    let (deps_merge, _) = vertex(def, "[deps] stack layers");
+    // Phase 2 runs on the builder with the same layers and the context's copy stacked on, in
+    // one MergeOp (the context is no step after the dependencies).
+    let (project_base, project_merge) = vertex(def, "[project] stack layers");
+    let (context_layer, _) = vertex(def, "[project 1/2] copy build context to /app");
+    let stacked: Vec<&str> = project_merge
+        .inputs
+        .iter()
+        .map(|i| i.digest.as_str())
+        .collect();
+    assert_eq!(stacked[1..], [idna_layer.as_str(), context_layer.as_str()]);
+    let Some(pb::op::Op::Source(builder)) = &all[stacked[0]].op else {
+        panic!("the builder image first")
+    };
+    assert!(builder
+        .identifier
+        .starts_with("docker-image://127.0.0.1:5000/python:3.11-bookworm@"));
+    let context_copy = file_copy(&all[&context_layer]);
+    assert_eq!(
+        (context_copy.src.as_str(), context_copy.dest.as_str()),
+        ("/", "/app")
+    );
+    assert_eq!(all[&context_layer].inputs.len(), 1, "copied onto scratch");
 
-    // 3: the project's files: what phase 2 changed over phase 1 (a DiffOp).
-    let project_copy = &all[&image.inputs[1].digest];
+    // 3: the project's files: what phase 2 changed over what it ran on (a DiffOp).
+    let project_copy = &all[&image.inputs[2].digest];
     assert_eq!(owner_ids(file_copy(project_copy)), (10001, 10001));
     let diff = &all[&project_copy.inputs[0].digest];
     let Some(pb::op::Op::Diff(_)) = &diff.op else {
         panic!("the project layer comes from a DiffOp: {diff:?}")
     };
     let (compiled, _) = vertex(def, "[project 2/2] uv sync");
-    assert_eq!(diff.inputs[0].digest, deps_merge, "lower: phase 1");
+    assert_eq!(
+        diff.inputs[0].digest, project_base,
+        "lower: phase 1 and the context"
+    );
     assert_eq!(
         diff.inputs[1].digest, compiled,
         "upper: phase 2 with bytecode"
     );
 
     // 4: the build context at the workdir, less the module (a layer of its own), onto nothing.
-    let context_copy = &all[&image.inputs[2].digest];
+    let context_copy = &all[&image.inputs[3].digest];
     let copy = file_copy(context_copy);
     assert_eq!((copy.src.as_str(), copy.dest.as_str()), ("/", "/app"));
     assert_eq!(owner_ids(copy), (10001, 10001));
@@ -368,7 +394,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert!(excluded.contains("src/hello_uv") && excluded.contains(".venv"));
 
     // 5: the module, from the build context, onto nothing.
-    let module_copy = &all[&image.inputs[3].digest];
+    let module_copy = &all[&image.inputs[4].digest];
     let copy = file_copy(module_copy);
     assert_eq!(
         (copy.src.as_str(), copy.dest.as_str()),
@@ -541,7 +567,7 @@ fn the_project_phase_and_the_image_copy_the_context_from_one_local_source() {
     let def = bridge.result_definition();
     let (_, project) = vertex(def, "[project 1/2] copy build context");
     let (_, image) = vertex(def, "[runtime 2/3] copy build context");
-    assert_eq!(project.inputs[1].digest, image.inputs[0].digest);
+    assert_eq!(project.inputs[0].digest, image.inputs[0].digest);
     let whole_context = ops(def)
         .iter()
         .filter(|(_, op)| match &op.op {
@@ -1610,14 +1636,19 @@ fn with_mergeop_each_package_is_installed_on_its_own_and_big_ones_get_layers_of_
         .all(|(d, _)| !name_of(def, d).contains("numpy==2.5")));
     let layer = |label: &str| vertex(def, &format!("[deps 1/1] layer: {label}")).0;
     let (user, _) = vertex(def, "[runtime-deps 1/2] add user");
-    let (_, runtime) = vertex(def, "[runtime-deps] stack layers");
+    let (_, runtime) = vertex(def, "[runtime] stack layers");
     let inputs: Vec<&str> = runtime.inputs.iter().map(|i| i.digest.as_str()).collect();
     assert_eq!(inputs[..3], [&user, &layer("numpy"), &layer("pandas")]);
-    // The small packages share layers; the builder stacks the very same layers.
-    let (_, deps) = vertex(def, "[deps] stack layers");
-    let builder_layers: Vec<&str> = deps.inputs[1..].iter().map(|i| i.digest.as_str()).collect();
-    assert_eq!(builder_layers, inputs[1..]);
-    assert!(inputs.len() > 3);
+    // The small packages share layers; the builder stacks the very same layers (and the
+    // context's copy last, for phase 2).
+    let (_, project) = vertex(def, "[project] stack layers");
+    let last = project.inputs.len() - 1;
+    let builder_layers: Vec<&str> = project.inputs[1..last]
+        .iter()
+        .map(|i| i.digest.as_str())
+        .collect();
+    assert_eq!(builder_layers, inputs[1..=builder_layers.len()]);
+    assert!(builder_layers.len() > 2);
 }
 
 #[test]

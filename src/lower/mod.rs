@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
 use crate::plan::{
-    Check, DiffMethod, PathSource, Plan, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
+    Check, DiffMethod, PathSource, Plan, Stage, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET,
+    UV_MOUNT,
 };
 use crate::settings::SyncNetwork;
 use crate::venv_layout::VenvLayout;
@@ -73,11 +74,26 @@ pub struct Lowered {
 
 /// The LLB of `plan`'s stages; `result` is the image.
 pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
-    let platform = &inputs.platform;
+    let images = images_of(plan, inputs);
+    let mut built = Built::default();
+    for stage in &plan.stages {
+        let state = lower_stage(plan, inputs, &images, &mut built, stage)?;
+        built.stages.insert(stage.name.clone(), state);
+    }
+    let result = stage_state(&built.stages, &plan.result)?;
+    Ok(Lowered {
+        stages: built.stages,
+        result,
+    })
+}
+
+/// The images of `plan`, each at its pinned digest where there is one, named as the plan
+/// names it; the builder with its environment and the sync environment, the base with its own.
+fn images_of(plan: &Plan, inputs: &LowerInputs<'_>) -> Images {
     let image = |role: &str, reference: &str| {
         llb::image_resolved(
             inputs.pins.get(reference).map_or(reference, String::as_str),
-            platform,
+            &inputs.platform,
             &inputs.resolve_mode,
             &format!("[{role}] {reference}"),
         )
@@ -87,87 +103,115 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
     for (key, value) in &plan.sync_env {
         builder = builder.env(key, value);
     }
-    let images = Images {
+    Images {
         uv: image("uv", &plan.images.uv),
         builder: builder.user("0"),
         base: image("base", &plan.images.base)
             .env_list(env_of(inputs.base_config).iter().map(String::as_str))
             .user("0"),
         scripts: scripts_state(),
-    };
+    }
+}
 
-    let mut stages: BTreeMap<String, State> = BTreeMap::new();
-    // What each stage's collecting sync step wrote ([`DiffMethod::Written`]), by stage.
-    let mut written: BTreeMap<String, State> = BTreeMap::new();
-    // The venv layers each stage's package units made, by stage.
-    let mut unit_layers: BTreeMap<String, Vec<State>> = BTreeMap::new();
-    for stage in &plan.stages {
-        let mut state = match &stage.from {
-            StageBase::Builder => images.builder.clone(),
-            StageBase::Base => images.base.clone(),
-            StageBase::Stage(name) => stage_state(&stages, name)?,
-        };
-        // Layers made on their own, stacked onto the stage with one MergeOp.
-        let mut layers: Vec<State> = Vec::new();
-        for (index, step) in stage.steps.iter().enumerate() {
-            let rerun = inputs
-                .rerun
-                .as_ref()
-                .filter(|(_, stages)| stages.is_empty() || stages.contains(&stage.name))
-                .map(|(nonce, _)| nonce.as_str());
-            match step {
-                Step::InstallUnits { .. } => {
-                    state = flush_layers(state, &mut layers, &stage.name);
-                    let prefix = stage.step_prefix(index);
-                    let made =
-                        units::unit_layers(plan, inputs, &images, &state, (step, &prefix), rerun)?;
-                    layers.extend(made.iter().cloned());
-                    unit_layers.insert(stage.name.clone(), made);
-                }
-                Step::StackUnits { from, .. } => {
-                    let made = unit_layers.get(from).ok_or_else(|| {
-                        format!("the plan stacks the units of {from}, which installs none")
-                    })?;
-                    layers.extend(made.iter().cloned());
-                }
-                Step::CopyPath { .. } | Step::CopyVenv { .. } => {
-                    let prefix = stage.step_prefix(index);
-                    let copies = copies_of(step, &prefix, inputs, &stages, &written)?;
-                    for (paths, name) in &copies.parts {
-                        let copy = |onto: &State| {
-                            copy_paths(
-                                onto,
-                                &copies.source,
-                                (&copies.root, &copies.dest),
-                                paths,
-                                copies.owner,
-                                plan.source_date_epoch,
-                                name,
-                            )
-                        };
-                        if copies.separate_layer {
-                            layers.push(copy(&llb::scratch()));
-                        } else {
-                            state = flush_layers(state, &mut layers, &stage.name);
-                            state = copy(&state);
-                        }
-                    }
-                }
-                _ => {
-                    state = flush_layers(state, &mut layers, &stage.name);
-                    let (next, collected) = lower_step(plan, inputs, &images, state, step, rerun)?;
-                    state = next;
-                    if let Some(collected) = collected {
-                        written.insert(stage.name.clone(), collected);
+/// Where `stage` starts: its base, and the layers its base stage ended with, not yet stacked.
+fn stage_start(
+    stage: &Stage,
+    images: &Images,
+    built: &Built,
+) -> Result<(State, Vec<State>), String> {
+    Ok(match &stage.from {
+        StageBase::Builder => (images.builder.clone(), Vec::new()),
+        StageBase::Base => (images.base.clone(), Vec::new()),
+        StageBase::Stage(name) => match built.open.get(name) {
+            Some((state, layers)) => (state.clone(), layers.clone()),
+            None => (stage_state(&built.stages, name)?, Vec::new()),
+        },
+    })
+}
+
+/// The state of `stage`, its steps lowered in turn; what they leave for later stages goes
+/// into `built`.
+fn lower_stage(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    images: &Images,
+    built: &mut Built,
+    stage: &Stage,
+) -> Result<State, String> {
+    // Layers made on their own, stacked onto the stage with one MergeOp.
+    let (mut state, mut layers) = stage_start(stage, images, built)?;
+    let rerun = inputs
+        .rerun
+        .as_ref()
+        .filter(|(_, stages)| stages.is_empty() || stages.contains(&stage.name))
+        .map(|(nonce, _)| nonce.as_str());
+    for (index, step) in stage.steps.iter().enumerate() {
+        match step {
+            Step::InstallUnits { .. } => {
+                state = flush_layers(state, &mut layers, &stage.name);
+                let prefix = stage.step_prefix(index);
+                let made =
+                    units::unit_layers(plan, inputs, images, &state, (step, &prefix), rerun)?;
+                layers.extend(made.iter().cloned());
+                built.unit_layers.insert(stage.name.clone(), made);
+            }
+            Step::StackUnits { from, .. } => {
+                let made = built.unit_layers.get(from).ok_or_else(|| {
+                    format!("the plan stacks the units of {from}, which installs none")
+                })?;
+                layers.extend(made.iter().cloned());
+            }
+            Step::CopyPath { .. } | Step::CopyVenv { .. } => {
+                let prefix = stage.step_prefix(index);
+                let copies = copies_of(step, &prefix, inputs, built)?;
+                for (paths, name) in &copies.parts {
+                    let copy = |onto: &State| {
+                        copy_paths(
+                            onto,
+                            &copies.source,
+                            (&copies.root, &copies.dest),
+                            paths,
+                            copies.owner,
+                            plan.source_date_epoch,
+                            name,
+                        )
+                    };
+                    if copies.separate_layer {
+                        layers.push(copy(&llb::scratch()));
+                    } else {
+                        state = flush_layers(state, &mut layers, &stage.name);
+                        state = copy(&state);
                     }
                 }
             }
+            Step::CopyContext {
+                separate_layer: true,
+                dir,
+                ..
+            } => {
+                layers.push(copy_context(plan, inputs, &llb::scratch(), step)?);
+                state = state.cwd(dir);
+            }
+            _ => {
+                state = flush_layers(state, &mut layers, &stage.name);
+                built
+                    .ran_on
+                    .entry(stage.name.clone())
+                    .or_insert_with(|| state.clone());
+                let (next, collected) = lower_step(plan, inputs, images, state, step, rerun)?;
+                state = next;
+                if let Some(collected) = collected {
+                    built.written.insert(stage.name.clone(), collected);
+                }
+            }
         }
-        state = flush_layers(state, &mut layers, &stage.name);
-        stages.insert(stage.name.clone(), state);
     }
-    let result = stage_state(&stages, &plan.result)?;
-    Ok(Lowered { stages, result })
+    if !layers.is_empty() {
+        built
+            .open
+            .insert(stage.name.clone(), (state.clone(), layers.clone()));
+    }
+    Ok(flush_layers(state, &mut layers, &stage.name))
 }
 
 /// The plan's checks, each as a state that runs its command in its stage with the image's
@@ -208,6 +252,23 @@ pub fn lower_checks(
         .collect()
 }
 
+/// The stages lowered so far, and what their steps left for later stages.
+#[derive(Default)]
+struct Built {
+    stages: BTreeMap<String, State>,
+    /// What each stage's collecting sync step wrote ([`DiffMethod::Written`]).
+    written: BTreeMap<String, State>,
+    /// The venv layers each stage's package units made.
+    unit_layers: BTreeMap<String, Vec<State>>,
+    /// Each stage's state and the layers it ended with, before they were stacked: a stage built
+    /// on it stacks its own layers with those in one MergeOp (the project phase's copy of the
+    /// context beside the dependency layers, not a step after their MergeOp).
+    open: BTreeMap<String, (State, Vec<State>)>,
+    /// What each stage's first step that runs or writes something ran on: its DiffOp's lower,
+    /// so the diff holds what the stage's steps changed and none of the layers stacked first.
+    ran_on: BTreeMap<String, State>,
+}
+
 fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, String> {
     stages
         .get(name)
@@ -219,13 +280,12 @@ fn stage_state(stages: &BTreeMap<String, State>, name: &str) -> Result<State, St
 /// path, but for the build context, which holds it relative to `dir`).
 fn path_source(
     inputs: &LowerInputs<'_>,
-    stages: &BTreeMap<String, State>,
-    written: &BTreeMap<String, State>,
+    built: &Built,
     from: &PathSource,
     path: &str,
 ) -> Result<(State, String), String> {
     let state = match from {
-        PathSource::Stage(stage) => stage_state(stages, stage)?,
+        PathSource::Stage(stage) => stage_state(&built.stages, stage)?,
         PathSource::Context {
             dir,
             include,
@@ -261,20 +321,25 @@ fn path_source(
             );
             return Ok((source, format!("/{relative}")));
         }
+        // Over what the upper stage's steps ran on (the lower stage, and the layers the upper
+        // stacked onto it first, such as the context's copy), else over the lower stage.
         PathSource::Diff {
             lower,
             upper,
             method: DiffMethod::DiffOp,
         } => llb::diff(
-            &stage_state(stages, lower)?,
-            &stage_state(stages, upper)?,
+            &match built.ran_on.get(upper) {
+                Some(ran_on) => ran_on.clone(),
+                None => stage_state(&built.stages, lower)?,
+            },
+            &stage_state(&built.stages, upper)?,
             &format!("[{upper}] changes over {lower}"),
         ),
         PathSource::Diff {
             upper,
             method: DiffMethod::Written,
             ..
-        } => written.get(upper).cloned().ok_or_else(|| {
+        } => built.written.get(upper).cloned().ok_or_else(|| {
             format!("the plan takes what stage {upper} wrote, but no sync step there collects it")
         })?,
     };
@@ -288,6 +353,50 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
     let mut all = vec![state];
     all.append(layers);
     llb::merge(&all, &format!("[{stage}] stack layers"))
+}
+
+/// A [`Step::CopyContext`] onto `onto` (the stage, or scratch for a layer of its own).
+fn copy_context(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    onto: &State,
+    step: &Step,
+) -> Result<State, String> {
+    let Step::CopyContext {
+        name,
+        dir,
+        include,
+        exclude,
+        empty_files,
+        ..
+    } = step
+    else {
+        return Err(format!("{} copies no build context", step.name()));
+    };
+    let context = context(
+        inputs,
+        &LocalOptions {
+            include_patterns: include.clone(),
+            exclude_patterns: exclude.clone(),
+            ..Default::default()
+        },
+        "load build context",
+    );
+    // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
+    // directory times in its installer metadata (uv_cache.json).
+    let mut op = onto.file().created_at(plan.source_date_epoch).copy(
+        &context,
+        "/",
+        dir,
+        &copy_options(None),
+    );
+    for path in empty_files {
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            op = op.mkdir(&format!("{dir}/{parent}"), 0o755, None);
+        }
+        op = op.mkfile(&format!("{dir}/{path}"), 0o644, b"", None);
+    }
+    Ok(op.done(name))
 }
 
 /// A copy step, lowered: what it copies from, under which path, to whom, and its layers.
@@ -310,8 +419,7 @@ fn copies_of(
     step: &Step,
     prefix: &str,
     inputs: &LowerInputs<'_>,
-    stages: &BTreeMap<String, State>,
-    written: &BTreeMap<String, State>,
+    built: &Built,
 ) -> Result<Copies, String> {
     Ok(match step {
         Step::CopyPath {
@@ -322,7 +430,7 @@ fn copies_of(
             gid,
             separate_layer,
         } => {
-            let (source, root) = path_source(inputs, stages, written, from, path)?;
+            let (source, root) = path_source(inputs, built, from, path)?;
             Copies {
                 source,
                 root,
@@ -341,7 +449,7 @@ fn copies_of(
             separate_layer,
             ..
         } => Copies {
-            source: stage_state(stages, from)?,
+            source: stage_state(&built.stages, from)?,
             root: venv.clone(),
             dest: venv.clone(),
             owner: (*uid, *gid),
@@ -457,39 +565,7 @@ fn lower_step(
             }
             (op.done(name).cwd(dir), None)
         }
-        Step::CopyContext {
-            name,
-            dir,
-            include,
-            exclude,
-            empty_files,
-        } => {
-            let context = context(
-                inputs,
-                &LocalOptions {
-                    include_patterns: include.clone(),
-                    exclude_patterns: exclude.clone(),
-                    ..Default::default()
-                },
-                "load build context",
-            );
-            // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
-            // directory times in its installer metadata (uv_cache.json).
-            let mut op = state.file().created_at(plan.source_date_epoch).copy(
-                &context,
-                "/",
-                dir,
-                &copy_options(None),
-            );
-            for path in empty_files {
-                if let Some((parent, _)) = path.rsplit_once('/') {
-                    op = op.mkdir(&format!("{dir}/{parent}"), 0o755, None);
-                }
-                op = op.mkfile(&format!("{dir}/{path}"), 0o644, b"", None);
-            }
-            let copied = op.done(name).cwd(dir);
-            (copied, None)
-        }
+        Step::CopyContext { dir, .. } => (copy_context(plan, inputs, &state, step)?.cwd(dir), None),
         Step::Sync {
             name,
             args,

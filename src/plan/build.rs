@@ -249,6 +249,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
             .chain(s.uninstalled_modules.iter().cloned())
             .collect(),
         empty_files: stand_ins,
+        separate_layer: s.layered,
     }];
     // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
     // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
@@ -460,6 +461,8 @@ fn build_steps(s: &Settings) -> Vec<Step> {
             include: Vec::new(),
             exclude: s.context_excludes.clone(),
             empty_files: Vec::new(),
+            // Onto the project phase: [build] run's commands see the venv and the sources.
+            separate_layer: false,
         },
         Step::Commands {
             name: crate::plan::short_list(&s.build_commands, " && "),

@@ -142,6 +142,9 @@ pub enum Step {
         include: Vec<String>,
         exclude: Vec<String>,
         empty_files: Vec<String>,
+        /// Made on its own and stacked with MergeOp (beside the dependency layers, so it is
+        /// not one more step after them), or copied onto the stage.
+        separate_layer: bool,
     },
     /// `uv sync` with the uv image and the cache mounted; `env` is added to the sync environment.
     Sync {
