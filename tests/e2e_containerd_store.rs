@@ -299,7 +299,11 @@ fn assert_layered_with_diffop(build: &Build) {
         names.iter().any(|n| n == DIFF_VERTEX),
         "no `{DIFF_VERTEX}` vertex (DiffOp) in {names:?}"
     );
-    for merge in ["[project] stack layers", "[runtime] stack layers"] {
+    for merge in [
+        "[project] stack layers",
+        "[runtime-deps] stack layers",
+        "[runtime] stack layers",
+    ] {
         assert!(
             names.iter().any(|n| n == merge),
             "no `{merge}` vertex (MergeOp) in {names:?}"
@@ -640,12 +644,11 @@ fn several_platforms_build_one_runnable_image_each() {
 fn big_packages_keep_their_layers_stacked_with_mergeop() {
     let _guard = containerd_daemon();
     let cold = assert_big_packages_keep_their_unit_layers("uv-frontend-e2e-ctrd/bigwheels:layers");
-    // Made apart and stacked: base and user, numpy, pandas, the rest, the project's layers, in
-    // one MergeOp.
+    // Made apart and stacked: base and user, numpy, pandas, the rest, in one MergeOp.
     assert!(
         cold.log()
             .lines()
-            .any(|l| l.ends_with(" [runtime] stack layers")),
+            .any(|l| l.ends_with(" [runtime-deps] stack layers")),
         "{}",
         cold.log()
     );

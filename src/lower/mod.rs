@@ -113,8 +113,12 @@ fn images_of(plan: &Plan, inputs: &LowerInputs<'_>) -> Images {
     }
 }
 
-/// Where `stage` starts: its base, and the layers its base stage ended with, not yet stacked.
+/// Where `stage` starts: its base, and the layers its base stage ended with, not yet stacked
+/// (so that one MergeOp stacks them with the stage's own). But a stage a check runs on is
+/// stacked on its own and built on as it is: the check needs that merge anyway, and inside the
+/// image's graph it is a result a registry cache (`--cache-to mode=max`) holds.
 fn stage_start(
+    plan: &Plan,
     stage: &Stage,
     images: &Images,
     built: &Built,
@@ -123,8 +127,10 @@ fn stage_start(
         StageBase::Builder => (images.builder.clone(), Vec::new()),
         StageBase::Base => (images.base.clone(), Vec::new()),
         StageBase::Stage(name) => match built.open.get(name) {
-            Some((state, layers)) => (state.clone(), layers.clone()),
-            None => (stage_state(&built.stages, name)?, Vec::new()),
+            Some((state, layers)) if !plan.checks.iter().any(|c| &c.stage == name) => {
+                (state.clone(), layers.clone())
+            }
+            _ => (stage_state(&built.stages, name)?, Vec::new()),
         },
     })
 }
@@ -139,7 +145,7 @@ fn lower_stage(
     stage: &Stage,
 ) -> Result<State, String> {
     // Layers made on their own, stacked onto the stage with one MergeOp.
-    let (mut state, mut layers) = stage_start(stage, images, built)?;
+    let (mut state, mut layers) = stage_start(plan, stage, images, built)?;
     let rerun = inputs
         .rerun
         .as_ref()
