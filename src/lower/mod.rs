@@ -4,14 +4,12 @@ use std::collections::BTreeMap;
 
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
-use crate::plan::{
-    Check, DiffMethod, PathSource, Plan, Stage, StageBase, Step, SECRETS_DIR, SSH_AGENT_SOCKET,
-    UV_MOUNT,
-};
+use crate::plan::{Check, DiffMethod, PathSource, Plan, Stage, StageBase, Step, SECRETS_DIR};
 use crate::settings::SyncNetwork;
 use crate::venv_layout::VenvLayout;
 
 mod scripts;
+mod sync;
 mod units;
 
 use scripts::SCRIPTS;
@@ -557,102 +555,10 @@ fn lower_step(
 ) -> Result<(State, Option<State>), String> {
     Ok(match step {
         Step::WriteFiles { name, dir, files } => {
-            let mut op = state
-                .file()
-                .created_at(plan.source_date_epoch)
-                .mkdir(dir, 0o755, None);
-            for file in files {
-                op = op.mkfile(
-                    &format!("{dir}/{}", file.path),
-                    0o644,
-                    file.content.as_bytes(),
-                    None,
-                );
-            }
-            (op.done(name).cwd(dir), None)
+            (write_files(plan, &state, name, dir, files).cwd(dir), None)
         }
         Step::CopyContext { dir, .. } => (copy_context(plan, inputs, &state, step)?.cwd(dir), None),
-        Step::Sync {
-            name,
-            args,
-            env,
-            venv_cache,
-            finish,
-            offline,
-            tidy,
-        } => {
-            let access = &plan.sync_access;
-            // Each wrapper runs the rest of the command line after its own arguments.
-            let mut argv: Vec<String> = Vec::new();
-            let mut wrap = |script: &str, script_args: &[&str]| {
-                argv.push("/bin/sh".into());
-                argv.push(format!("{SCRIPTS_MOUNT}/{script}"));
-                argv.extend(script_args.iter().map(|a| a.to_string()));
-            };
-            let secret_files = !access.secrets.is_empty();
-            if secret_files {
-                wrap("with-secrets", &[SECRETS_DIR]);
-            }
-            let collect_into = finish.as_ref().and_then(|f| f.collect_into.as_deref());
-            if let Some(finish) = finish {
-                let compile = if finish.compile { "1" } else { "0" };
-                let collect = collect_into.unwrap_or("");
-                wrap("sync-then-finish", &[&finish.venv, compile, collect]);
-            }
-            if let Some(dir) = tidy {
-                wrap("then-tidy", &[dir]);
-            }
-            if let Some(kept) = venv_cache {
-                wrap("kept-venv-sync", &[&kept.target]);
-            }
-            let wrapped = !argv.is_empty();
-            argv.push(format!("{UV_MOUNT}/uv"));
-            argv.extend(args.iter().cloned());
-            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-            let mut on = state.clone();
-            for (key, value) in env {
-                on = on.env(key, value);
-            }
-            if *offline {
-                on = on.env("UV_OFFLINE", "1");
-            }
-            if let Some(nonce) = rerun {
-                on = on.env(RERUN_ENV, nonce);
-            }
-            if access.ssh {
-                on = on.env("SSH_AUTH_SOCK", SSH_AGENT_SOCKET);
-            }
-            let mut exec = on
-                .run(&argv, name)
-                .bind(&images.uv, "/", UV_MOUNT, true)
-                .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
-                .proxy(inputs.proxy.clone());
-            if wrapped {
-                exec = exec.bind(&images.scripts, "/", SCRIPTS_MOUNT, true);
-            }
-            for id in &access.secrets {
-                exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
-            }
-            if access.ssh {
-                exec = exec.ssh("default", SSH_AGENT_SOCKET, true);
-            }
-            exec = exec.network(match access.network {
-                _ if *offline => Network::None,
-                SyncNetwork::Default => Network::Sandbox,
-                SyncNetwork::Host => Network::Host,
-                SyncNetwork::None => Network::None,
-            });
-            exec = exec.extra_hosts(&access.extra_hosts);
-            if let Some(kept) = venv_cache {
-                exec = exec.cache(&kept.id, &kept.target, kept.sharing);
-            }
-            if let Some(dir) = collect_into {
-                exec = exec.bind(&llb::scratch(), "/", dir, false);
-            }
-            let collected = collect_into.map(|dir| exec.clone().mount_output(dir));
-            // The next steps run with the stage's own environment again.
-            (exec.root().with_env_of(&state), collected)
-        }
+        Step::Sync { .. } => sync::lower_sync(plan, inputs, images, &state, step, rerun)?,
         Step::Commands {
             name,
             commands,
@@ -671,35 +577,7 @@ fn lower_step(
             );
             (run, Some(collected))
         }
-        Step::AptInstall {
-            name,
-            packages,
-            caches,
-        } => {
-            let mut argv = vec![
-                "/bin/sh".to_string(),
-                format!("{SCRIPTS_MOUNT}/apt-install"),
-            ];
-            argv.extend(packages.iter().cloned());
-            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-            // Every stage runs its steps as root (the images' states are made so).
-            let mut exec = state
-                .clone()
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .run(&argv, name)
-                .bind(&images.scripts, "/", SCRIPTS_MOUNT, true)
-                .proxy(inputs.proxy.clone())
-                .network(match plan.sync_access.network {
-                    SyncNetwork::Default => Network::Sandbox,
-                    SyncNetwork::Host => Network::Host,
-                    SyncNetwork::None => Network::None,
-                })
-                .extra_hosts(&plan.sync_access.extra_hosts);
-            for cache in caches {
-                exec = exec.cache(&cache.id, &cache.target, cache.sharing);
-            }
-            (exec.root().with_env_of(&state), None)
-        }
+        Step::AptInstall { .. } => (apt_install(plan, inputs, images, &state, step)?, None),
         Step::AddUser {
             name,
             passwd,
@@ -729,6 +607,76 @@ fn lower_step(
             ))
         }
     })
+}
+
+/// [`Step::WriteFiles`]: `dir`, and `files` in it, written onto `state`.
+fn write_files(
+    plan: &Plan,
+    state: &State,
+    name: &str,
+    dir: &str,
+    files: &[crate::plan::PlannedFile],
+) -> State {
+    let mut op = state
+        .file()
+        .created_at(plan.source_date_epoch)
+        .mkdir(dir, 0o755, None);
+    for file in files {
+        op = op.mkfile(
+            &format!("{dir}/{}", file.path),
+            0o644,
+            file.content.as_bytes(),
+            None,
+        );
+    }
+    op.done(name)
+}
+
+/// [`Step::AptInstall`]: the packages installed by the apt-install script, apt's caches
+/// mounted, as root, with the sync steps' network.
+fn apt_install(
+    plan: &Plan,
+    inputs: &LowerInputs<'_>,
+    images: &Images,
+    state: &State,
+    step: &Step,
+) -> Result<State, String> {
+    let Step::AptInstall {
+        name,
+        packages,
+        caches,
+    } = step
+    else {
+        return Err(format!("{} installs no apt packages", step.name()));
+    };
+    let mut argv = vec![
+        "/bin/sh".to_string(),
+        format!("{SCRIPTS_MOUNT}/apt-install"),
+    ];
+    argv.extend(packages.iter().cloned());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    // Every stage runs its steps as root (the images' states are made so).
+    let mut exec = state
+        .clone()
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run(&argv, name)
+        .bind(&images.scripts, "/", SCRIPTS_MOUNT, true)
+        .proxy(inputs.proxy.clone())
+        .network(network_of(plan.sync_access.network))
+        .extra_hosts(&plan.sync_access.extra_hosts);
+    for cache in caches {
+        exec = exec.cache(&cache.id, &cache.target, cache.sharing);
+    }
+    Ok(exec.root().with_env_of(state))
+}
+
+/// The network a step that downloads gets.
+fn network_of(network: SyncNetwork) -> Network {
+    match network {
+        SyncNetwork::Default => Network::Sandbox,
+        SyncNetwork::Host => Network::Host,
+        SyncNetwork::None => Network::None,
+    }
 }
 
 /// `[build] run`'s step: the commands in turn from `cwd` with the runtime image's environment

@@ -4,9 +4,9 @@
 
 use crate::llb::{self, Chown, Network, State};
 use crate::plan::{Plan, Step, UnitLayer, UV_MOUNT};
-use crate::settings::{PackageUnits, SyncNetwork, UnitPackage};
+use crate::settings::{PackageUnits, UnitPackage};
 
-use super::{copy_options, Images, LowerInputs, RERUN_ENV};
+use super::{copy_options, network_of, Images, LowerInputs, RERUN_ENV};
 
 /// Where a unit's step writes its one-line requirements file (outside the venv, so in no layer).
 const REQUIREMENT_FILE: &str = "/tmp/uv-frontend-requirement.txt";
@@ -157,11 +157,7 @@ fn install(
         .bind(&llb::scratch(), "/", venv, false)
         .cache(&plan.cache.id, &plan.cache.target, plan.cache.sharing)
         .proxy(inputs.proxy.clone())
-        .network(match access.network {
-            SyncNetwork::Default => Network::Sandbox,
-            SyncNetwork::Host => Network::Host,
-            SyncNetwork::None => Network::None,
-        })
+        .network(network_of(access.network))
         .extra_hosts(&access.extra_hosts)
         .mount_output(venv)
 }
