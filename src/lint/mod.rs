@@ -31,9 +31,19 @@ pub fn lint(
     opts: &BuildOpts,
     builder_env: &[String],
 ) -> Vec<Finding> {
-    let mut found = Vec::new();
-    let spec_line = |offset: usize| Some(line_of(&spec_file.text, offset));
+    let mut found = venv_not_ignored(files);
+    found.extend(dev_in_runtime(spec_file, spec, settings));
+    found.extend(env_findings(spec_file, spec, settings, builder_env));
+    found.extend(image_findings(spec_file, settings, files));
+    found.extend(credential_findings(spec_file, settings, files, opts));
+    found.extend(stale_lock(files));
+    found.extend(image_files::findings(spec_file, spec, settings, files));
+    found
+}
 
+/// A local `.venv` that the context's .dockerignore does not exclude.
+fn venv_not_ignored(files: &ContextFiles) -> Vec<Finding> {
+    let mut found = Vec::new();
     // .venv not ignored.
     let ignores_venv = files.dockerignore.as_deref().is_some_and(|d| {
         d.lines()
@@ -57,7 +67,13 @@ pub fn lint(
             line: None,
         });
     }
+    found
+}
 
+/// The dev group put into the runtime image.
+fn dev_in_runtime(spec_file: &SpecFile, spec: &Spec, settings: &Settings) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let spec_line = |offset: usize| Some(line_of(&spec_file.text, offset));
     // Dev dependencies in the runtime image.
     if settings.target == Target::Runtime {
         if spec.sync.dev == Some(true) {
@@ -86,7 +102,18 @@ pub fn lint(
             }
         }
     }
+    found
+}
 
+/// `[run] env` and the builder image's environment against what the build sets.
+fn env_findings(
+    spec_file: &SpecFile,
+    spec: &Spec,
+    settings: &Settings,
+    builder_env: &[String],
+) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let spec_line = |offset: usize| Some(line_of(&spec_file.text, offset));
     // PYTHONDONTWRITEBYTECODE beside compiled bytecode.
     if let Some(value) = spec.run.env.get("PYTHONDONTWRITEBYTECODE") {
         if settings.sync.compile_bytecode {
@@ -161,7 +188,12 @@ pub fn lint(
             });
         }
     }
+    found
+}
 
+/// What the image runs, and what it gets of the build context.
+fn image_findings(spec_file: &SpecFile, settings: &Settings, files: &ContextFiles) -> Vec<Finding> {
+    let mut found = Vec::new();
     // No command: `docker run <image>` runs the base image's (python3, which exits at once
     // without a terminal).
     if settings.run.command.is_none() && !settings.target.is_builder() {
@@ -191,7 +223,17 @@ pub fn lint(
             line: None,
         });
     }
+    found
+}
 
+/// Index credentials where they do not belong, and RUN options uv-frontend does not apply.
+fn credential_findings(
+    spec_file: &SpecFile,
+    settings: &Settings,
+    files: &ContextFiles,
+    opts: &BuildOpts,
+) -> Vec<Finding> {
+    let mut found = Vec::new();
     // A password in an index URL: the file reaches the builder's layers and exported caches.
     for (name, text) in [
         (project::PYPROJECT, &files.pyproject),
@@ -242,7 +284,12 @@ pub fn lint(
             line: None,
         });
     }
+    found
+}
 
+/// A lock that looks older than pyproject.toml.
+fn stale_lock(files: &ContextFiles) -> Vec<Finding> {
+    let mut found = Vec::new();
     // A lock that looks stale.
     if let (Some(pyproject), Some(lock)) = (&files.pyproject, &files.uv_lock) {
         if let Some(detail) = crate::project::stale_lock(pyproject, lock) {
@@ -257,7 +304,6 @@ pub fn lint(
             });
         }
     }
-    found.extend(image_files::findings(spec_file, spec, settings, files));
     found
 }
 
