@@ -90,7 +90,33 @@ pub fn answer(request: &str) -> Result<BTreeMap<String, Vec<u8>>, String> {
 /// BuildKit's outline subrequest spells them.
 pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>> {
     let st = &prepared.settings;
-    let list = |v: &[String]| v.join(",");
+    let mut args = image_args(st);
+    args.extend(sync_args(prepared));
+    args.extend(cache_and_run_args(prepared));
+    let (target_name, description) = Target::ALL
+        .iter()
+        .find(|(_, t, _)| *t == st.target)
+        .map(|(n, _, d)| (*n, *d))
+        .unwrap_or_default();
+    let outline = json!({
+        "name": target_name,
+        "description": description,
+        "args": args
+            .iter()
+            .map(|(name, description, value)| json!({"name": name, "description": description, "value": value}))
+            .collect::<Vec<_>>(),
+        "secrets": st.sync.secrets.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
+        "ssh": if st.sync.ssh { vec![json!({"name": "default"})] } else { vec![] },
+        "cache": [{"ID": st.cache.id}],
+    });
+    metadata(outline, outline_text(st, &args))
+}
+
+/// A build arg of the outline: its name, what it sets, and its value in this build.
+type OutlineArg = (&'static str, &'static str, String);
+
+/// The build args of the images, the network and uv's own Python.
+fn image_args(st: &crate::settings::Settings) -> Vec<OutlineArg> {
     let uv_tag = st
         .images
         .uv
@@ -98,11 +124,7 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
         .filter(|(_, tag)| !tag.contains('/'))
         .map(|(_, tag)| tag.to_string())
         .unwrap_or_default();
-    let sharing = serde_json::to_value(st.cache.sharing)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let args: Vec<(&str, &str, String)> = vec![
+    vec![
         (
             "UVF_BUILD_UV",
             "image holding uv ([build] uv)",
@@ -137,6 +159,14 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             }
             .into(),
         ),
+    ]
+}
+
+/// The build args of `[sync]`.
+fn sync_args(prepared: &crate::prepare::Prepared) -> Vec<OutlineArg> {
+    let st = &prepared.settings;
+    let list = |v: &[String]| v.join(",");
+    vec![
         (
             "UVF_SYNC_PACKAGE",
             "workspace member to install ([sync] package)",
@@ -177,6 +207,18 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             "install the project as a wheel, not editable beside its modules ([sync] no-editable)",
             prepared.spec.sync.no_editable.unwrap_or(false).to_string(),
         ),
+    ]
+}
+
+/// The build args of `[cache]`, `[run]`, `[build] apt`, `[test]`, and the predefined ones.
+fn cache_and_run_args(prepared: &crate::prepare::Prepared) -> Vec<OutlineArg> {
+    let st = &prepared.settings;
+    let list = |v: &[String]| v.join(",");
+    let sharing = serde_json::to_value(st.cache.sharing)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    vec![
         (
             "UVF_CACHE_ID",
             "uv cache mount id ([cache] id)",
@@ -232,25 +274,14 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             "where uv python install downloads from",
             String::new(),
         ),
-    ];
-    let (target_name, description) = Target::ALL
-        .iter()
-        .find(|(_, t, _)| *t == st.target)
-        .map(|(n, _, d)| (*n, *d))
-        .unwrap_or_default();
-    let outline = json!({
-        "name": target_name,
-        "description": description,
-        "args": args
-            .iter()
-            .map(|(name, description, value)| json!({"name": name, "description": description, "value": value}))
-            .collect::<Vec<_>>(),
-        "secrets": st.sync.secrets.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
-        "ssh": if st.sync.ssh { vec![json!({"name": "default"})] } else { vec![] },
-        "cache": [{"ID": st.cache.id}],
-    });
+    ]
+}
+
+/// The outline as `--call=outline` prints it: the build args and their values, the secrets
+/// and SSH it takes, and how the dependencies and the project are installed.
+fn outline_text(st: &crate::settings::Settings, args: &[OutlineArg]) -> String {
     let mut text = String::from("BUILD ARG                  VALUE\n");
-    for (name, _, value) in &args {
+    for (name, _, value) in args {
         text.push_str(&format!("{name:<26} {value}\n"));
     }
     if !st.sync.secrets.is_empty() {
@@ -264,7 +295,7 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
     }
     text.push_str(&format!("\nDEPENDENCIES: {}\n", dependencies_install(st)));
     text.push_str(&format!("PROJECT INSTALL: {}\n", project_install(st)));
-    metadata(outline, text)
+    text
 }
 
 /// How phase 1 installs the third-party packages, and so what a lock change reruns.
