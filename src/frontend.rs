@@ -218,6 +218,9 @@ async fn build_for<B: Bridge>(
     for finding in findings(&prepared, opts, &builder_config) {
         let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
     }
+    // `--no-cache` (every stage) or `--no-cache-filter` (the named ones): the sync steps of those
+    // stages rerun (a nonce in their environment) and their vertices ignore the cache.
+    let no_cache = opts.no_cache();
     let mut inputs = LowerInputs {
         platform: platform.clone(),
         session_id: opts.session_id.clone(),
@@ -227,13 +230,14 @@ async fn build_for<B: Bridge>(
         proxy: proxy_env(&opts.build_args()),
         resolve_mode: resolve_mode.clone(),
         pins: prepared.pins(),
-        rerun: opts
-            .no_cache()
+        rerun: no_cache
+            .clone()
             .map(|stages| (opts.session_id.clone(), stages)),
         venv_layout: None,
     };
     let mut lowered = lower(plan, &inputs).map_err(BuildError::plain)?;
-    let definition_of = |state: &llb::State| definition_for(opts, platform_name.as_deref(), state);
+    let definition_of =
+        |state: &llb::State| definition_for(no_cache.as_deref(), platform_name.as_deref(), state);
     let failed = |e: anyhow::Error, step_names: &[(String, String)]| {
         crate::step_failure::build_error(&prepared, &e.to_string(), step_names)
     };
@@ -291,14 +295,15 @@ async fn build_for<B: Bridge>(
     })
 }
 
-/// The definition of `state` as this build solves it: the vertices `--no-cache` names marked to
-/// ignore the cache, and with several platforms the platform in every progress name.
+/// The definition of `state` as this build solves it: the vertices of the stages `--no-cache`
+/// names (`no_cache`; empty: every stage) marked to ignore the cache, and with several platforms
+/// the platform in every progress name.
 fn definition_for(
-    opts: &BuildOpts,
+    no_cache: Option<&[String]>,
     platform_name: Option<&str>,
     state: &llb::State,
 ) -> pb::Definition {
-    let mut definition = match opts.no_cache() {
+    let mut definition = match no_cache {
         None => llb::marshal(state).definition,
         // Every vertex, or those of the named stages (vertex names start with `[<stage> `).
         Some(stages) => {
