@@ -280,6 +280,8 @@ fn check_needed_files(
     Ok(())
 }
 
+/// The workspace members' `pyproject.toml` files by package name, and which of the module
+/// directories third-party backends would find are there ([`read_members`]).
 type Members = (
     std::collections::BTreeMap<String, crate::project::PyProject>,
     std::collections::BTreeSet<String>,
