@@ -207,8 +207,8 @@ pub enum Step {
         separate_layer: bool,
     },
     /// Third-party packages, each installed by a step of its own (keyed on its lock entry, the
-    /// builder and the venv's path alone) into the venv `uv venv` makes, its changes taken with
-    /// DiffOp; the packages of each of `layers` copied into one layer owned by `uid:gid`, and
+    /// builder and the venv's path alone) into the venv `uv venv` makes in an empty mount of that
+    /// step's own; the packages of each of `layers` copied into one layer owned by `uid:gid`, and
     /// the venv and the layers stacked onto the stage with MergeOp. A lock change reruns only
     /// the steps of the packages it changes, on a warm builder and on one that imports a
     /// registry cache alike.
