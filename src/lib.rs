@@ -11,6 +11,7 @@ pub mod frontend;
 pub mod gateway;
 pub mod image;
 pub mod image_checks;
+pub mod image_source;
 pub mod interpreter_check;
 pub mod lint;
 pub mod llb;

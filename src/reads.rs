@@ -109,7 +109,7 @@ pub async fn read_accounts<B: Bridge>(
 ) -> Result<BaseAccounts, String> {
     // The same vertex as the build's base image (`pinned`: the image at the digest its config
     // was resolved to), so it is loaded once, without another registry lookup.
-    let state = llb::image_resolved(pinned, platform, resolve_mode, &format!("[base] {image}"));
+    let state = crate::image_source::image_source("base", image, pinned, platform, resolve_mode);
     let reference = bridge
         // With the cache imports, like every solve: a vertex first solved without them has no
         // cache keys, and everything built on it would miss the imported cache.

@@ -89,11 +89,12 @@ pub fn lower(plan: &Plan, inputs: &LowerInputs<'_>) -> Result<Lowered, String> {
 /// names it; the builder with its environment and the sync environment, the base with its own.
 fn images_of(plan: &Plan, inputs: &LowerInputs<'_>) -> Images {
     let image = |role: &str, reference: &str| {
-        llb::image_resolved(
+        crate::image_source::image_source(
+            role,
+            reference,
             inputs.pins.get(reference).map_or(reference, String::as_str),
             &inputs.platform,
             &inputs.resolve_mode,
-            &format!("[{role}] {reference}"),
         )
     };
     let mut builder = image("builder", &plan.images.builder)
