@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use crate::image::env_of;
 use crate::llb::{self, pb, Chown, CopyOptions, LocalOptions, Network, Platform, State};
-use crate::plan::{Check, DiffMethod, PathSource, Plan, Stage, StageBase, Step, SECRETS_DIR};
+use crate::plan::{
+    AptInstallStep, Check, CopyContextStep, DiffMethod, PathSource, Plan, Stage, StageBase, Step,
+    SECRETS_DIR,
+};
 use crate::settings::SyncNetwork;
 use crate::venv_layout::VenvLayout;
 
@@ -152,11 +155,11 @@ fn lower_stage(
         .map(|(nonce, _)| nonce.as_str());
     for (index, step) in stage.steps.iter().enumerate() {
         match step {
-            Step::InstallUnits { .. } => {
+            Step::InstallUnits(units_step) => {
                 state = flush_layers(state, &mut layers, &stage.name);
                 let prefix = stage.step_prefix(index);
                 let made =
-                    units::unit_layers(plan, inputs, images, &state, (step, &prefix), rerun)?;
+                    units::unit_layers(plan, inputs, images, &state, (units_step, &prefix), rerun)?;
                 layers.extend(made.iter().cloned());
                 built.unit_layers.insert(stage.name.clone(), made);
             }
@@ -189,13 +192,9 @@ fn lower_stage(
                     }
                 }
             }
-            Step::CopyContext {
-                separate_layer: true,
-                dir,
-                ..
-            } => {
-                layers.push(copy_context(plan, inputs, &llb::scratch(), step)?);
-                state = state.cwd(dir);
+            Step::CopyContext(copy) if copy.separate_layer => {
+                layers.push(copy_context(plan, inputs, &llb::scratch(), copy));
+                state = state.cwd(&copy.dir);
             }
             _ => {
                 state = flush_layers(state, &mut layers, &stage.name);
@@ -360,24 +359,21 @@ fn flush_layers(state: State, layers: &mut Vec<State>, stage: &str) -> State {
     llb::merge(&all, &format!("[{stage}] stack layers"))
 }
 
-/// A [`Step::CopyContext`] onto `onto` (the stage, or scratch for a layer of its own).
+/// A [`CopyContextStep`] onto `onto` (the stage, or scratch for a layer of its own).
 fn copy_context(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     onto: &State,
-    step: &Step,
-) -> Result<State, String> {
-    let Step::CopyContext {
+    step: &CopyContextStep,
+) -> State {
+    let CopyContextStep {
         name,
         dir,
         include,
         exclude,
         empty_files,
         ..
-    } = step
-    else {
-        return Err(format!("{} copies no build context", step.name()));
-    };
+    } = step;
     let context = context(
         inputs,
         &LocalOptions {
@@ -401,7 +397,7 @@ fn copy_context(
         }
         op = op.mkfile(&format!("{dir}/{path}"), 0o644, b"", None);
     }
-    Ok(op.done(name))
+    op.done(name)
 }
 
 /// A copy step, lowered: what it copies from, under which path, to whom, and its layers.
@@ -558,8 +554,11 @@ fn lower_step(
         Step::WriteFiles { name, dir, files } => {
             (write_files(plan, &state, name, dir, files).cwd(dir), None)
         }
-        Step::CopyContext { dir, .. } => (copy_context(plan, inputs, &state, step)?.cwd(dir), None),
-        Step::Sync { .. } => sync::lower_sync(plan, inputs, images, &state, step, rerun)?,
+        Step::CopyContext(copy) => (
+            copy_context(plan, inputs, &state, copy).cwd(&copy.dir),
+            None,
+        ),
+        Step::Sync(sync) => sync::lower_sync(plan, inputs, images, &state, sync, rerun),
         Step::Commands {
             name,
             commands,
@@ -578,7 +577,7 @@ fn lower_step(
             );
             (run, Some(collected))
         }
-        Step::AptInstall { .. } => (apt_install(plan, inputs, images, &state, step)?, None),
+        Step::AptInstall(apt) => (apt_install(plan, inputs, images, &state, apt), None),
         Step::AddUser {
             name,
             passwd,
@@ -600,7 +599,7 @@ fn lower_step(
         ),
         Step::CopyPath { .. }
         | Step::CopyVenv { .. }
-        | Step::InstallUnits { .. }
+        | Step::InstallUnits(_)
         | Step::StackUnits { .. } => {
             return Err(format!(
                 "{} is lowered with its stage's layers",
@@ -633,23 +632,20 @@ fn write_files(
     op.done(name)
 }
 
-/// [`Step::AptInstall`]: the packages installed by the apt-install script, apt's caches
+/// An [`AptInstallStep`]: the packages installed by the apt-install script, apt's caches
 /// mounted, as root, with the sync steps' network.
 fn apt_install(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     images: &Images,
     state: &State,
-    step: &Step,
-) -> Result<State, String> {
-    let Step::AptInstall {
+    step: &AptInstallStep,
+) -> State {
+    let AptInstallStep {
         name,
         packages,
         caches,
-    } = step
-    else {
-        return Err(format!("{} installs no apt packages", step.name()));
-    };
+    } = step;
     let mut argv = vec![
         "/bin/sh".to_string(),
         format!("{SCRIPTS_MOUNT}/apt-install"),
@@ -668,7 +664,7 @@ fn apt_install(
     for cache in caches {
         exec = exec.cache(&cache.id, &cache.target, cache.sharing);
     }
-    Ok(exec.root().with_env_of(state))
+    exec.root().with_env_of(state)
 }
 
 /// The network a step that downloads gets.

@@ -1,9 +1,9 @@
-//! [`Step::Sync`], lowered: `uv sync` (or `uv pip`) with the uv image and the cache mounted,
+//! [`SyncStep`], lowered: `uv sync` (or `uv pip`) with the uv image and the cache mounted,
 //! run through the wrapper scripts its plan asks for (secrets as files, bytecode and collection
 //! after the sync, tidying, the kept venv).
 
 use crate::llb::{self, Network, State};
-use crate::plan::{Plan, Step, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT};
+use crate::plan::{Plan, SyncStep, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT};
 
 use super::{network_of, Images, LowerInputs, RERUN_ENV, SCRIPTS_MOUNT};
 
@@ -13,20 +13,17 @@ pub(super) fn lower_sync(
     inputs: &LowerInputs<'_>,
     images: &Images,
     state: &State,
-    step: &Step,
+    step: &SyncStep,
     rerun: Option<&str>,
-) -> Result<(State, Option<State>), String> {
-    let Step::Sync {
+) -> (State, Option<State>) {
+    let SyncStep {
         name,
         env,
         venv_cache,
         finish,
         offline,
         ..
-    } = step
-    else {
-        return Err(format!("{} is no sync step", step.name()));
-    };
+    } = step;
     let access = &plan.sync_access;
     let (argv, wrapped) = sync_argv(plan, step);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -72,23 +69,20 @@ pub(super) fn lower_sync(
     }
     let collected = collect_into.map(|dir| exec.clone().mount_output(dir));
     // The next steps run with the stage's own environment again.
-    Ok((exec.root().with_env_of(state), collected))
+    (exec.root().with_env_of(state), collected)
 }
 
 /// The sync's command line: each wrapper script the step needs runs the rest of the line after
 /// its own arguments, and uv comes last. Whether any wrapper is there (then the scripts are
 /// mounted).
-fn sync_argv(plan: &Plan, step: &Step) -> (Vec<String>, bool) {
-    let Step::Sync {
+fn sync_argv(plan: &Plan, step: &SyncStep) -> (Vec<String>, bool) {
+    let SyncStep {
         args,
         venv_cache,
         finish,
         tidy,
         ..
-    } = step
-    else {
-        return (Vec::new(), false);
-    };
+    } = step;
     let mut argv: Vec<String> = Vec::new();
     let mut wrap = |script: &str, script_args: &[&str]| {
         argv.push("/bin/sh".into());

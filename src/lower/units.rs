@@ -1,9 +1,9 @@
-//! [`Step::InstallUnits`], lowered: one step per package that makes the venv with `uv venv` in an
+//! [`InstallUnitsStep`], lowered: one step per package that makes the venv with `uv venv` in an
 //! empty mount and installs the package into it with `uv pip install`; what the mount holds then
 //! is copied, by layer, into scratch.
 
 use crate::llb::{self, Chown, Network, State};
-use crate::plan::{Plan, Step, UnitLayer, UV_MOUNT};
+use crate::plan::{InstallUnitsStep, Plan, UnitLayer, UV_MOUNT};
 use crate::settings::{PackageUnits, UnitPackage};
 
 use super::{copy_options, network_of, Images, LowerInputs, RERUN_ENV};
@@ -11,27 +11,24 @@ use super::{copy_options, network_of, Images, LowerInputs, RERUN_ENV};
 /// Where a unit's step writes its one-line requirements file (outside the venv, so in no layer).
 const REQUIREMENT_FILE: &str = "/tmp/uv-frontend-requirement.txt";
 
-/// The layers of the venv an [`Step::InstallUnits`] makes on `state`: one per [`UnitLayer`] (the
+/// The layers of the venv an [`InstallUnitsStep`] makes on `state`: one per [`UnitLayer`] (the
 /// empty venv's when there is none), each owned by the step's `uid:gid`. `prefix` is the step's progress prefix.
 pub(super) fn unit_layers(
     plan: &Plan,
     inputs: &LowerInputs<'_>,
     images: &Images,
     state: &State,
-    (step, prefix): (&Step, &str),
+    (step, prefix): (&InstallUnitsStep, &str),
     rerun: Option<&str>,
 ) -> Result<Vec<State>, String> {
-    let Step::InstallUnits {
+    let InstallUnitsStep {
         venv,
         units,
         layers,
         uid,
         gid,
         ..
-    } = step
-    else {
-        return Err(format!("{} installs no package units", step.name()));
-    };
+    } = step;
     let owner = Chown::Ids(*uid, *gid);
     let layer_of = |from: &[(State, &str)], name: &str| {
         let mut op = llb::scratch().file().created_at(plan.source_date_epoch);

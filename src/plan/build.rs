@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CacheMount, Check, CheckKind, DiffMethod, FinishVenv, ImageConfig, PathSource, Plan,
-    PlanImages, PlannedFile, Stage, StageBase, Step, SyncAccess,
+    AptInstallStep, CacheMount, Check, CheckKind, CopyContextStep, DiffMethod, FinishVenv,
+    ImageConfig, PathSource, Plan, PlanImages, PlannedFile, Stage, StageBase, Step, SyncAccess,
+    SyncStep,
 };
 use crate::llb::CacheSharing;
 use crate::settings::{ImageContext, Settings, Target};
@@ -142,7 +143,7 @@ fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         ];
         deps_steps.insert(
             0,
-            Step::Sync {
+            Step::Sync(SyncStep {
                 name: format!("uv {}", args.join(" ")),
                 args,
                 env: BTreeMap::new(),
@@ -150,7 +151,7 @@ fn deps_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
                 finish: None,
                 offline: false,
                 tidy: Some(python.install_dir.clone()),
-            },
+            }),
         );
     }
     deps_steps
@@ -172,7 +173,7 @@ fn kept_venv_sync(s: &Settings, deps_args: Vec<String>) -> Vec<Step> {
                 })
                 .collect(),
         },
-        Step::Sync {
+        Step::Sync(SyncStep {
             name: format!("uv {}", deps_args.join(" ")),
             venv_cache: Some(CacheMount {
                 id: venv_cache_id(s, &deps_args),
@@ -185,7 +186,7 @@ fn kept_venv_sync(s: &Settings, deps_args: Vec<String>) -> Vec<Step> {
             finish: None,
             offline: false,
             tidy: None,
-        },
+        }),
     ];
     if let Step::WriteFiles { name, files, .. } = &mut deps_steps[0] {
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -237,7 +238,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
             crate::plan::short_list(&s.editable_modules, " ")
         ));
     }
-    let mut project_steps = vec![Step::CopyContext {
+    let mut project_steps = vec![Step::CopyContext(CopyContextStep {
         name,
         dir: s.workdir.clone(),
         include: s.project_phase_paths.clone(),
@@ -250,11 +251,11 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
             .collect(),
         empty_files: stand_ins,
         separate_layer: s.layered,
-    }];
+    })];
     // Phase 2 installs the project without uv's compiling (which rewrites every .pyc); the same
     // step then compiles only files that lack bytecode, so phase 2 changes nothing of phase 1's
     // venv and the project layer (the changes over phase 1) holds the project's files alone.
-    project_steps.push(Step::Sync {
+    project_steps.push(Step::Sync(SyncStep {
         name: format!(
             "uv {}{}",
             project_args.join(" "),
@@ -277,7 +278,7 @@ fn project_steps(s: &Settings, selection: &[String]) -> Vec<Step> {
         }),
         offline: s.project_offline,
         tidy: None,
-    });
+    }));
     project_steps
 }
 
@@ -405,14 +406,14 @@ fn apt_install(s: &Settings, packages: &[String]) -> Step {
         // apt locks its lists and archives; concurrent builds would fail on the lock.
         sharing: CacheSharing::Locked,
     };
-    Step::AptInstall {
+    Step::AptInstall(AptInstallStep {
         name: format!("apt-get install {}", crate::plan::short_list(packages, " ")),
         packages: packages.to_vec(),
         caches: [
             cache("lists", "/var/lib/apt/lists"),
             cache("archives", "/var/cache/apt"),
         ],
-    }
+    })
 }
 
 /// The build context at the workdir, as uv's guide copies the project (commands run from
@@ -455,7 +456,7 @@ fn context_layer(s: &Settings) -> Option<Step> {
 /// collected for the runtime image.
 fn build_steps(s: &Settings) -> Vec<Step> {
     vec![
-        Step::CopyContext {
+        Step::CopyContext(CopyContextStep {
             name: format!("copy build context to {} for [build] run", s.workdir),
             dir: s.workdir.clone(),
             include: Vec::new(),
@@ -463,7 +464,7 @@ fn build_steps(s: &Settings) -> Vec<Step> {
             empty_files: Vec::new(),
             // Onto the project phase: [build] run's commands see the venv and the sources.
             separate_layer: false,
-        },
+        }),
         Step::Commands {
             name: crate::plan::short_list(&s.build_commands, " && "),
             commands: s.build_commands.clone(),

@@ -4,6 +4,7 @@
 //! and snapshot-tested, and [`crate::lower`] turns it into LLB without making decisions of its own.
 
 mod build;
+mod steps;
 mod units;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use build::{plan, BUILD_STAGE, DEPS_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
+pub use steps::{AptInstallStep, CopyContextStep, InstallUnitsStep, SyncStep};
 
 use crate::llb::CacheSharing;
 
@@ -133,38 +135,10 @@ pub enum Step {
         dir: String,
         files: Vec<PlannedFile>,
     },
-    /// The build context (`include`d paths), minus `exclude`, copied into `dir`; then `empty_files` (paths under
-    /// `dir`) are written, empty, in the same step.
-    CopyContext {
-        name: String,
-        dir: String,
-        /// Only these paths of the context (files or directories); empty: all of it.
-        include: Vec<String>,
-        exclude: Vec<String>,
-        empty_files: Vec<String>,
-        /// Made on its own and stacked with MergeOp (beside the dependency layers, so it is
-        /// not one more step after them), or copied onto the stage.
-        separate_layer: bool,
-    },
-    /// `uv sync` with the uv image and the cache mounted; `env` is added to the sync environment.
-    Sync {
-        name: String,
-        args: Vec<String>,
-        env: BTreeMap<String, String>,
-        /// A cache mount that keeps this venv between builds: restored before the sync and saved
-        /// after it, so a changed lock installs and compiles only what changed.
-        venv_cache: Option<CacheMount>,
-        /// After the sync, in the same step: compile the files the sync wrote (phase 1's are
-        /// left untouched), drop world-writable bits, and collect what it wrote.
-        finish: Option<FinishVenv>,
-        /// Runs without a network, and uv with `UV_OFFLINE=1`: everything it needs is installed
-        /// or in the build context (the project phase, when uv's own backend builds every
-        /// package). Such a step also starts faster.
-        offline: bool,
-        /// After the command, in the same step: this directory loses uv's `.lock` and `.temp`
-        /// and every world-write bit, since it is copied into the runtime image as it is.
-        tidy: Option<String>,
-    },
+    /// The build context copied into a directory ([`CopyContextStep`]).
+    CopyContext(CopyContextStep),
+    /// `uv sync` with the uv image and the cache mounted ([`SyncStep`]).
+    Sync(SyncStep),
     /// `[build] run`: shell commands run in turn from `cwd` with the venv active (the runtime
     /// image's environment over the builder's), as sync steps reach secrets and the network;
     /// then every file they wrote under `dir`, but not in `venv`, is copied into a mount at
@@ -177,15 +151,8 @@ pub enum Step {
         venv: String,
         collect_into: String,
     },
-    /// `apt-get install` of Debian packages, as root, with apt's lists and downloaded archives
-    /// on cache mounts of their own (`caches`: lists, then archives) and the image's
-    /// `docker-clean` set aside for the step: the layer holds the installed packages alone
-    /// and is keyed on the image and the list.
-    AptInstall {
-        name: String,
-        packages: Vec<String>,
-        caches: [CacheMount; 2],
-    },
+    /// `apt-get install` of Debian packages ([`AptInstallStep`]).
+    AptInstall(AptInstallStep),
     /// Writes the account files that add the runtime user, and its home directory.
     AddUser {
         name: String,
@@ -206,20 +173,8 @@ pub enum Step {
         gid: u32,
         separate_layer: bool,
     },
-    /// Third-party packages, each installed by a step of its own (keyed on its lock entry, the
-    /// builder and the venv's path alone) into the venv `uv venv` makes in an empty mount of that
-    /// step's own; the packages of each of `layers` copied into one layer owned by `uid:gid`, and
-    /// the venv and the layers stacked onto the stage with MergeOp. A lock change reruns only
-    /// the steps of the packages it changes, on a warm builder and on one that imports a
-    /// registry cache alike.
-    InstallUnits {
-        name: String,
-        venv: String,
-        units: crate::settings::PackageUnits,
-        layers: Vec<UnitLayer>,
-        uid: u32,
-        gid: u32,
-    },
+    /// Third-party packages, each installed by a step of its own ([`InstallUnitsStep`]).
+    InstallUnits(InstallUnitsStep),
     /// The venv's layers that stage `from`'s [`Step::InstallUnits`] made, stacked as they are:
     /// the runtime image shares them with the builder.
     StackUnits { name: String, from: String },
@@ -332,14 +287,14 @@ impl Step {
     pub fn name(&self) -> &str {
         match self {
             Step::WriteFiles { name, .. }
-            | Step::CopyContext { name, .. }
-            | Step::Sync { name, .. }
+            | Step::CopyContext(CopyContextStep { name, .. })
+            | Step::Sync(SyncStep { name, .. })
             | Step::Commands { name, .. }
-            | Step::AptInstall { name, .. }
+            | Step::AptInstall(AptInstallStep { name, .. })
             | Step::AddUser { name, .. }
             | Step::CopyPath { name, .. }
             | Step::CopyVenv { name, .. }
-            | Step::InstallUnits { name, .. }
+            | Step::InstallUnits(InstallUnitsStep { name, .. })
             | Step::StackUnits { name, .. } => name,
         }
     }
@@ -347,14 +302,14 @@ impl Step {
     /// Prefixes the progress name (`[deps 2/2] ` before `uv sync ...`).
     pub(crate) fn prefix_name(&mut self, prefix: &str) {
         let (Step::WriteFiles { name, .. }
-        | Step::CopyContext { name, .. }
-        | Step::Sync { name, .. }
+        | Step::CopyContext(CopyContextStep { name, .. })
+        | Step::Sync(SyncStep { name, .. })
         | Step::Commands { name, .. }
-        | Step::AptInstall { name, .. }
+        | Step::AptInstall(AptInstallStep { name, .. })
         | Step::AddUser { name, .. }
         | Step::CopyPath { name, .. }
         | Step::CopyVenv { name, .. }
-        | Step::InstallUnits { name, .. }
+        | Step::InstallUnits(InstallUnitsStep { name, .. })
         | Step::StackUnits { name, .. }) = self;
         name.insert_str(0, prefix);
     }

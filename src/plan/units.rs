@@ -1,6 +1,6 @@
 //! The dependency phase as package units: which packages share a layer.
 
-use super::{Step, UnitLayer};
+use super::{InstallUnitsStep, Step, UnitLayer};
 use crate::settings::{PackageUnits, Settings};
 
 /// Small packages share this many layers at most, each package's layer chosen by its name alone:
@@ -52,7 +52,7 @@ fn fnv1a(text: &str) -> u64 {
 /// Phase 1 as units: every package of the venv a step of its own, stacked in layers.
 pub fn install_units(s: &Settings, units: &PackageUnits) -> Step {
     let (uid, gid) = s.run.files_owner();
-    Step::InstallUnits {
+    Step::InstallUnits(InstallUnitsStep {
         name: format!(
             "{} locked {} into {}, each on its own",
             units.packages.len(),
@@ -68,7 +68,7 @@ pub fn install_units(s: &Settings, units: &PackageUnits) -> Step {
         layers: unit_layers(units),
         uid,
         gid,
-    }
+    })
 }
 
 #[cfg(test)]
