@@ -297,15 +297,8 @@ fn path_source(
         } => {
             if path == dir {
                 // The whole context (or the paths it includes), as `dir`.
-                let source = context(
-                    inputs,
-                    &LocalOptions {
-                        include_patterns: include.clone(),
-                        exclude_patterns: exclude.clone(),
-                        ..Default::default()
-                    },
-                    &format!("load the build context for {dir}"),
-                );
+                let progress = format!("load the build context for {dir}");
+                let source = filtered_context(inputs, (include, exclude), &progress);
                 return Ok((source, "/".to_string()));
             }
             let relative = path
@@ -374,15 +367,7 @@ fn copy_context(
         empty_files,
         ..
     } = step;
-    let context = context(
-        inputs,
-        &LocalOptions {
-            include_patterns: include.clone(),
-            exclude_patterns: exclude.clone(),
-            ..Default::default()
-        },
-        "load build context",
-    );
+    let context = filtered_context(inputs, (include, exclude), "load build context");
     // With SOURCE_DATE_EPOCH the sources get that time too: uv records the project's
     // directory times in its installer metadata (uv_cache.json).
     let mut op = onto.file().created_at(plan.source_date_epoch).copy(
@@ -524,6 +509,22 @@ fn copy_paths(
         }
     }
     op.done(name)
+}
+
+/// The build context, `include`d paths (all of it when empty) minus `exclude`. The project
+/// phase's copy and the image's copy of the context both come from here: with the same
+/// patterns they are one source, which BuildKit sends and checks once.
+fn filtered_context(
+    inputs: &LowerInputs<'_>,
+    (include, exclude): (&[String], &[String]),
+    progress: &str,
+) -> State {
+    let options = LocalOptions {
+        include_patterns: include.to_vec(),
+        exclude_patterns: exclude.to_vec(),
+        ..Default::default()
+    };
+    context(inputs, &options, progress)
 }
 
 /// The build context, as `options` filter it, from the client's session.
