@@ -58,11 +58,10 @@ pub async fn check<B: Bridge>(
 
     // uv runs git for a lock's git sources; slim images have none.
     if let Some((why, pretend)) = git_needed_for(prepared) {
-        let pins = prepared.pins();
         let builder = &plan.images.builder;
         let has_git = crate::reads::image_has_command(
             bridge,
-            (builder, pins.get(builder).unwrap_or(builder)),
+            (builder, &prepared.pinned(builder)),
             platform,
             resolve_mode,
             cache_imports,

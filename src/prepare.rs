@@ -366,6 +366,11 @@ impl Prepared {
         }
     }
 
+    /// `image` pinned to the digest its config resolved to, or as named when it did not.
+    pub fn pinned(&self, image: &str) -> String {
+        pinned(&self.configs, image)
+    }
+
     /// Each image whose config resolved, by name: the name pinned to its digest.
     pub fn pins(&self) -> std::collections::BTreeMap<String, String> {
         self.configs
