@@ -244,65 +244,7 @@ impl Exec {
             ..Default::default()
         });
         for mount in &self.mounts {
-            let mut pm = pb::Mount {
-                dest: mount.target.clone(),
-                input: -1,
-                output: -1,
-                ..Default::default()
-            };
-            match &mount.kind {
-                MountKind::Bind {
-                    from,
-                    selector,
-                    readonly,
-                } => {
-                    if let Some(output) = from {
-                        pm.input = inputs.len() as i64;
-                        inputs.push(output.clone());
-                    }
-                    if !selector.is_empty() && selector != "/" {
-                        pm.selector = selector.clone();
-                        caps.push("exec.mount.selector");
-                    }
-                    pm.readonly = *readonly;
-                }
-                MountKind::Cache { id, sharing } => {
-                    pm.mount_type = pb::MountType::Cache as i32;
-                    pm.cache_opt = Some(pb::CacheOpt {
-                        id: id.clone(),
-                        sharing: sharing.to_pb(),
-                    });
-                    caps.push("exec.mount.cache");
-                    caps.push("exec.mount.cache.sharing");
-                }
-                MountKind::Tmpfs => {
-                    pm.mount_type = pb::MountType::Tmpfs as i32;
-                    caps.push("exec.mount.tmpfs");
-                }
-                MountKind::Secret { id, optional } => {
-                    pm.mount_type = pb::MountType::Secret as i32;
-                    pm.secret_opt = Some(pb::SecretOpt {
-                        id: id.clone(),
-                        uid: 0,
-                        gid: 0,
-                        mode: 0o400,
-                        optional: *optional,
-                    });
-                    caps.push("exec.mount.secret");
-                }
-                MountKind::Ssh { id, optional } => {
-                    pm.mount_type = pb::MountType::Ssh as i32;
-                    pm.ssh_opt = Some(pb::SshOpt {
-                        id: id.clone(),
-                        uid: 0,
-                        gid: 0,
-                        mode: 0o600,
-                        optional: *optional,
-                    });
-                    caps.push("exec.mount.ssh");
-                }
-            }
-            mounts.push(pm);
+            mounts.push(mount_to_pb(mount, &mut inputs, &mut caps));
         }
         // Sorted by target so that the op does not depend on the order mounts were added in;
         // then writable binds get their outputs in that order, which is the order BuildKit
@@ -355,6 +297,74 @@ impl Exec {
         });
         Vertex::new(op, inputs, self.base.pb_platform(), self.name, caps)
     }
+}
+
+/// `mount` as BuildKit's `pb::Mount`, its input (if it has one) added to `inputs` and the
+/// caps it needs to `caps`. Outputs are numbered later, once the mounts are sorted.
+fn mount_to_pb(
+    mount: &ExtraMount,
+    inputs: &mut Vec<Output>,
+    caps: &mut Vec<&'static str>,
+) -> pb::Mount {
+    let mut pm = pb::Mount {
+        dest: mount.target.clone(),
+        input: -1,
+        output: -1,
+        ..Default::default()
+    };
+    match &mount.kind {
+        MountKind::Bind {
+            from,
+            selector,
+            readonly,
+        } => {
+            if let Some(output) = from {
+                pm.input = inputs.len() as i64;
+                inputs.push(output.clone());
+            }
+            if !selector.is_empty() && selector != "/" {
+                pm.selector = selector.clone();
+                caps.push("exec.mount.selector");
+            }
+            pm.readonly = *readonly;
+        }
+        MountKind::Cache { id, sharing } => {
+            pm.mount_type = pb::MountType::Cache as i32;
+            pm.cache_opt = Some(pb::CacheOpt {
+                id: id.clone(),
+                sharing: sharing.to_pb(),
+            });
+            caps.push("exec.mount.cache");
+            caps.push("exec.mount.cache.sharing");
+        }
+        MountKind::Tmpfs => {
+            pm.mount_type = pb::MountType::Tmpfs as i32;
+            caps.push("exec.mount.tmpfs");
+        }
+        MountKind::Secret { id, optional } => {
+            pm.mount_type = pb::MountType::Secret as i32;
+            pm.secret_opt = Some(pb::SecretOpt {
+                id: id.clone(),
+                uid: 0,
+                gid: 0,
+                mode: 0o400,
+                optional: *optional,
+            });
+            caps.push("exec.mount.secret");
+        }
+        MountKind::Ssh { id, optional } => {
+            pm.mount_type = pb::MountType::Ssh as i32;
+            pm.ssh_opt = Some(pb::SshOpt {
+                id: id.clone(),
+                uid: 0,
+                gid: 0,
+                mode: 0o600,
+                optional: *optional,
+            });
+            caps.push("exec.mount.ssh");
+        }
+    }
+    pm
 }
 
 #[cfg(test)]
