@@ -200,24 +200,7 @@ async fn build_for<B: Bridge>(
         plan,
         ..
     } = &prepared;
-
-    // Image configs: env for the steps, and the runtime image's base config.
-    let builder_config = prepared
-        .image_config(bridge, &plan.images.builder)
-        .await
-        .map_err(|cause| prepared.image_failure("builder", &cause))?;
-    let base_config = prepared
-        .image_config(bridge, &plan.images.base)
-        .await
-        .map_err(|cause| prepared.image_failure("base", &cause))?;
-
-    // What would fail late (or not at all) in the images, found before anything runs.
-    crate::image_checks::check(bridge, &prepared, &builder_config, &base_config).await?;
-
-    // Likely mistakes, as build warnings (buildx prints them after the build); never fatal.
-    for finding in findings(&prepared, opts, &builder_config) {
-        let _ = bridge.warn(&warning_of(&prepared, &finding)).await;
-    }
+    let (builder_config, base_config) = checked_configs(bridge, opts, &prepared).await?;
     // `--no-cache` (every stage) or `--no-cache-filter` (the named ones): the sync steps of those
     // stages rerun (a nonce in their environment) and their vertices ignore the cache.
     let no_cache = opts.no_cache();
@@ -293,6 +276,30 @@ async fn build_for<B: Bridge>(
         config: serde_json::to_vec(&config).expect("a JSON value serializes"),
         base_config: serde_json::to_vec(image_base).expect("a JSON value serializes"),
     })
+}
+
+/// The builder's and the base image's configs (env for the steps, and the runtime image's base
+/// config), once the images are checked for what would fail late (or not at all) and the
+/// likely mistakes are sent as build warnings (buildx prints them after the build; never fatal).
+async fn checked_configs<B: Bridge>(
+    bridge: &B,
+    opts: &BuildOpts,
+    prepared: &Prepared,
+) -> Result<(serde_json::Value, serde_json::Value), BuildError> {
+    let images = &prepared.plan.images;
+    let builder_config = prepared
+        .image_config(bridge, &images.builder)
+        .await
+        .map_err(|cause| prepared.image_failure("builder", &cause))?;
+    let base_config = prepared
+        .image_config(bridge, &images.base)
+        .await
+        .map_err(|cause| prepared.image_failure("base", &cause))?;
+    crate::image_checks::check(bridge, prepared, &builder_config, &base_config).await?;
+    for finding in findings(prepared, opts, &builder_config) {
+        let _ = bridge.warn(&warning_of(prepared, &finding)).await;
+    }
+    Ok((builder_config, base_config))
 }
 
 /// The definition of `state` as this build solves it: the vertices of the stages `--no-cache`
