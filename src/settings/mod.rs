@@ -10,13 +10,14 @@ use serde::Serialize;
 use crate::llb::{CacheSharing, Platform};
 use crate::project::normalize::{canonical_toml, dependency_lock, dependency_pyproject};
 use crate::project::{self, ContextFiles, Project, PyProject};
-use crate::spec::{LockMode, Spec, SpecError, SpecFile};
-use crate::user::{runtime_user, RuntimeUser};
+use crate::spec::{Spec, SpecError, SpecFile};
 
 mod image_contents;
 mod packages;
 mod python;
+mod run;
 mod selection;
+mod sync;
 mod units;
 
 pub use image_contents::ImageContext;
@@ -26,7 +27,11 @@ use packages::{
 };
 pub use packages::{own_layer_packages, MODULE_LAYERS_MAX, OWN_LAYERS_MAX, OWN_LAYER_MIN_BYTES};
 pub use python::{base_image, builder_image, builder_python_mismatch, uv_image};
+use run::{run_settings, RunInputs};
+pub use run::{HealthOptions, RunSettings};
 use selection::check_selection;
+use sync::sync_settings;
+pub use sync::{index_secrets, SyncNetwork, SyncSettings, INDEX_SECRETS};
 pub use units::{PackageUnits, UnitPackage, PYPI};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.
@@ -147,77 +152,6 @@ pub struct ProjectInfo {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct SyncSettings {
-    pub package: Option<String>,
-    pub extras: Vec<String>,
-    pub all_extras: bool,
-    pub groups: Vec<String>,
-    pub dev: bool,
-    pub lock: LockMode,
-    pub compile_bytecode: bool,
-    /// The sync steps' network: `[build] network`, else `--network`.
-    pub network: SyncNetwork,
-    /// `--add-host` entries (name, IP) for the sync steps' `/etc/hosts`.
-    pub extra_hosts: Vec<(String, String)>,
-    /// Environment variables sync steps take from client secrets of the same id, when the
-    /// client passes them (`--secret id=UV_INDEX_<NAME>_PASSWORD,env=...`): never in a layer.
-    pub secrets: Vec<String>,
-    /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
-    pub ssh: bool,
-}
-
-/// The `[[index]]` names of `uv.toml` (uv's own configuration file beside the project).
-fn uv_toml_index_names(text: Option<&str>) -> Vec<String> {
-    let Some(table) = text.and_then(|t| toml::from_str::<toml::Table>(t).ok()) else {
-        return Vec::new();
-    };
-    table
-        .get("index")
-        .and_then(|i| i.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.get("name").and_then(|n| n.as_str()).map(str::to_string))
-        .collect()
-}
-
-/// uv's variables that may carry index credentials, and that sync steps can take from secrets
-/// besides the per-index `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`.
-pub const INDEX_SECRETS: &[&str] = &[
-    "UV_DEFAULT_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_INDEX",
-    "UV_INDEX_URL",
-];
-
-/// `UV_INDEX_<NAME>_USERNAME` and `_PASSWORD` for every `[[tool.uv.index]]` name, as uv spells
-/// them (upper case, anything but a letter or digit as `_`), then [`INDEX_SECRETS`].
-pub fn index_secrets(index_names: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = index_names
-        .iter()
-        .flat_map(|name| {
-            let upper: String = name
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            [
-                format!("UV_INDEX_{upper}_USERNAME"),
-                format!("UV_INDEX_{upper}_PASSWORD"),
-            ]
-        })
-        .collect();
-    names.extend(INDEX_SECRETS.iter().map(|s| s.to_string()));
-    names.sort();
-    names.dedup();
-    names
-}
-
-#[derive(Clone, Debug, Serialize)]
 pub struct CacheSettings {
     pub id: String,
     /// The mount target and `UV_CACHE_DIR`: one value, so they can never disagree.
@@ -300,67 +234,6 @@ pub struct BuildFacts {
     pub extra_hosts: Vec<(String, String)>,
 }
 
-/// The network of the sync steps that need one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SyncNetwork {
-    /// BuildKit's sandbox.
-    #[default]
-    Default,
-    /// The host's (`--allow network.host`).
-    Host,
-    /// None at all (`--network none`).
-    None,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct RunSettings {
-    pub user: RuntimeUser,
-    /// The image's working directory (see [`image_contents::working_dir`]).
-    pub working_dir: String,
-    /// `[run] apt`: Debian packages installed in the runtime image.
-    pub apt: Vec<String>,
-    /// `None` keeps the base image's command.
-    pub command: Option<Vec<String>>,
-    /// `[run] entrypoint`: `None` keeps the base image's (see [`crate::image::runtime_config`]).
-    pub entrypoint: Option<Vec<String>>,
-    pub code_owner: crate::spec::CodeOwner,
-    pub env: BTreeMap<String, String>,
-    pub expose: Vec<u16>,
-    /// OCI labels from pyproject.toml, then the spec's own, then `--label`'s.
-    pub labels: BTreeMap<String, String>,
-    pub stop_signal: Option<String>,
-    pub healthcheck: Option<Vec<String>>,
-    pub health: HealthOptions,
-}
-
-/// The health check's options, as the image config's `Healthcheck` has them; `None`: Docker's
-/// default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct HealthOptions {
-    /// Nanoseconds.
-    pub interval: Option<u64>,
-    pub timeout: Option<u64>,
-    pub start_period: Option<u64>,
-    pub retries: Option<u32>,
-}
-
-impl RunSettings {
-    /// The uid and gid that own the venv and the project's files in the runtime image.
-    pub fn files_owner(&self) -> (u32, u32) {
-        match self.code_owner {
-            crate::spec::CodeOwner::User => (self.user.uid, self.user.gid),
-            crate::spec::CodeOwner::Root => (0, 0),
-        }
-    }
-}
-
-impl HealthOptions {
-    pub fn is_default(&self) -> bool {
-        *self == HealthOptions::default()
-    }
-}
-
 impl Settings {
     /// Resolves `spec` against the project. `members` holds the pyproject of workspace members
     /// that were read (only needed when `[sync] package` names one).
@@ -372,155 +245,37 @@ impl Settings {
         members: &BTreeMap<String, PyProject>,
         facts: &BuildFacts,
     ) -> Result<Settings, SpecError> {
-        let s = |v: &Option<toml::Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
         let builder = builder_image(spec, project);
         let base = base_image(spec, project);
-        let workdir = s(&spec.build.workdir)
-            .map(|w| w.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| DEFAULT_WORKDIR.into());
-
-        let package = s(&spec.sync.package);
+        let workdir = spec_path(&spec.build.workdir).unwrap_or_else(|| DEFAULT_WORKDIR.into());
+        let package = spec_string(&spec.sync.package);
         check_selection(spec_file, spec, project, members)?;
-
-        let virtual_project = project_is_virtual(project, s(&spec.sync.package).as_deref());
-        let command = match &spec.run.command {
-            Some(c) => Some(c.get_ref().clone()),
-            // uv installs no entry points of a project that is not a package.
-            None if virtual_project => None,
-            None => {
-                let scripts = project.scripts_of(package.as_deref(), members);
-                (scripts.len() == 1).then(|| vec![scripts.keys().next().expect("one").clone()])
-            }
+        let virtual_project = project_is_virtual(project, package.as_deref());
+        let command = default_command(spec, project, members, virtual_project);
+        let run_inputs = RunInputs {
+            spec_file,
+            spec,
+            project,
+            members,
+            base: &base,
+            base_passwd: facts.base_passwd.as_deref(),
+            base_group: facts.base_group.as_deref(),
+            cli_labels: &facts.labels,
         };
-
-        let normalized = |text: &Option<String>, f: fn(&str) -> Option<String>| {
-            text.as_deref()
-                .map(|t| f(t).unwrap_or_else(|| t.to_string()))
-        };
-        let dependency_files = [
-            (
-                project::PYPROJECT,
-                normalized(&files.pyproject, dependency_pyproject),
-            ),
-            (
-                project::UV_LOCK,
-                normalized(&files.uv_lock, dependency_lock),
-            ),
-            (project::PYTHON_VERSION, files.python_version.clone()),
-            (project::UV_TOML, normalized(&files.uv_toml, canonical_toml)),
-        ]
-        .into_iter()
-        .filter_map(|(path, content)| {
-            Some(DependencyFile {
-                path: path.into(),
-                content: content?,
-            })
-        })
-        .collect();
-        // Never sent for the build's steps: any .venv, and the build's own files (an edit of
-        // uv.build or of what is ignored must not rerun a sync, nor land in the image).
-        let mut context_excludes = project.dockerignore.clone();
-        let own_files = [
-            spec_file.name.clone(),
-            format!("{}.dockerignore", spec_file.name),
-            project::DOCKERIGNORE.to_string(),
-        ];
-        for always in [".venv".to_string(), "**/.venv".to_string()]
-            .into_iter()
-            .chain(own_files)
-        {
-            if !context_excludes.contains(&always) {
-                context_excludes.push(always);
-            }
-        }
-
-        let id = |v: &Option<toml::Spanned<i64>>| v.as_ref().map(|v| *v.get_ref() as u32);
-        let user = runtime_user(
-            &s(&spec.run.user).unwrap_or_else(|| DEFAULT_USER.into()),
-            (id(&spec.run.uid).unwrap_or(DEFAULT_UID), id(&spec.run.gid)),
-            facts.base_passwd.as_deref(),
-            facts.base_group.as_deref(),
-        );
-        // A user of the base may be root by another name (`toor`).
-        if user.add.is_none() && user.uid == 0 {
-            return Err(SpecError::at(
-                spec_file,
-                spec.run.user.as_ref().map_or(0, |u| u.span().start),
-                format!(
-                    "[run] user {} is root (uid 0) in the base image {base}: the runtime image runs as a non-root user",
-                    user.name
-                ),
-                "name another user, or remove the key to get the default user \"app\"",
-            ));
-        }
-        for (key, wanted, actual) in [
-            (&spec.run.uid, id(&spec.run.uid), user.uid),
-            (&spec.run.gid, id(&spec.run.gid), user.gid),
-        ] {
-            if let (Some(v), Some(wanted)) = (key, wanted) {
-                if user.add.is_none() && wanted != actual {
-                    return Err(SpecError::at(
-                        spec_file,
-                        v.span().start,
-                        format!(
-                            "[run] user {} already exists in the base image {base} with id {actual}, not {wanted}",
-                            user.name
-                        ),
-                        "remove uid/gid to use the base image's user, or name a new user",
-                    ));
-                }
-                if user.add.is_some() && wanted != actual {
-                    // Only a uid can differ: a taken gid is that group's.
-                    return Err(SpecError::at(
-                        spec_file,
-                        v.span().start,
-                        format!(
-                            "[run] uid {wanted} belongs to another user of the base image {base}"
-                        ),
-                        format!(
-                            "choose a free uid, or remove uid to get the first free one from {DEFAULT_UID}"
-                        ),
-                    ));
-                }
-            }
-        }
-        // Also `--build-arg UVF_TEST_SKIP=1` (crate::spec::overrides).
-        let skip_test = spec.test.skip.unwrap_or(false);
-        let test = match (&spec.test.command, skip_test) {
-            (Some(command), false) => Some(command.get_ref().clone()),
-            _ => None,
-        };
-
-        let dev_test = spec.test.dev_command.as_ref().map(|c| c.get_ref().clone());
-        if facts.target == Target::Test && dev_test.is_none() {
-            return Err(SpecError::at(
-                spec_file,
-                0,
-                "--target test runs [test] dev-command, which this uv.build does not set",
-                "add it, e.g. [test] dev-command = [\"python\", \"-m\", \"pytest\"]",
-            ));
-        }
-
-        let managed_python = spec.build.managed_python.as_ref().map(|v| ManagedPython {
-            version: v.get_ref().clone(),
-            install_dir: s(&spec.build.python_install_dir)
-                .map(|d| d.trim_end_matches('/').to_string())
-                .unwrap_or_else(|| DEFAULT_PYTHON_INSTALL_DIR.into()),
-            mirror: facts.build_args.get("UV_PYTHON_INSTALL_MIRROR").cloned(),
-        });
-
-        let uv_image = uv_image(spec);
         let working_dir = image_contents::working_dir(spec, project, &workdir);
+        let run = run_settings(&run_inputs, working_dir, command)?;
+        let TestCommands { test, dev_test } = test_commands(spec_file, spec, facts.target)?;
+        let uv_image = uv_image(spec);
         let editable = editable_modules(
             project,
             members,
-            s(&spec.sync.package).as_deref(),
+            package.as_deref(),
             spec.sync.no_editable.unwrap_or(false),
             facts.target,
         );
         let mut settings = Settings {
             spec_file: spec_file.name.clone(),
-            managed_python,
+            managed_python: managed_python(spec, facts),
             target: facts.target,
             dev_test,
             source_date_epoch: facts
@@ -536,152 +291,30 @@ impl Settings {
             },
             venv: format!("{workdir}/.venv"),
             workdir,
-            project: ProjectInfo {
-                name: project.pyproject.name.clone(),
-                version: project.pyproject.version.clone(),
-                workspace: project.is_workspace(),
-                path_dependencies: project.has_path_dependencies(),
-            },
-            sync: SyncSettings {
-                package,
-                extras: spec
-                    .sync
-                    .extra
-                    .iter()
-                    .map(|e| e.get_ref().clone())
-                    .collect(),
-                all_extras: spec.sync.all_extras.unwrap_or(false),
-                groups: spec
-                    .sync
-                    .group
-                    .iter()
-                    .map(|g| g.get_ref().clone())
-                    .collect(),
-                // `--group dev` with `--no-dev` installs nothing of it: naming the group is
-                // asking for it.
-                dev: spec.sync.dev.unwrap_or(false)
-                    || facts.target.is_builder()
-                    || spec.sync.group.iter().any(|g| g.get_ref() == "dev"),
-                lock: spec
-                    .sync
-                    .lock
-                    .as_ref()
-                    .map(|l| *l.get_ref())
-                    .unwrap_or(LockMode::Locked),
-                compile_bytecode: spec.sync.compile_bytecode.unwrap_or(true),
-                network: match spec.build.network.as_ref().map(|n| n.get_ref().as_str()) {
-                    Some("host") => SyncNetwork::Host,
-                    Some(_) => SyncNetwork::Default,
-                    None => facts.network.unwrap_or_default(),
-                },
-                extra_hosts: facts.extra_hosts.clone(),
-                secrets: index_secrets(
-                    &project
-                        .pyproject
-                        .index_names
-                        .iter()
-                        .cloned()
-                        .chain(uv_toml_index_names(files.uv_toml.as_deref()))
-                        .collect::<Vec<_>>(),
-                ),
-                ssh: project.lock.git_sources,
-            },
-            cache: CacheSettings {
-                id: s(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),
-                dir: s(&spec.cache.dir)
-                    .map(|d| d.trim_end_matches('/').to_string())
-                    .unwrap_or_else(|| DEFAULT_CACHE_DIR.into()),
-                sharing: spec.cache.sharing.unwrap_or(CacheSharing::Shared),
-            },
-            run: RunSettings {
-                user,
-                working_dir,
-                apt: image_contents::apt_packages(&spec.run.apt),
-                command,
-                entrypoint: spec.run.entrypoint.as_ref().map(|e| e.get_ref().clone()),
-                code_owner: spec.run.code_owner.unwrap_or_default(),
-                env: spec
-                    .run
-                    .env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.get_ref().clone()))
-                    .collect(),
-                expose: spec
-                    .run
-                    .expose
-                    .iter()
-                    .map(|p| *p.get_ref() as u16)
-                    .collect(),
-                // The image is of the package the sync installs: a `[sync] package` member's
-                // name and version, not the workspace root's.
-                labels: labels(
-                    spec.sync
-                        .package
-                        .as_ref()
-                        .and_then(|name| members.get(name.get_ref()))
-                        .unwrap_or(&project.pyproject),
-                    &spec.run.labels,
-                    &facts.labels,
-                ),
-                stop_signal: s(&spec.run.stop_signal).map(|v| v.to_ascii_uppercase()),
-                healthcheck: spec.run.healthcheck.as_ref().map(|h| h.get_ref().clone()),
-                health: {
-                    let nanos = |v: &Option<toml::Spanned<String>>| {
-                        v.as_ref()
-                            .and_then(|v| crate::spec::duration::nanos(v.get_ref()))
-                    };
-                    HealthOptions {
-                        interval: nanos(&spec.run.health_interval),
-                        timeout: nanos(&spec.run.health_timeout),
-                        start_period: nanos(&spec.run.health_start_period),
-                        retries: spec
-                            .run
-                            .health_retries
-                            .as_ref()
-                            .and_then(|r| u32::try_from(*r.get_ref()).ok()),
-                    }
-                },
-            },
-            dependency_files,
+            project: project_info(project),
+            sync: sync_settings(spec, package.clone(), files, project, facts),
+            cache: cache_settings(spec),
+            run,
+            dependency_files: dependency_files(files),
             layered: facts.merge_diff,
             package_units: None,
             one_sync_reason: None,
             own_layers: own_layer_packages(&project.lock.download_sizes),
-            // A stale lock makes `uv sync --locked` want to resolve: with a network it says
-            // so ("run uv lock"), without one it only fails to find packages.
-            project_offline: project_builds_offline(project, members, &uv_image)
-                && !matches!(
-                    (&files.pyproject, &files.uv_lock),
-                    (Some(p), Some(l)) if project::stale_lock(p, l).is_some()
-                ),
-            context_excludes,
+            project_offline: project_offline(project, members, files, &uv_image),
+            context_excludes: context_excludes(spec_file, project),
             virtual_project,
             image_context: ImageContext::of(spec),
             build_commands: image_contents::build_commands(spec, facts.target),
             build_apt: image_contents::apt_packages(&spec.build.apt),
-            scm_pretend_version: facts
-                .build_args
-                .iter()
-                .filter(|(k, _)| k.starts_with("SETUPTOOLS_SCM_PRETEND_VERSION"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            git_versioned: project
-                .lock
-                .local_packages
-                .iter()
-                .filter(|p| !p.is_virtual())
-                .filter_map(|p| {
-                    let plugin = project::version_from_git(project.pyproject_of(members, p)?)?;
-                    Some((p.name.clone(), plugin))
-                })
-                .collect(),
+            scm_pretend_version: scm_pretend_version(&facts.build_args),
+            git_versioned: git_versioned(project, members),
             project_phase_paths: project_phase_paths(project, files, virtual_project, facts.target),
             editable_modules: editable.clone().unwrap_or_default(),
             wheel_reason: editable.err(),
             uninstalled_modules: uninstalled_modules(
                 project,
                 members,
-                s(&spec.sync.package).as_deref(),
+                package.as_deref(),
                 facts.target,
             ),
         };
@@ -697,34 +330,179 @@ impl Settings {
     }
 }
 
-/// OCI annotations of the image from `[project]`, overridden by the spec's `[run] labels`, then
-/// by `--label` (as `docker buildx build --label` overrides a Dockerfile's `LABEL`).
-fn labels(
-    p: &PyProject,
-    spec: &BTreeMap<String, String>,
-    cli: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    let mut put = |key: &str, value: Option<&String>| {
-        if let Some(v) = value {
-            labels.insert(format!("org.opencontainers.image.{key}"), v.clone());
+/// Whether the project phase can run without a network: uv's own backend builds every package
+/// of the project, and the lock is not stale.
+fn project_offline(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    files: &ContextFiles,
+    uv_image: &str,
+) -> bool {
+    // A stale lock makes `uv sync --locked` want to resolve: with a network it says so ("run
+    // uv lock"), without one it only fails to find packages.
+    project_builds_offline(project, members, uv_image)
+        && !matches!(
+            (&files.pyproject, &files.uv_lock),
+            (Some(p), Some(l)) if project::stale_lock(p, l).is_some()
+        )
+}
+
+fn spec_string(v: &Option<toml::Spanned<String>>) -> Option<String> {
+    v.as_ref().map(|v| v.get_ref().clone())
+}
+
+/// A directory the spec names, without a trailing `/`.
+fn spec_path(v: &Option<toml::Spanned<String>>) -> Option<String> {
+    spec_string(v).map(|d| d.trim_end_matches('/').to_string())
+}
+
+/// `[run] command`, else the project's one script, if it has exactly one and is a package.
+fn default_command(
+    spec: &Spec,
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+    virtual_project: bool,
+) -> Option<Vec<String>> {
+    match &spec.run.command {
+        Some(c) => Some(c.get_ref().clone()),
+        // uv installs no entry points of a project that is not a package.
+        None if virtual_project => None,
+        None => {
+            let package = spec_string(&spec.sync.package);
+            let scripts = project.scripts_of(package.as_deref(), members);
+            (scripts.len() == 1).then(|| vec![scripts.keys().next().expect("one").clone()])
         }
+    }
+}
+
+/// `[test] command` (unless skipped) and `[test] dev-command`, which `--target test` needs.
+fn test_commands(
+    spec_file: &SpecFile,
+    spec: &Spec,
+    target: Target,
+) -> Result<TestCommands, SpecError> {
+    // Also `--build-arg UVF_TEST_SKIP=1` (crate::spec::overrides).
+    let skip_test = spec.test.skip.unwrap_or(false);
+    let test = match (&spec.test.command, skip_test) {
+        (Some(command), false) => Some(command.get_ref().clone()),
+        _ => None,
     };
-    put("title", p.name.as_ref());
-    put("version", p.version.as_ref());
-    put("description", p.description.as_ref());
-    put("licenses", p.license.as_ref());
-    let source = [
-        "Source",
-        "Repository",
-        "source",
-        "repository",
-        "Homepage",
-        "homepage",
+    let dev_test = spec.test.dev_command.as_ref().map(|c| c.get_ref().clone());
+    if target == Target::Test && dev_test.is_none() {
+        return Err(SpecError::at(
+            spec_file,
+            0,
+            "--target test runs [test] dev-command, which this uv.build does not set",
+            "add it, e.g. [test] dev-command = [\"python\", \"-m\", \"pytest\"]",
+        ));
+    }
+    Ok(TestCommands { test, dev_test })
+}
+
+/// The smoke test and the project's tests, as [`Settings`] has them.
+struct TestCommands {
+    test: Option<Vec<String>>,
+    dev_test: Option<Vec<String>>,
+}
+
+fn managed_python(spec: &Spec, facts: &BuildFacts) -> Option<ManagedPython> {
+    spec.build.managed_python.as_ref().map(|v| ManagedPython {
+        version: v.get_ref().clone(),
+        install_dir: spec_path(&spec.build.python_install_dir)
+            .unwrap_or_else(|| DEFAULT_PYTHON_INSTALL_DIR.into()),
+        mirror: facts.build_args.get("UV_PYTHON_INSTALL_MIRROR").cloned(),
+    })
+}
+
+fn project_info(project: &Project) -> ProjectInfo {
+    ProjectInfo {
+        name: project.pyproject.name.clone(),
+        version: project.pyproject.version.clone(),
+        workspace: project.is_workspace(),
+        path_dependencies: project.has_path_dependencies(),
+    }
+}
+
+fn cache_settings(spec: &Spec) -> CacheSettings {
+    CacheSettings {
+        id: spec_string(&spec.cache.id).unwrap_or_else(|| DEFAULT_CACHE_ID.into()),
+        dir: spec_path(&spec.cache.dir).unwrap_or_else(|| DEFAULT_CACHE_DIR.into()),
+        sharing: spec.cache.sharing.unwrap_or(CacheSharing::Shared),
+    }
+}
+
+/// The files the dependency phase sees: `pyproject.toml`, `uv.lock` and `uv.toml` normalized
+/// to what decides the dependencies, `.python-version` as it is.
+fn dependency_files(files: &ContextFiles) -> Vec<DependencyFile> {
+    let normalized = |text: &Option<String>, f: fn(&str) -> Option<String>| {
+        text.as_deref()
+            .map(|t| f(t).unwrap_or_else(|| t.to_string()))
+    };
+    [
+        (
+            project::PYPROJECT,
+            normalized(&files.pyproject, dependency_pyproject),
+        ),
+        (
+            project::UV_LOCK,
+            normalized(&files.uv_lock, dependency_lock),
+        ),
+        (project::PYTHON_VERSION, files.python_version.clone()),
+        (project::UV_TOML, normalized(&files.uv_toml, canonical_toml)),
     ]
-    .iter()
-    .find_map(|k| p.urls.get(*k));
-    put("source", source);
-    labels.extend(spec.iter().chain(cli).map(|(k, v)| (k.clone(), v.clone())));
-    labels
+    .into_iter()
+    .filter_map(|(path, content)| {
+        Some(DependencyFile {
+            path: path.into(),
+            content: content?,
+        })
+    })
+    .collect()
+}
+
+/// `.dockerignore`'s patterns, then what is never sent for the build's steps: any .venv, and
+/// the build's own files (an edit of uv.build or of what is ignored must not rerun a sync, nor
+/// land in the image).
+fn context_excludes(spec_file: &SpecFile, project: &Project) -> Vec<String> {
+    let mut excludes = project.dockerignore.clone();
+    let own_files = [
+        spec_file.name.clone(),
+        format!("{}.dockerignore", spec_file.name),
+        project::DOCKERIGNORE.to_string(),
+    ];
+    for always in [".venv".to_string(), "**/.venv".to_string()]
+        .into_iter()
+        .chain(own_files)
+    {
+        if !excludes.contains(&always) {
+            excludes.push(always);
+        }
+    }
+    excludes
+}
+
+fn scm_pretend_version(build_args: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    build_args
+        .iter()
+        .filter(|(k, _)| k.starts_with("SETUPTOOLS_SCM_PRETEND_VERSION"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The project's packages whose version comes from git, with the build requirement that reads
+/// it.
+fn git_versioned(
+    project: &Project,
+    members: &BTreeMap<String, PyProject>,
+) -> BTreeMap<String, String> {
+    project
+        .lock
+        .local_packages
+        .iter()
+        .filter(|p| !p.is_virtual())
+        .filter_map(|p| {
+            let plugin = project::version_from_git(project.pyproject_of(members, p)?)?;
+            Some((p.name.clone(), plugin))
+        })
+        .collect()
 }

@@ -1,0 +1,145 @@
+//! `[sync]`: what the sync steps install, from where, and with which network and secrets.
+
+use serde::Serialize;
+
+use crate::project::{ContextFiles, Project};
+use crate::spec::{LockMode, Spec};
+
+use super::BuildFacts;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncSettings {
+    pub package: Option<String>,
+    pub extras: Vec<String>,
+    pub all_extras: bool,
+    pub groups: Vec<String>,
+    pub dev: bool,
+    pub lock: LockMode,
+    pub compile_bytecode: bool,
+    /// The sync steps' network: `[build] network`, else `--network`.
+    pub network: SyncNetwork,
+    /// `--add-host` entries (name, IP) for the sync steps' `/etc/hosts`.
+    pub extra_hosts: Vec<(String, String)>,
+    /// Environment variables sync steps take from client secrets of the same id, when the
+    /// client passes them (`--secret id=UV_INDEX_<NAME>_PASSWORD,env=...`): never in a layer.
+    pub secrets: Vec<String>,
+    /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
+    pub ssh: bool,
+}
+
+/// The network of the sync steps that need one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncNetwork {
+    /// BuildKit's sandbox.
+    #[default]
+    Default,
+    /// The host's (`--allow network.host`).
+    Host,
+    /// None at all (`--network none`).
+    None,
+}
+
+/// The `[[index]]` names of `uv.toml` (uv's own configuration file beside the project).
+fn uv_toml_index_names(text: Option<&str>) -> Vec<String> {
+    let Some(table) = text.and_then(|t| toml::from_str::<toml::Table>(t).ok()) else {
+        return Vec::new();
+    };
+    table
+        .get("index")
+        .and_then(|i| i.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect()
+}
+
+/// uv's variables that may carry index credentials, and that sync steps can take from secrets
+/// besides the per-index `UV_INDEX_<NAME>_USERNAME` / `_PASSWORD`.
+pub const INDEX_SECRETS: &[&str] = &[
+    "UV_DEFAULT_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_INDEX",
+    "UV_INDEX_URL",
+];
+
+/// `UV_INDEX_<NAME>_USERNAME` and `_PASSWORD` for every `[[tool.uv.index]]` name, as uv spells
+/// them (upper case, anything but a letter or digit as `_`), then [`INDEX_SECRETS`].
+pub fn index_secrets(index_names: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = index_names
+        .iter()
+        .flat_map(|name| {
+            let upper: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            [
+                format!("UV_INDEX_{upper}_USERNAME"),
+                format!("UV_INDEX_{upper}_PASSWORD"),
+            ]
+        })
+        .collect();
+    names.extend(INDEX_SECRETS.iter().map(|s| s.to_string()));
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `[sync]` resolved; `package` is `[sync] package`.
+pub(super) fn sync_settings(
+    spec: &Spec,
+    package: Option<String>,
+    files: &ContextFiles,
+    project: &Project,
+    facts: &BuildFacts,
+) -> SyncSettings {
+    let index_names: Vec<String> = project
+        .pyproject
+        .index_names
+        .iter()
+        .cloned()
+        .chain(uv_toml_index_names(files.uv_toml.as_deref()))
+        .collect();
+    SyncSettings {
+        package,
+        extras: spec
+            .sync
+            .extra
+            .iter()
+            .map(|e| e.get_ref().clone())
+            .collect(),
+        all_extras: spec.sync.all_extras.unwrap_or(false),
+        groups: spec
+            .sync
+            .group
+            .iter()
+            .map(|g| g.get_ref().clone())
+            .collect(),
+        // `--group dev` with `--no-dev` installs nothing of it: naming the group is asking
+        // for it.
+        dev: spec.sync.dev.unwrap_or(false)
+            || facts.target.is_builder()
+            || spec.sync.group.iter().any(|g| g.get_ref() == "dev"),
+        lock: spec
+            .sync
+            .lock
+            .as_ref()
+            .map(|l| *l.get_ref())
+            .unwrap_or(LockMode::Locked),
+        compile_bytecode: spec.sync.compile_bytecode.unwrap_or(true),
+        network: match spec.build.network.as_ref().map(|n| n.get_ref().as_str()) {
+            Some("host") => SyncNetwork::Host,
+            Some(_) => SyncNetwork::Default,
+            None => facts.network.unwrap_or_default(),
+        },
+        extra_hosts: facts.extra_hosts.clone(),
+        secrets: index_secrets(&index_names),
+        ssh: project.lock.git_sources,
+    }
+}
