@@ -265,16 +265,15 @@ fn owner_ids(copy: &pb::FileActionCopy) -> (u32, u32) {
     (id(&owner.user), id(&owner.group))
 }
 
+/// A definition's ops by digest.
+type Ops = std::collections::BTreeMap<String, pb::Op>;
+
 #[test]
 fn runtime_stacks_base_dependency_and_project_layers() {
     let bridge = build(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     let def = bridge.result_definition();
     let all: std::collections::BTreeMap<_, _> = ops(def).into_iter().collect();
-    let marshalled_result = {
-        use prost::Message;
-        let terminal = pb::Op::decode(def.def.last().expect("terminal").as_slice()).expect("op");
-        terminal.inputs[0].digest.clone()
-    };
+    let marshalled_result = result_digest(def);
     // The image: the runtime without the project's files (a merge of its own, which the
     // interpreter check runs on), then the project's venv files, the build context at the
     // workdir and its module, each a layer.
@@ -304,8 +303,16 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         .expect("the interpreter check");
     let (_, check_op) = vertex(check, "[check]");
     assert_eq!(check_op.inputs[0].digest, deps_merge_digest);
+    assert_user_layer(def, &all, merge);
+    let idna_layer = assert_idna_unit_layer(def, &all, merge);
+    let project_base = assert_project_phase_stacks_the_context(def, &all, &idna_layer);
+    assert_project_layer(def, &all, image, &project_base);
+    assert_context_and_module_layers(&all, image);
+}
+
+/// 1: the base image with the user added to its account files.
+fn assert_user_layer(def: &pb::Definition, all: &Ops, merge: &pb::Op) {
     let input = |i: usize| &all[&merge.inputs[i].digest];
-    // 1: the base image with the user added to its account files.
     let (user_digest, _) = vertex(def, "[runtime-deps 1/2] add user app (10001:10001)");
     assert_eq!(merge.inputs[0].digest, user_digest);
     let Some(pb::op::Op::File(add_user)) = &input(0).op else {
@@ -321,7 +328,11 @@ fn runtime_stacks_base_dependency_and_project_layers() {
     assert_eq!(passwd.path, "/etc/passwd");
     assert!(String::from_utf8_lossy(&passwd.data)
         .ends_with("app:x:10001:10001::/home/app:/usr/sbin/nologin\n"));
+}
 
+/// 2: idna, what its step left in the venv, copied onto scratch; returns the layer's digest.
+fn assert_idna_unit_layer(def: &pb::Definition, all: &Ops, merge: &pb::Op) -> String {
+    let input = |i: usize| &all[&merge.inputs[i].digest];
     // 2: idna, what its step (`uv venv`, then the install) left in the venv (an empty mount of
     // its own: the venv's files alone, no DiffOp), copied onto scratch at the venv's path.
     let (idna_layer, _) = vertex(def, "[deps 1/1] layer: idna");
@@ -360,6 +371,16 @@ fn runtime_stacks_base_dependency_and_project_layers() {
             .all(|(d, _)| !name_of(def, d).contains("uv venv")),
         "no step of its own makes the empty venv"
     );
+    idna_layer
+}
+
+/// Phase 2's input: the builder, the unit layers and the context's copy in one MergeOp; returns
+/// that merge's digest.
+fn assert_project_phase_stacks_the_context(
+    def: &pb::Definition,
+    all: &Ops,
+    idna_layer: &str,
+) -> String {
     // Phase 2 runs on the builder with the same layers and the context's copy stacked on, in
     // one MergeOp (the context is no step after the dependencies).
     let (project_base, project_merge) = vertex(def, "[project] stack layers");
@@ -369,7 +390,7 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         .iter()
         .map(|i| i.digest.as_str())
         .collect();
-    assert_eq!(stacked[1..], [idna_layer.as_str(), context_layer.as_str()]);
+    assert_eq!(stacked[1..], [idna_layer, context_layer.as_str()]);
     let Some(pb::op::Op::Source(builder)) = &all[stacked[0]].op else {
         panic!("the builder image first")
     };
@@ -382,7 +403,11 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         ("/", "/app")
     );
     assert_eq!(all[&context_layer].inputs.len(), 1, "copied onto scratch");
+    project_base
+}
 
+/// 3: the project's files, a DiffOp of phase 2 over its input.
+fn assert_project_layer(def: &pb::Definition, all: &Ops, image: &pb::Op, project_base: &str) {
     // 3: the project's files: what phase 2 changed over what it ran on (a DiffOp).
     let project_copy = &all[&image.inputs[1].digest];
     assert_eq!(owner_ids(file_copy(project_copy)), (10001, 10001));
@@ -399,7 +424,10 @@ fn runtime_stacks_base_dependency_and_project_layers() {
         diff.inputs[1].digest, compiled,
         "upper: phase 2 with bytecode"
     );
+}
 
+/// 4 and 5: the build context at the workdir less the module, and the module, each onto nothing.
+fn assert_context_and_module_layers(all: &Ops, image: &pb::Op) {
     // 4: the build context at the workdir, less the module (a layer of its own), onto nothing.
     let context_copy = &all[&image.inputs[2].digest];
     let copy = file_copy(context_copy);
