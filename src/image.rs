@@ -114,21 +114,7 @@ pub fn runtime_config(
     platform: &Platform,
     created: &str,
 ) -> Value {
-    let mut image = match base {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    image.insert("architecture".into(), json!(platform.architecture));
-    image.insert("os".into(), json!(platform.os));
-    if !platform.variant.is_empty() {
-        image.insert("variant".into(), json!(platform.variant));
-    }
-    image.insert("created".into(), json!(created));
-    // The base's build record, not this image's (`docker import`'s "Imported from -").
-    for key in ["container_config", "container", "comment", "docker_version"] {
-        image.remove(key);
-    }
-
+    let mut image = image_record(base, platform, created);
     let mut config = image
         .get("config")
         .and_then(Value::as_object)
@@ -145,6 +131,46 @@ pub fn runtime_config(
     );
     config.insert("WorkingDir".into(), json!(plan.working_dir));
     config.insert("User".into(), json!(plan.user));
+    set_command(&mut config, plan);
+    if !plan.exposed_ports.is_empty() {
+        let ports = object_entry(&mut config, "ExposedPorts");
+        for port in &plan.exposed_ports {
+            ports.insert(port.clone(), json!({}));
+        }
+    }
+    if let Some(signal) = &plan.stop_signal {
+        config.insert("StopSignal".into(), json!(signal));
+    }
+    if let Some(test) = &plan.healthcheck {
+        config.insert("Healthcheck".into(), healthcheck(test, &plan.health));
+    }
+    set_labels(&mut config, plan);
+    image.insert("config".into(), Value::Object(config));
+    Value::Object(image)
+}
+
+/// The image's top-level fields: the base's, with this build's platform and time, and without
+/// the base's build record.
+fn image_record(base: &Value, platform: &Platform, created: &str) -> Map<String, Value> {
+    let mut image = match base {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    image.insert("architecture".into(), json!(platform.architecture));
+    image.insert("os".into(), json!(platform.os));
+    if !platform.variant.is_empty() {
+        image.insert("variant".into(), json!(platform.variant));
+    }
+    image.insert("created".into(), json!(created));
+    // The base's build record, not this image's (`docker import`'s "Imported from -").
+    for key in ["container_config", "container", "comment", "docker_version"] {
+        image.remove(key);
+    }
+    image
+}
+
+/// `Entrypoint` and `Cmd` of the config: the plan's on top of the base's.
+fn set_command(config: &mut Map<String, Value>, plan: &ImageConfig) {
     // As a Dockerfile's CMD keeps the base's ENTRYPOINT (an init or wrapper such as tini or an
     // `exec "$@"` script), so does a command; but an entrypoint that is Python itself (the
     // distroless python images') would take the command for a script file, so it goes.
@@ -160,7 +186,7 @@ pub fn runtime_config(
                 config.insert("Cmd".into(), Value::Null);
             }
         }
-        (None, Some(_)) if entrypoint_is_python(&config) => {
+        (None, Some(_)) if entrypoint_is_python(config) => {
             config.insert("Entrypoint".into(), Value::Null);
         }
         _ => {}
@@ -168,36 +194,27 @@ pub fn runtime_config(
     if let Some(cmd) = &plan.cmd {
         config.insert("Cmd".into(), json!(cmd));
     }
-    if !plan.exposed_ports.is_empty() {
-        let ports = config.entry("ExposedPorts").or_insert_with(|| json!({}));
-        if !ports.is_object() {
-            *ports = json!({});
-        }
-        for port in &plan.exposed_ports {
-            ports
-                .as_object_mut()
-                .expect("made an object above")
-                .insert(port.clone(), json!({}));
+}
+
+/// The config's `Healthcheck`: its test, and the options the plan sets.
+fn healthcheck(test: &[String], health: &crate::settings::HealthOptions) -> Value {
+    let mut healthcheck = json!({ "Test": test });
+    let options = [
+        ("Interval", health.interval),
+        ("Timeout", health.timeout),
+        ("StartPeriod", health.start_period),
+        ("Retries", health.retries.map(u64::from)),
+    ];
+    for (key, value) in options {
+        if let Some(value) = value {
+            healthcheck[key] = json!(value);
         }
     }
-    if let Some(signal) = &plan.stop_signal {
-        config.insert("StopSignal".into(), json!(signal));
-    }
-    if let Some(test) = &plan.healthcheck {
-        let mut healthcheck = json!({ "Test": test });
-        let options = [
-            ("Interval", plan.health.interval),
-            ("Timeout", plan.health.timeout),
-            ("StartPeriod", plan.health.start_period),
-            ("Retries", plan.health.retries.map(u64::from)),
-        ];
-        for (key, value) in options {
-            if let Some(value) = value {
-                healthcheck[key] = json!(value);
-            }
-        }
-        config.insert("Healthcheck".into(), healthcheck);
-    }
+    healthcheck
+}
+
+/// `Labels` of the config: the base's without its OCI labels, and the plan's.
+fn set_labels(config: &mut Map<String, Value>, plan: &ImageConfig) {
     // The base image's OCI labels describe the base (its source, revision, licenses, its own
     // base), not this image: scanners would credit the application to them. The ones that
     // describe this image come from the project and the spec.
@@ -205,19 +222,20 @@ pub fn runtime_config(
         labels.retain(|key, _| !key.starts_with("org.opencontainers.image."));
     }
     if !plan.labels.is_empty() {
-        let labels = config.entry("Labels").or_insert_with(|| json!({}));
-        if !labels.is_object() {
-            *labels = json!({});
-        }
+        let labels = object_entry(config, "Labels");
         for (k, v) in &plan.labels {
-            labels
-                .as_object_mut()
-                .expect("made an object above")
-                .insert(k.clone(), json!(v));
+            labels.insert(k.clone(), json!(v));
         }
     }
-    image.insert("config".into(), Value::Object(config));
-    Value::Object(image)
+}
+
+/// The object at `key` of the config, made an empty one when it is missing or not an object.
+fn object_entry<'a>(config: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    let entry = config.entry(key).or_insert_with(|| json!({}));
+    if !entry.is_object() {
+        *entry = json!({});
+    }
+    entry.as_object_mut().expect("made an object above")
 }
 
 /// The image's `Entrypoint`, when it has one.
