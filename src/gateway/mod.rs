@@ -168,61 +168,7 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
                 error: None,
             }
         }
-        FrontendResult::Images(images) => {
-            let id = |p: &Platform| p.to_string();
-            let mut metadata: std::collections::HashMap<String, Vec<u8>> = images
-                .iter()
-                .flat_map(|i| {
-                    let base = i
-                        .base_config
-                        .clone()
-                        .map(|c| (format!("containerimage.base.config/{}", id(&i.platform)), c));
-                    std::iter::once((
-                        format!("containerimage.config/{}", id(&i.platform)),
-                        i.config.clone(),
-                    ))
-                    .chain(base)
-                })
-                .collect();
-            let platforms = serde_json::json!({
-                "platforms": images
-                    .iter()
-                    .map(|i| serde_json::json!({"id": id(&i.platform), "platform": i.platform}))
-                    .collect::<Vec<_>>(),
-            });
-            metadata.insert("refs.platforms".into(), platforms.to_string().into_bytes());
-            let result = if ref_array {
-                gw::result::Result::Refs(gw::RefMap {
-                    refs: images
-                        .iter()
-                        .map(|i| {
-                            (
-                                id(&i.platform),
-                                gw::Ref {
-                                    id: i.reference.clone(),
-                                    def: None,
-                                },
-                            )
-                        })
-                        .collect(),
-                })
-            } else {
-                gw::result::Result::RefsDeprecated(gw::RefMapDeprecated {
-                    refs: images
-                        .iter()
-                        .map(|i| (id(&i.platform), i.reference.clone()))
-                        .collect(),
-                })
-            };
-            gw::ReturnRequest {
-                result: Some(gw::Result {
-                    metadata: metadata.into_iter().collect(),
-                    attestations: Default::default(),
-                    result: Some(result),
-                }),
-                error: None,
-            }
-        }
+        FrontendResult::Images(images) => images_request(&images, ref_array),
         FrontendResult::Metadata(metadata) => gw::ReturnRequest {
             result: Some(gw::Result {
                 metadata: metadata.into_iter().collect(),
@@ -236,6 +182,72 @@ pub fn return_request(result: FrontendResult, ref_array: bool) -> gw::ReturnRequ
             error: Some(status),
         },
     }
+}
+
+/// The Return request for one image per platform: the refs by platform id and the metadata of
+/// [`images_metadata`].
+fn images_request(images: &[PlatformImage], ref_array: bool) -> gw::ReturnRequest {
+    let metadata = images_metadata(images);
+    let id = |p: &Platform| p.to_string();
+    let result = if ref_array {
+        gw::result::Result::Refs(gw::RefMap {
+            refs: images
+                .iter()
+                .map(|i| {
+                    (
+                        id(&i.platform),
+                        gw::Ref {
+                            id: i.reference.clone(),
+                            def: None,
+                        },
+                    )
+                })
+                .collect(),
+        })
+    } else {
+        gw::result::Result::RefsDeprecated(gw::RefMapDeprecated {
+            refs: images
+                .iter()
+                .map(|i| (id(&i.platform), i.reference.clone()))
+                .collect(),
+        })
+    };
+    gw::ReturnRequest {
+        result: Some(gw::Result {
+            metadata: metadata.into_iter().collect(),
+            attestations: Default::default(),
+            result: Some(result),
+        }),
+        error: None,
+    }
+}
+
+/// Each platform's config as `containerimage.config/<id>` (and its base's as
+/// `containerimage.base.config/<id>`), and `refs.platforms` listing the platforms in order.
+fn images_metadata(images: &[PlatformImage]) -> std::collections::HashMap<String, Vec<u8>> {
+    let id = |p: &Platform| p.to_string();
+    let mut metadata: std::collections::HashMap<String, Vec<u8>> = images
+        .iter()
+        .flat_map(|i| {
+            let base = i
+                .base_config
+                .clone()
+                .map(|c| (format!("containerimage.base.config/{}", id(&i.platform)), c));
+            std::iter::once((
+                format!("containerimage.config/{}", id(&i.platform)),
+                i.config.clone(),
+            ))
+            .chain(base)
+        })
+        .collect();
+    let platforms = serde_json::json!({
+        "platforms": images
+            .iter()
+            .map(|i| serde_json::json!({"id": id(&i.platform), "platform": i.platform}))
+            .collect::<Vec<_>>(),
+    });
+    metadata.insert("refs.platforms".into(), platforms.to_string().into_bytes());
+    metadata
 }
 
 #[cfg(test)]
