@@ -264,6 +264,7 @@ fn entrypoint_is_python(config: &Map<String, Value>) -> bool {
     })
 }
 
+/// Sets `key` in an image's environment, in its place when the base already has it.
 fn set_env(env: &mut Vec<(String, String)>, key: &str, value: &str) {
     match env.iter_mut().find(|(k, _)| k == key) {
         Some(entry) => entry.1 = value.into(),

@@ -70,7 +70,6 @@ impl DirEntry {
     }
 }
 
-/// What the frontend hands back to BuildKit.
 /// A build warning, as buildx prints it after the build (`WARNING: ...`), with the line of the
 /// file it is about when there is one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,6 +94,7 @@ pub struct PlatformImage {
     pub base_config: Option<Vec<u8>>,
 }
 
+/// What the frontend hands back to BuildKit.
 #[derive(Clone, Debug)]
 pub enum FrontendResult {
     /// A solved reference, the image config of the result and that of its base image.
@@ -135,8 +135,8 @@ pub trait Bridge {
         platform: &Platform,
         mode: &str,
     ) -> anyhow::Result<ResolvedImage>;
-    /// A non-fatal finding, shown by buildx as a build warning (where BuildKit supports it).
-    /// Sends a build warning; a BuildKit without the `gateway.warnings` cap gets none.
+    /// Sends a non-fatal finding, which buildx shows as a build warning; a BuildKit without the
+    /// `gateway.warnings` cap gets none.
     async fn warn(&self, warning: &Warning) -> anyhow::Result<()>;
     async fn finish(&self, result: FrontendResult) -> anyhow::Result<()>;
 }
