@@ -51,151 +51,200 @@ pub fn editable_layout(name: &str, backend: &str, doc: &toml::Table) -> Editable
             "its build backend {backend} is not one whose editable install uv-frontend can make from stand-ins"
         ));
     };
-    let import = name.to_ascii_lowercase().replace(['-', '.'], "_");
-    let tool = |path: &[&str]| -> Option<&toml::Value> {
-        path.iter()
-            .try_fold(doc.get("tool")?, |value, key| value.get(*key))
-    };
-    let wheel = |why: &str| EditableLayout::Wheel(format!("{known}: {why}"));
-    let discovered = |root: Option<&str>| match root {
-        Some(root) => EditableLayout::Discovered(vec![format!("{root}/{import}")]),
-        None => EditableLayout::Discovered(vec![format!("src/{import}"), import.clone()]),
+    let package = Package {
+        doc,
+        known,
+        import: name.to_ascii_lowercase().replace(['-', '.'], "_"),
     };
     match *known {
-        "hatchling" => {
-            let build = tool(&["hatch", "build"]);
-            let wheel_target = tool(&["hatch", "build", "targets", "wheel"]);
-            let remapping = [
-                "hooks",
-                "dev-mode-dirs",
-                "dev-mode-exact",
-                "sources",
-                "only-include",
-                "force-include",
-            ];
-            for table in [build, wheel_target].into_iter().flatten() {
-                if let Some(key) = remapping.iter().find(|k| table.get(**k).is_some()) {
-                    return wheel(&format!(
-                        "[tool.hatch.build] {key} changes what is installed"
-                    ));
-                }
-            }
-            let packages = wheel_target
-                .and_then(|w| w.get("packages"))
-                .or_else(|| build.and_then(|b| b.get("packages")));
-            match packages.and_then(|p| p.as_array()).map(Vec::as_slice) {
-                None => discovered(None),
-                Some([one]) => one.as_str().and_then(relative_dir).map_or_else(
-                    || wheel("packages names no directory"),
-                    EditableLayout::Module,
-                ),
-                Some(_) => wheel("packages names several directories"),
+        "hatchling" => hatchling(&package),
+        "setuptools" => setuptools(&package),
+        "pdm-backend" => pdm_backend(&package),
+        "flit-core" => flit_core(&package),
+        _ => poetry_core(&package),
+    }
+}
+
+/// A package built by one of [`BACKENDS`]: its `pyproject.toml`, the backend's known name and
+/// the package's import name (`My-App` is `my_app`).
+struct Package<'a> {
+    doc: &'a toml::Table,
+    known: &'a str,
+    import: String,
+}
+
+impl<'a> Package<'a> {
+    /// The value at `[tool.<path>]` of `pyproject.toml`, when it has one.
+    fn tool(&self, path: &[&str]) -> Option<&'a toml::Value> {
+        path.iter()
+            .try_fold(self.doc.get("tool")?, |value, key| value.get(*key))
+    }
+
+    /// Installed as a wheel, for `why` (said after the backend's name).
+    fn wheel(&self, why: &str) -> EditableLayout {
+        EditableLayout::Wheel(format!("{}: {why}", self.known))
+    }
+
+    /// The module as the backend discovers it: `<root>/<import>`, or `src/<import>` or
+    /// `<import>` without a root.
+    fn discovered(&self, root: Option<&str>) -> EditableLayout {
+        let import = &self.import;
+        match root {
+            Some(root) => EditableLayout::Discovered(vec![format!("{root}/{import}")]),
+            None => EditableLayout::Discovered(vec![format!("src/{import}"), import.clone()]),
+        }
+    }
+}
+
+/// hatchling's layout: a wheel when `[tool.hatch.build]` (or its wheel target) remaps files,
+/// else its one `packages` directory, or the discovered module.
+fn hatchling(package: &Package) -> EditableLayout {
+    let build = package.tool(&["hatch", "build"]);
+    let wheel_target = package.tool(&["hatch", "build", "targets", "wheel"]);
+    let remapping = [
+        "hooks",
+        "dev-mode-dirs",
+        "dev-mode-exact",
+        "sources",
+        "only-include",
+        "force-include",
+    ];
+    for table in [build, wheel_target].into_iter().flatten() {
+        if let Some(key) = remapping.iter().find(|k| table.get(**k).is_some()) {
+            return package.wheel(&format!(
+                "[tool.hatch.build] {key} changes what is installed"
+            ));
+        }
+    }
+    let packages = wheel_target
+        .and_then(|w| w.get("packages"))
+        .or_else(|| build.and_then(|b| b.get("packages")));
+    match packages.and_then(|p| p.as_array()).map(Vec::as_slice) {
+        None => package.discovered(None),
+        Some([one]) => one.as_str().and_then(relative_dir).map_or_else(
+            || package.wheel("packages names no directory"),
+            EditableLayout::Module,
+        ),
+        Some(_) => package.wheel("packages names several directories"),
+    }
+}
+
+/// setuptools' layout: a wheel for compiled extensions or a version file setuptools-scm
+/// writes, else the one top-level package `packages` lists, or the module `packages.find` (or
+/// `package-dir`) leads to.
+fn setuptools(package: &Package) -> EditableLayout {
+    let setuptools = package.tool(&["setuptools"]);
+    if setuptools.and_then(|s| s.get("ext-modules")).is_some() {
+        return package.wheel("ext-modules are compiled");
+    }
+    if package
+        .tool(&["setuptools_scm"])
+        .is_some_and(|s| s.get("version_file").is_some() || s.get("write_to").is_some())
+    {
+        return package.wheel("setuptools-scm writes a version file into the module");
+    }
+    let root = setuptools
+        .and_then(|s| s.get("package-dir"))
+        .and_then(|d| d.get(""))
+        .and_then(|d| d.as_str())
+        .and_then(relative_dir);
+    match setuptools.and_then(|s| s.get("packages")) {
+        Some(toml::Value::Array(packages)) => {
+            let top: Vec<&str> = packages
+                .iter()
+                .filter_map(|p| p.as_str())
+                .filter(|p| !p.contains('.'))
+                .collect();
+            match top.as_slice() {
+                [one] => EditableLayout::Module(match &root {
+                    Some(root) => format!("{root}/{one}"),
+                    None => one.to_string(),
+                }),
+                _ => package.wheel("packages names several top-level packages"),
             }
         }
-        "setuptools" => {
-            let setuptools = tool(&["setuptools"]);
-            if setuptools.and_then(|s| s.get("ext-modules")).is_some() {
-                return wheel("ext-modules are compiled");
-            }
-            if tool(&["setuptools_scm"])
-                .is_some_and(|s| s.get("version_file").is_some() || s.get("write_to").is_some())
-            {
-                return wheel("setuptools-scm writes a version file into the module");
-            }
-            let root = setuptools
-                .and_then(|s| s.get("package-dir"))
-                .and_then(|d| d.get(""))
-                .and_then(|d| d.as_str())
-                .and_then(relative_dir);
-            match setuptools.and_then(|s| s.get("packages")) {
-                Some(toml::Value::Array(packages)) => {
-                    let top: Vec<&str> = packages
-                        .iter()
-                        .filter_map(|p| p.as_str())
-                        .filter(|p| !p.contains('.'))
-                        .collect();
-                    match top.as_slice() {
-                        [one] => EditableLayout::Module(match &root {
-                            Some(root) => format!("{root}/{one}"),
-                            None => one.to_string(),
-                        }),
-                        _ => wheel("packages names several top-level packages"),
-                    }
-                }
-                Some(_) => {
-                    let find = setuptools
-                        .and_then(|s| s.get("packages"))
-                        .and_then(|p| p.get("find"));
-                    let wheres: Vec<&str> = find
-                        .and_then(|f| f.get("where"))
-                        .and_then(|w| w.as_array())
-                        .map(|w| w.iter().filter_map(|v| v.as_str()).collect())
-                        .unwrap_or_default();
-                    match wheres.as_slice() {
-                        [] => discovered(root.as_deref()),
-                        [one] => discovered(relative_dir(one).as_deref()),
-                        _ => wheel("packages.find looks in several directories"),
-                    }
-                }
-                None => discovered(root.as_deref()),
+        Some(_) => {
+            let find = setuptools
+                .and_then(|s| s.get("packages"))
+                .and_then(|p| p.get("find"));
+            let wheres: Vec<&str> = find
+                .and_then(|f| f.get("where"))
+                .and_then(|w| w.as_array())
+                .map(|w| w.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            match wheres.as_slice() {
+                [] => package.discovered(root.as_deref()),
+                [one] => package.discovered(relative_dir(one).as_deref()),
+                _ => package.wheel("packages.find looks in several directories"),
             }
         }
-        "pdm-backend" => {
-            let build = tool(&["pdm", "build"]);
-            if build
-                .and_then(|b| b.get("editable-backend"))
-                .and_then(|e| e.as_str())
-                == Some("editables")
-            {
-                return wheel("editable-backend = \"editables\" is an import hook");
-            }
-            for key in [
-                "includes",
-                "source-includes",
-                "custom-hook",
-                "run-setuptools",
-            ] {
-                if build.and_then(|b| b.get(key)).is_some() {
-                    return wheel(&format!("[tool.pdm.build] {key} changes what is installed"));
-                }
-            }
-            let root = build
-                .and_then(|b| b.get("package-dir"))
-                .and_then(|d| d.as_str())
-                .and_then(relative_dir);
-            discovered(root.as_deref())
+        None => package.discovered(root.as_deref()),
+    }
+}
+
+/// pdm-backend's layout: a wheel for its import hook or keys that change the installed files,
+/// else the module discovered under `package-dir`.
+fn pdm_backend(package: &Package) -> EditableLayout {
+    let build = package.tool(&["pdm", "build"]);
+    if build
+        .and_then(|b| b.get("editable-backend"))
+        .and_then(|e| e.as_str())
+        == Some("editables")
+    {
+        return package.wheel("editable-backend = \"editables\" is an import hook");
+    }
+    for key in [
+        "includes",
+        "source-includes",
+        "custom-hook",
+        "run-setuptools",
+    ] {
+        if build.and_then(|b| b.get(key)).is_some() {
+            return package.wheel(&format!("[tool.pdm.build] {key} changes what is installed"));
         }
-        "flit-core" => {
-            let module = tool(&["flit", "module", "name"])
-                .and_then(|n| n.as_str())
-                .unwrap_or(&import)
-                .to_string();
-            EditableLayout::Discovered(vec![format!("src/{module}"), module])
+    }
+    let root = build
+        .and_then(|b| b.get("package-dir"))
+        .and_then(|d| d.as_str())
+        .and_then(relative_dir);
+    package.discovered(root.as_deref())
+}
+
+/// flit-core's layout: the module `[tool.flit.module] name` (or the import name) discovered.
+fn flit_core(package: &Package) -> EditableLayout {
+    let module = package
+        .tool(&["flit", "module", "name"])
+        .and_then(|n| n.as_str())
+        .unwrap_or(&package.import)
+        .to_string();
+    EditableLayout::Discovered(vec![format!("src/{module}"), module])
+}
+
+/// poetry-core's layout: a wheel for a build script, else its one `packages` directory (no
+/// glob), or the discovered module.
+fn poetry_core(package: &Package) -> EditableLayout {
+    if package.tool(&["poetry", "build"]).is_some() {
+        return package.wheel("[tool.poetry.build] runs a build script");
+    }
+    let packages = package
+        .tool(&["poetry", "packages"])
+        .and_then(|p| p.as_array());
+    match packages.map(Vec::as_slice) {
+        None => package.discovered(None),
+        Some([one]) => {
+            let include = one.get("include").and_then(|i| i.as_str());
+            let from = one.get("from").and_then(|f| f.as_str());
+            let dir = match (include, from) {
+                (Some(include), Some(from)) => format!("{from}/{include}"),
+                (Some(include), None) => include.to_string(),
+                _ => return package.wheel("packages names no directory"),
+            };
+            relative_dir(&dir).filter(|d| !d.contains('*')).map_or_else(
+                || package.wheel("packages names no directory"),
+                EditableLayout::Module,
+            )
         }
-        _ => {
-            // poetry-core
-            if tool(&["poetry", "build"]).is_some() {
-                return wheel("[tool.poetry.build] runs a build script");
-            }
-            let packages = tool(&["poetry", "packages"]).and_then(|p| p.as_array());
-            match packages.map(Vec::as_slice) {
-                None => discovered(None),
-                Some([one]) => {
-                    let include = one.get("include").and_then(|i| i.as_str());
-                    let from = one.get("from").and_then(|f| f.as_str());
-                    let dir = match (include, from) {
-                        (Some(include), Some(from)) => format!("{from}/{include}"),
-                        (Some(include), None) => include.to_string(),
-                        _ => return wheel("packages names no directory"),
-                    };
-                    relative_dir(&dir).filter(|d| !d.contains('*')).map_or_else(
-                        || wheel("packages names no directory"),
-                        EditableLayout::Module,
-                    )
-                }
-                Some(_) => wheel("packages names several directories"),
-            }
-        }
+        Some(_) => package.wheel("packages names several directories"),
     }
 }
 
