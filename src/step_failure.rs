@@ -23,112 +23,143 @@ pub fn build_error(
     }
     // The host network is an entitlement the build has to ask for.
     if error.contains("network.host is not allowed") {
-        let (line, what) = match &prepared.spec.build.network {
-            Some(network) => match prepared.spec.set_by("build", "network") {
-                Some(flag) => (0, format!("{flag}=host")),
-                None => (
-                    network.span().start,
-                    "[build] network = \"host\"".to_string(),
-                ),
-            },
-            None => (0, "--network host".to_string()),
-        };
-        return BuildError::located(
-            SpecError::at(
-                spec_file,
-                line,
-                format!("{what} needs the network.host entitlement, which this build was not given"),
-                "pass --allow network.host to docker buildx build (a docker-container builder must also be created with --buildkitd-flags '--allow-insecure-entitlement network.host')",
-            ),
-            sources,
-        );
+        return host_network_not_allowed(prepared);
     }
     if let Some(module) = missing_module(error, &prepared.settings.editable_modules) {
-        let message = format!(
-            "{module}, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image"
-        );
-        let fix = "if the module has another name or place, set module-name or module-root in [tool.uv.build-backend] of pyproject.toml; if .dockerignore excludes it, make it keep it";
-        return BuildError::located(SpecError::at(spec_file, 0, message, fix), sources);
+        return module_not_in_context(prepared, module);
     }
     let message = name_failed_step(error, step_names);
-    let mut line = spec_offset_of_failure(&spec_file.text, &message);
+    let line = spec_offset_of_failure(&spec_file.text, &message);
+    let (key, fix) = failed_step_fix(prepared, &message);
+    let line = key.unwrap_or(line);
+    BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+}
+
+/// The error for a build whose host network BuildKit refused: at `[build] network`, or at the
+/// flag that asked for it.
+fn host_network_not_allowed(prepared: &Prepared) -> BuildError {
+    let (line, what) = match &prepared.spec.build.network {
+        Some(network) => match prepared.spec.set_by("build", "network") {
+            Some(flag) => (0, format!("{flag}=host")),
+            None => (
+                network.span().start,
+                "[build] network = \"host\"".to_string(),
+            ),
+        },
+        None => (0, "--network host".to_string()),
+    };
+    BuildError::located(
+        SpecError::at(
+            &prepared.spec_file,
+            line,
+            format!("{what} needs the network.host entitlement, which this build was not given"),
+            "pass --allow network.host to docker buildx build (a docker-container builder must also be created with --buildkitd-flags '--allow-insecure-entitlement network.host')",
+        ),
+        &prepared.sources,
+    )
+}
+
+/// The error for the project's `module`, which the build context lacks.
+fn module_not_in_context(prepared: &Prepared, module: &str) -> BuildError {
+    let message = format!(
+        "{module}, the module uv's build backend installs for the project, is not in the build context, so it cannot be copied to the image"
+    );
+    let fix = "if the module has another name or place, set module-name or module-root in [tool.uv.build-backend] of pyproject.toml; if .dockerignore excludes it, make it keep it";
+    BuildError::located(
+        SpecError::at(&prepared.spec_file, 0, message, fix),
+        &prepared.sources,
+    )
+}
+
+/// The fix for the failed step `message` names, where its cause is known (else empty), with
+/// the offset in `uv.build` of the key behind the step when that is a better place than its
+/// table.
+fn failed_step_fix(prepared: &Prepared, message: &str) -> (Option<usize>, String) {
     // A stale lock fails the project phase's `--locked` sync: say what to do about it.
     let stale = match (&prepared.files.pyproject, &prepared.files.uv_lock) {
         (Some(p), Some(l)) => crate::project::stale_lock(p, l),
         _ => None,
     };
     let is_step = |stage: &str| message.contains(&format!("step [{stage} "));
-    let fix = match stale {
+    match stale {
         Some(detail) if is_step(crate::plan::PROJECT_STAGE) => {
-            format!("{detail}: run `uv lock` and commit uv.lock")
+            (None, format!("{detail}: run `uv lock` and commit uv.lock"))
         }
         // A version from git needs the checkout's .git (the builder's git was checked first).
         _ if is_step(crate::plan::PROJECT_STAGE)
             && !prepared.settings.git_versioned.is_empty()
             && prepared.settings.scm_pretend_version.is_empty() =>
         {
-            format!(
-                "{} reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>",
-                prepared
-                    .settings
-                    .git_versioned
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            (None, git_version_fix(prepared))
         }
         // A `[build] run` command failed: its line, and where the commands run.
-        _ if is_step(crate::plan::BUILD_STAGE) => {
-            if let Some(run) = &prepared.spec.build.run {
-                line = run.span().start;
-            }
+        _ if is_step(crate::plan::BUILD_STAGE) => (
+            prepared.spec.build.run.as_ref().map(|run| run.span().start),
             format!(
                 "the step's log above names the command that failed; [build] run commands run in the builder from {}, with {}/bin first on PATH and the whole build context at {}",
                 prepared.settings.run.working_dir, prepared.settings.venv, prepared.settings.workdir
-            )
-        }
+            ),
+        ),
         // `[build] apt` or `[run] apt`: an image without apt-get, or a package it lacks.
         _ if message.contains("apt-get install ") || message.contains("/apt-install ") => {
-            let (key, image) = if is_step(crate::plan::DEPS_STAGE) {
-                (&prepared.spec.build.apt, &prepared.plan.images.builder)
-            } else {
-                (&prepared.spec.run.apt, &prepared.plan.images.base)
-            };
-            if let Some(apt) = key {
-                line = apt.span().start;
-            }
-            let exit = |code: i32| message.contains(&format!("exit code: {code}"));
-            if exit(crate::lower::APT_NO_APT_GET) {
-                format!("{image} has no apt-get: apt packages need a Debian or Ubuntu image")
-            } else if exit(crate::lower::APT_NO_SUCH_PACKAGE) {
-                format!("the step's log above names the packages {image}'s apt sources lack: check their names for its Debian or Ubuntu release (apt-cache search <word>)")
-            } else {
-                "apt-get's own error is in the step's log above".to_string()
-            }
+            apt_fix(prepared, message, is_step(crate::plan::DEPS_STAGE))
         }
         // The shell found no uv: the uv image lacks /uv.
-        _ if message.contains("uv ") && message.contains("exit code: 127") => {
-            if let Some(uv) = &prepared.spec.build.uv {
-                line = uv.span().start;
-            }
+        _ if message.contains("uv ") && message.contains("exit code: 127") => (
+            prepared.spec.build.uv.as_ref().map(|uv| uv.span().start),
             format!(
                 "the uv image {} must hold the uv binary at /uv, as ghcr.io/astral-sh/uv does: check [build] uv",
                 prepared.plan.images.uv
-            )
-        }
-        // An index that wants credentials refuses uv without them.
-        _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => format!(
-            "if uv's error above is 401 or 403 from an index, pass its credentials: {}",
-            index_secrets(prepared)
-                .iter()
-                .map(|id| format!("--secret id={id},env={id}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            ),
         ),
-        _ => String::new(),
+        // An index that wants credentials refuses uv without them.
+        _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => (
+            None,
+            format!(
+                "if uv's error above is 401 or 403 from an index, pass its credentials: {}",
+                index_secrets(prepared)
+                    .iter()
+                    .map(|id| format!("--secret id={id},env={id}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        ),
+        _ => (None, String::new()),
+    }
+}
+
+/// The fix for a project step that may have failed on a version read from git.
+fn git_version_fix(prepared: &Prepared) -> String {
+    format!(
+        "{} reads its version from git: if the log above says the version cannot be detected, keep .git in the build context (not in .dockerignore), or pass --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>",
+        prepared
+            .settings
+            .git_versioned
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The fix for a failed apt install (of `[build] apt` in the deps stage, else of `[run] apt`),
+/// by its exit code, with the offset of the key that asked for it.
+fn apt_fix(prepared: &Prepared, message: &str, in_deps: bool) -> (Option<usize>, String) {
+    let (key, image) = if in_deps {
+        (&prepared.spec.build.apt, &prepared.plan.images.builder)
+    } else {
+        (&prepared.spec.run.apt, &prepared.plan.images.base)
     };
-    BuildError::located(SpecError::at(spec_file, line, message, fix), sources)
+    let line = key.as_ref().map(|apt| apt.span().start);
+    let exit = |code: i32| message.contains(&format!("exit code: {code}"));
+    let fix = if exit(crate::lower::APT_NO_APT_GET) {
+        format!("{image} has no apt-get: apt packages need a Debian or Ubuntu image")
+    } else if exit(crate::lower::APT_NO_SUCH_PACKAGE) {
+        format!("the step's log above names the packages {image}'s apt sources lack: check their names for its Debian or Ubuntu release (apt-cache search <word>)")
+    } else {
+        "apt-get's own error is in the step's log above".to_string()
+    };
+    (line, fix)
 }
 
 /// Whether `error` is BuildKit's failure to load the uv image `uv` (missing, unreachable,
