@@ -3,10 +3,14 @@
 //! `docker run` would. Read through the gateway (no container runs), so a misspelled command
 //! fails the build at its line instead of every `docker run` of the image.
 
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
 use crate::frontend::BuildError;
 use crate::gateway::{Bridge, DirEntry};
 use crate::prepare::Prepared;
-use crate::spec::SpecError;
+use crate::spec::{RunTable, SpecError};
 
 /// Where an executable was looked for, and what was there instead.
 #[derive(Debug, PartialEq, Eq)]
@@ -149,21 +153,7 @@ pub async fn check<B: Bridge>(
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(crate::image::DEFAULT_PATH);
-    let has_entrypoint = config
-        .get("config")
-        .and_then(|c| c.as_object())
-        .and_then(crate::image::entrypoint_of)
-        .is_some();
-    let command = if has_entrypoint {
-        &None
-    } else {
-        &spec.run.command
-    };
-    for (key, value) in [
-        ("entrypoint", &spec.run.entrypoint),
-        ("command", command),
-        ("healthcheck", &spec.run.healthcheck),
-    ] {
+    for (key, value) in checked_keys(&spec.run, config) {
         let Some(value) = value else { continue };
         let Some(name) = value.get_ref().first() else {
             continue;
@@ -172,55 +162,9 @@ pub async fn check<B: Bridge>(
             continue;
         }
         let lookup = find_executable(bridge, reference, name, path_env, &settings.workdir).await;
-        // The name and its path come from the spec: quoted cut when long.
-        let shown = crate::spec::shorten(name);
-        let (message, fix) = match lookup {
-            Lookup::Found | Lookup::Unknown => continue,
-            Lookup::Missing { searched, nearest } => {
-                let place = if name.contains('/') {
-                    "is not in the runtime image".to_string()
-                } else {
-                    format!(
-                        "is in no directory of the runtime image's PATH ({})",
-                        crate::spec::shorten_to(&searched.join(":"), 4 * crate::spec::QUOTED_MAX)
-                    )
-                };
-                let fix = match (nearest, scripts.keys().next()) {
-                    (Some(nearest), _) => {
-                        format!("did you mean `{}`?", crate::spec::shorten(&nearest))
-                    }
-                    (None, Some(_)) => format!(
-                        "use a console script of the project ({}), or the executable's full path",
-                        scripts.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                    (None, None) => {
-                        "use an executable the image has, e.g. [\"python\", \"-m\", \"<module>\"]"
-                            .to_string()
-                    }
-                };
-                (format!("[run] {key} runs `{shown}`, which {place}"), fix)
-            }
-            Lookup::NotExecutable { path, mode } => (
-                format!(
-                    "[run] {key} runs `{shown}`, but {} is not executable (mode {mode:o})",
-                    crate::spec::shorten(&path)
-                ),
-                // Files under the workdir came from the build context; others from the images.
-                if path.starts_with(&format!("{}/", settings.workdir)) {
-                    format!(
-                        "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{shown}\"]"
-                    )
-                } else {
-                    "run it with its interpreter, or name an executable the image has".to_string()
-                },
-            ),
-            Lookup::Directory { path } => (
-                format!(
-                    "[run] {key} runs `{shown}`, but {} is a directory",
-                    crate::spec::shorten(&path)
-                ),
-                "name the program in it".to_string(),
-            ),
+        let Some((message, fix)) = lookup_failure(key, name, lookup, &scripts, &settings.workdir)
+        else {
+            continue;
         };
         return Err(BuildError::located(
             SpecError::at(spec_file, value.span().start, message, fix),
@@ -228,4 +172,98 @@ pub async fn check<B: Bridge>(
         ));
     }
     Ok(())
+}
+
+/// The `[run]` keys whose executable is looked up, in turn: `command` only when the image has
+/// no entrypoint (which would run it as its arguments).
+fn checked_keys<'a>(
+    run: &'a RunTable,
+    config: &serde_json::Value,
+) -> [(&'static str, &'a Option<Spanned<Vec<String>>>); 3] {
+    let has_entrypoint = config
+        .get("config")
+        .and_then(|c| c.as_object())
+        .and_then(crate::image::entrypoint_of)
+        .is_some();
+    let command = if has_entrypoint { &None } else { &run.command };
+    [
+        ("entrypoint", &run.entrypoint),
+        ("command", command),
+        ("healthcheck", &run.healthcheck),
+    ]
+}
+
+/// The message and fix for `[run] {key}`, whose executable `name` `lookup` did not find as
+/// one; `None` when it did, or could not tell.
+fn lookup_failure(
+    key: &str,
+    name: &str,
+    lookup: Lookup,
+    scripts: &BTreeMap<String, String>,
+    workdir: &str,
+) -> Option<(String, String)> {
+    // The name and its path come from the spec: quoted cut when long.
+    let shown = crate::spec::shorten(name);
+    let failure = match lookup {
+        Lookup::Found | Lookup::Unknown => return None,
+        Lookup::Missing { searched, nearest } => (
+            format!(
+                "[run] {key} runs `{shown}`, which {}",
+                missing_place(name, &searched)
+            ),
+            missing_fix(nearest, scripts),
+        ),
+        Lookup::NotExecutable { path, mode } => (
+            format!(
+                "[run] {key} runs `{shown}`, but {} is not executable (mode {mode:o})",
+                crate::spec::shorten(&path)
+            ),
+            // Files under the workdir came from the build context; others from the images.
+            if path.starts_with(&format!("{workdir}/")) {
+                format!(
+                    "make it executable in the build context (chmod +x), or run it with its interpreter, e.g. [\"sh\", \"{shown}\"]"
+                )
+            } else {
+                "run it with its interpreter, or name an executable the image has".to_string()
+            },
+        ),
+        Lookup::Directory { path } => (
+            format!(
+                "[run] {key} runs `{shown}`, but {} is a directory",
+                crate::spec::shorten(&path)
+            ),
+            "name the program in it".to_string(),
+        ),
+    };
+    Some(failure)
+}
+
+/// Where a missing executable `name` is not: the image, for a path, else the directories of
+/// its `PATH` (`searched`).
+fn missing_place(name: &str, searched: &[String]) -> String {
+    if name.contains('/') {
+        "is not in the runtime image".to_string()
+    } else {
+        format!(
+            "is in no directory of the runtime image's PATH ({})",
+            crate::spec::shorten_to(&searched.join(":"), 4 * crate::spec::QUOTED_MAX)
+        )
+    }
+}
+
+/// The fix for a missing executable: the `nearest` name found, else the project's console
+/// `scripts`, else a module run by `python -m`.
+fn missing_fix(nearest: Option<String>, scripts: &BTreeMap<String, String>) -> String {
+    match (nearest, scripts.keys().next()) {
+        (Some(nearest), _) => {
+            format!("did you mean `{}`?", crate::spec::shorten(&nearest))
+        }
+        (None, Some(_)) => format!(
+            "use a console script of the project ({}), or the executable's full path",
+            scripts.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        (None, None) => {
+            "use an executable the image has, e.g. [\"python\", \"-m\", \"<module>\"]".to_string()
+        }
+    }
 }
