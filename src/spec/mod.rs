@@ -3,6 +3,7 @@
 //! This module only types the text and checks each value on its own; defaults that depend on the
 //! project are filled in by [`crate::settings`].
 
+mod check;
 pub mod duration;
 mod error;
 pub mod overrides;
