@@ -97,12 +97,11 @@ fn all_quoted(message: &str, after: &str) -> Vec<String> {
         .collect()
 }
 
+/// A TOML error as a [`SpecError`] on its line, in words about the spec's tables and keys.
 fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
     let offset = e.span().map(|s| s.start).unwrap_or(0);
     let line = line_of(text, offset);
     let raw = e.message().trim().replace('\n', " ");
-    // Keys and values quoted from the text are cut when long.
-    let key_on_line = |text: &str, line: usize| key_on_line(text, line).map(|k| shorten(&k));
     let table = table_at(text, offset);
     let place = match &table {
         Some(t) => format!("[{t}]"),
@@ -118,13 +117,64 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
                 .trim_start_matches('[')
                 .trim()
         });
+    let at = TomlError {
+        text,
+        line,
+        raw,
+        table,
+        place,
+    };
     let (message, fix) = if let (Some(name), true) = (header, this_line.starts_with("[[")) {
         (
             format!("[[{name}]] makes a list of tables, but [{name}] is one table"),
             format!("write [{name}], once"),
         )
-    } else if raw.contains("duplicate key") {
-        match (header, key_on_line(text, line)) {
+    } else if at.raw.contains("duplicate key") {
+        at.duplicate_key(header)
+    } else if let Some(key) = quoted(&at.raw, "unknown field").map(|k| shorten(&k)) {
+        at.unknown_field(&key)
+    } else if let Some(variant) = quoted(&at.raw, "unknown variant") {
+        at.unknown_variant(&variant)
+    } else if at.raw.starts_with("invalid type") {
+        at.invalid_type()
+    } else {
+        (
+            format!("invalid TOML: {}", shorten(&at.raw)),
+            "check the quoting and brackets on this line".to_string(),
+        )
+    };
+    SpecError {
+        file: file.into(),
+        line,
+        message: message.replace("  ", " "),
+        fix,
+    }
+}
+
+/// Where a TOML error is and what it says, which its message and fix are made from.
+struct TomlError<'a> {
+    text: &'a str,
+    /// The error's line, counted from 1.
+    line: usize,
+    /// The error's own message, on one line.
+    raw: String,
+    /// The `[table]` header in force at the error, if any.
+    table: Option<String>,
+    /// `[table]`, or `the top level` before any header.
+    place: String,
+}
+
+impl TomlError<'_> {
+    /// The key set on the error's line.
+    fn line_key(&self) -> Option<String> {
+        // Keys and values quoted from the text are cut when long.
+        key_on_line(self.text, self.line).map(|k| shorten(&k))
+    }
+
+    /// A table opened twice (`header` is the one on the error's line), or a key set twice.
+    fn duplicate_key(&self, header: Option<&str>) -> (String, String) {
+        let place = &self.place;
+        match (header, self.line_key()) {
             (Some(name), _) => (
                 format!("[{name}] is opened a second time"),
                 format!("put these keys into the first [{name}]"),
@@ -134,35 +184,39 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
                 "keep one of the two".to_string(),
             ),
             (None, None) => (
-                format!("invalid TOML: {}", shorten(&raw)),
+                format!("invalid TOML: {}", shorten(&self.raw)),
                 "a key is set a second time: keep one of the two".to_string(),
             ),
         }
-    } else if let Some(key) = quoted(&raw, "unknown field").map(|k| shorten(&k)) {
-        let expected = all_quoted(&raw, "expected");
-        let is_header = text
+    }
+
+    /// An unknown `key`: a key outside any table, a table's name used as a key, an unknown
+    /// table, or a key its table does not take.
+    fn unknown_field(&self, key: &str) -> (String, String) {
+        let (table, place) = (&self.table, &self.place);
+        let expected = all_quoted(&self.raw, "expected");
+        let is_header = self
+            .text
             .lines()
-            .nth(line - 1)
+            .nth(self.line - 1)
             .is_some_and(|l| l.trim_start().starts_with('['));
-        if table.is_none() && !is_header && !TABLES.contains(&key.as_str()) {
-            let fix = match table_of_key(&key) {
+        if table.is_none() && !is_header && !TABLES.contains(&key) {
+            let fix = match table_of_key(key) {
                 Some(t) => format!("put it under [{t}]"),
                 None => {
                     "keys go in one of the tables [build], [sync], [cache], [run] and [test]".into()
                 }
             };
             (format!("unknown key `{key}` at the top level"), fix)
-        } else if let (Some(t), true) = (&table, TABLES.contains(&key.as_str())) {
+        } else if let (Some(t), true) = (table, TABLES.contains(&key)) {
             // `sync.dev = true` under [build], or a [[sync]] / [run.x] header gone wrong.
             (
                 format!("unknown key `{key}` in [{t}]"),
                 format!("[{key}] is a table of its own: write its keys under a [{key}] header"),
             )
-        } else if table.is_none()
-            || TABLES.contains(&key.as_str())
-            || expected.iter().any(|k| k == "build")
+        } else if table.is_none() || TABLES.contains(&key) || expected.iter().any(|k| k == "build")
         {
-            let fix = match closest(&key, TABLES) {
+            let fix = match closest(key, TABLES) {
                 Some(near) => format!("did you mean [{near}]? uv.build has the tables [build], [sync], [cache], [run] and [test]"),
                 None => "uv.build has the tables [build], [sync], [cache], [run] and [test]".to_string(),
             };
@@ -170,41 +224,39 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
         } else {
             let names: Vec<&str> = expected.iter().map(String::as_str).collect();
             let known = names.join(", ");
-            let elsewhere = table_of_key(&key).filter(|t| Some(*t) != table.as_deref());
-            let fix = match (elsewhere, closest(&key, &names)) {
+            let elsewhere = table_of_key(key).filter(|t| Some(*t) != table.as_deref());
+            let fix = match (elsewhere, closest(key, &names)) {
                 (Some(t), _) => format!("`{key}` belongs in [{t}]: move it there"),
                 (None, Some(near)) => format!("did you mean `{near}`? {place} takes: {known}"),
                 (None, None) => format!("remove it; {place} takes: {known}"),
             };
             (format!("unknown key `{key}` in {place}"), fix)
         }
-    } else if let Some(variant) = quoted(&raw, "unknown variant") {
-        let key = key_on_line(text, line).unwrap_or_default();
-        let expected = all_quoted(&raw, "expected");
+    }
+
+    /// A value (`variant`) that is not one of the key's accepted values.
+    fn unknown_variant(&self, variant: &str) -> (String, String) {
+        let (place, key) = (&self.place, self.line_key().unwrap_or_default());
+        let expected = all_quoted(&self.raw, "expected");
         (
             format!(
                 "{place} {key}: {} is not one of the accepted values",
-                quote(&variant)
+                quote(variant)
             ),
             format!("use one of: {}", expected.join(", ")),
         )
-    } else if raw.starts_with("invalid type") {
-        let key = key_at(text, line).map(|k| shorten(&k)).unwrap_or_default();
-        let expected = match raw.split("expected").nth(1).unwrap_or("").trim() {
-            "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
-            "a map" => "a table, e.g. { KEY = \"value\" }".to_string(),
-            // serde names Rust's integer types.
-            int if int.len() > 1
-                && (int.starts_with('i') || int.starts_with('u'))
-                && int[1..].chars().all(|c| c.is_ascii_digit()) =>
-            {
-                "a whole number".to_string()
-            }
-            "f32" | "f64" => "a number".to_string(),
-            other => other.to_string(),
-        };
+    }
+
+    /// A value of the wrong type, and the type to write instead.
+    fn invalid_type(&self) -> (String, String) {
+        let place = &self.place;
+        let key = key_at(self.text, self.line)
+            .map(|k| shorten(&k))
+            .unwrap_or_default();
+        let expected = expected_type(&self.raw);
         let got = shorten(
-            raw.trim_start_matches("invalid type:")
+            self.raw
+                .trim_start_matches("invalid type:")
                 .split(", expected")
                 .next()
                 .unwrap_or("")
@@ -214,17 +266,23 @@ fn from_toml_error(file: &str, text: &str, e: &toml::de::Error) -> SpecError {
             format!("{place} {key} has the wrong type: {got}"),
             format!("write {expected}"),
         )
-    } else {
-        (
-            format!("invalid TOML: {}", shorten(&raw)),
-            "check the quoting and brackets on this line".to_string(),
-        )
-    };
-    SpecError {
-        file: file.into(),
-        line,
-        message: message.replace("  ", " "),
-        fix,
+    }
+}
+
+/// The type an `invalid type` error expects, as the spec would write it.
+fn expected_type(raw: &str) -> String {
+    match raw.split("expected").nth(1).unwrap_or("").trim() {
+        "a sequence" => "a list, e.g. [\"a\", \"b\"]".to_string(),
+        "a map" => "a table, e.g. { KEY = \"value\" }".to_string(),
+        // serde names Rust's integer types.
+        int if int.len() > 1
+            && (int.starts_with('i') || int.starts_with('u'))
+            && int[1..].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            "a whole number".to_string()
+        }
+        "f32" | "f64" => "a number".to_string(),
+        other => other.to_string(),
     }
 }
 
