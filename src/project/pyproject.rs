@@ -78,6 +78,7 @@ impl PyProject {
             .is_some_and(|b| b.build_backend.as_deref() == Some("uv_build"))
     }
 
+    /// Reads the parts of the file the build uses; invalid TOML is an error on its line.
     pub fn parse(text: &str) -> Result<PyProject, SpecError> {
         let doc: toml::Table = toml::from_str(text).map_err(|e| SpecError {
             file: super::PYPROJECT.into(),
@@ -92,78 +93,11 @@ impl PyProject {
                 .and_then(|v| v.as_str())
                 .map(str::to_string)
         };
-        let scripts = project
-            .and_then(|p| p.get("scripts"))
-            .and_then(|s| s.as_table())
-            .map(|t| {
-                t.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
         let uv = doc
             .get("tool")
             .and_then(|t| t.get("uv"))
             .and_then(|u| u.as_table());
-        let workspace_members = uv
-            .and_then(|u| u.get("workspace"))
-            .and_then(|w| w.as_table())
-            .map(|w| {
-                w.get("members")
-                    .and_then(|m| m.as_array())
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            });
-        let index_names = uv
-            .and_then(|u| u.get("index"))
-            .and_then(|i| i.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|i| i.get("name")?.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let urls = project
-            .and_then(|p| p.get("urls"))
-            .and_then(|u| u.as_table())
-            .map(|t| {
-                t.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let readme = project.and_then(|p| p.get("readme")).and_then(|r| {
-            r.as_str()
-                .or_else(|| r.get("file").and_then(|f| f.as_str()))
-                .map(str::to_string)
-        });
-        let license = project.and_then(|p| p.get("license")).and_then(|l| {
-            l.as_str()
-                .or_else(|| l.get("text").and_then(|t| t.as_str()))
-                .map(str::to_string)
-        });
-        let build_system =
-            doc.get("build-system")
-                .and_then(|b| b.as_table())
-                .map(|b| BuildSystem {
-                    requires: b
-                        .get("requires")
-                        .and_then(|r| r.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    build_backend: b
-                        .get("build-backend")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string),
-                });
+        let build_system = build_system(&doc);
         let editable_layout = match (&build_system, string("name")) {
             (
                 Some(BuildSystem {
@@ -181,35 +115,108 @@ impl PyProject {
                     .and_then(|b| b.as_table()),
             )
         });
-        let keys = |table: Option<&toml::Value>| -> Vec<String> {
-            table
-                .and_then(|t| t.as_table())
-                .map(|t| t.keys().map(|k| normalize_name(k)).collect())
-                .unwrap_or_default()
-        };
-        let extras = keys(project.and_then(|p| p.get("optional-dependencies")));
-        let mut groups = keys(doc.get("dependency-groups"));
-        if uv.and_then(|u| u.get("dev-dependencies")).is_some()
-            && !groups.iter().any(|g| g == "dev")
-        {
-            groups.push("dev".into());
-        }
         Ok(PyProject {
-            readme,
-            extras,
-            groups,
+            readme: string_or_field(project, "readme", "file"),
+            extras: table_keys(project.and_then(|p| p.get("optional-dependencies"))),
+            groups: groups(&doc, uv),
             build_system,
             uv_build_module,
             editable_layout,
-            urls,
-            license,
+            urls: string_table(project, "urls"),
+            license: string_or_field(project, "license", "text"),
             name: string("name"),
             version: string("version"),
             description: string("description"),
             requires_python: string("requires-python"),
-            scripts,
-            workspace_members,
-            index_names,
+            scripts: string_table(project, "scripts"),
+            workspace_members: workspace_members(uv),
+            index_names: index_names(uv),
         })
     }
+}
+
+/// `[project] key`'s table of strings (`[project.scripts]`, `[project.urls]`), without the
+/// entries whose value is not a string.
+fn string_table(project: Option<&toml::Table>, key: &str) -> BTreeMap<String, String> {
+    project
+        .and_then(|p| p.get(key))
+        .and_then(|s| s.as_table())
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[project] key` when it is a string, or its table's `field` (`readme = { file = ... }`,
+/// `license = { text = ... }`).
+fn string_or_field(project: Option<&toml::Table>, key: &str, field: &str) -> Option<String> {
+    project.and_then(|p| p.get(key)).and_then(|v| {
+        v.as_str()
+            .or_else(|| v.get(field).and_then(|f| f.as_str()))
+            .map(str::to_string)
+    })
+}
+
+/// The strings of an array, without its other values; none if it is not an array.
+fn strings(array: Option<&toml::Value>) -> Vec<String> {
+    array
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[tool.uv.workspace] members`: empty in a workspace without members, `None` outside one.
+fn workspace_members(uv: Option<&toml::Table>) -> Option<Vec<String>> {
+    uv.and_then(|u| u.get("workspace"))
+        .and_then(|w| w.as_table())
+        .map(|w| strings(w.get("members")))
+}
+
+/// The names of `[[tool.uv.index]]` entries that have one.
+fn index_names(uv: Option<&toml::Table>) -> Vec<String> {
+    uv.and_then(|u| u.get("index"))
+        .and_then(|i| i.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i.get("name")?.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `[build-system]`'s requirements and backend, when the file has the table.
+fn build_system(doc: &toml::Table) -> Option<BuildSystem> {
+    doc.get("build-system")
+        .and_then(|b| b.as_table())
+        .map(|b| BuildSystem {
+            requires: strings(b.get("requires")),
+            build_backend: b
+                .get("build-backend")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+        })
+}
+
+/// A table's keys, normalized; none if it is not a table.
+fn table_keys(table: Option<&toml::Value>) -> Vec<String> {
+    table
+        .and_then(|t| t.as_table())
+        .map(|t| t.keys().map(|k| normalize_name(k)).collect())
+        .unwrap_or_default()
+}
+
+/// The `[dependency-groups]`, and `dev` for `[tool.uv] dev-dependencies` unless a group has
+/// that name.
+fn groups(doc: &toml::Table, uv: Option<&toml::Table>) -> Vec<String> {
+    let mut groups = table_keys(doc.get("dependency-groups"));
+    if uv.and_then(|u| u.get("dev-dependencies")).is_some() && !groups.iter().any(|g| g == "dev") {
+        groups.push("dev".into());
+    }
+    groups
 }
