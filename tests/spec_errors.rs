@@ -63,6 +63,7 @@ fn spec_errors() {
         ),
         ("key of another table", "[build]\ndev = true\n"),
         ("root uid", "[run]\nuid = 0\n"),
+        ("empty user", "[run]\nuser = \"\"\n"),
         ("numeric user", "[run]\nuser = \"00\"\n"),
         ("bad stop signal", "[run]\nstop-signal = \"SIGFOO\"\n"),
         (

@@ -150,7 +150,7 @@ impl Checker<'_> {
                 "remove the key to get the default user \"app\", or name another user",
             ));
         }
-        if name.chars().all(|c| c.is_ascii_digit()) {
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()) {
             return Err(self.error(
                 user,
                 format!(

@@ -8,6 +8,7 @@ pub mod duration;
 mod error;
 pub mod overrides;
 mod parse;
+mod suggest;
 
 use std::collections::BTreeMap;
 
@@ -17,7 +18,8 @@ use toml::Spanned;
 pub use crate::llb::CacheSharing;
 pub use error::line_of;
 pub use error::{quote, shorten, shorten_to, SpecError, SpecFile, QUOTED_MAX};
-pub use parse::{closest, edit_distance, parse, parse_with_args};
+pub use parse::{parse, parse_with_args};
+pub use suggest::{closest, edit_distance};
 
 /// A parsed `uv.build`. Every field is optional; `None` means "use the default".
 #[derive(Debug, Default, Deserialize)]

@@ -93,7 +93,7 @@ pub fn apply(
             let mut known: Vec<String> = OVERRIDES.iter().map(|(t, k, _)| arg_name(t, k)).collect();
             known.push(UV_VERSION_ARG.into());
             let names: Vec<&str> = known.iter().map(String::as_str).collect();
-            let fix = match super::parse::closest(arg, &names) {
+            let fix = match super::suggest::closest(arg, &names) {
                 Some(near) => format!(
                     "did you mean {near}? (a UVF_ arg is UVF_<TABLE>_<KEY> of a uv.build key)"
                 ),
