@@ -160,15 +160,16 @@ fn setuptools(package: &Package) -> EditableLayout {
                     Some(root) => format!("{root}/{one}"),
                     None => one.to_string(),
                 }),
+                [] => package.wheel("packages names no top-level package"),
                 _ => package.wheel("packages names several top-level packages"),
             }
         }
-        Some(_) => {
-            let find = setuptools
-                .and_then(|s| s.get("packages"))
-                .and_then(|p| p.get("find"));
+        Some(toml::Value::Table(packages)) => {
+            let Some(find) = packages.get("find") else {
+                return package.wheel("packages is a table without find");
+            };
             let wheres: Vec<&str> = find
-                .and_then(|f| f.get("where"))
+                .get("where")
                 .and_then(|w| w.as_array())
                 .map(|w| w.iter().filter_map(|v| v.as_str()).collect())
                 .unwrap_or_default();
@@ -178,6 +179,7 @@ fn setuptools(package: &Package) -> EditableLayout {
                 _ => package.wheel("packages.find looks in several directories"),
             }
         }
+        Some(_) => package.wheel("packages is neither a list nor packages.find"),
         None => package.discovered(root.as_deref()),
     }
 }
@@ -330,6 +332,21 @@ mod tests {
                 "setuptools.build_meta",
                 "[tool.setuptools]\next-modules = [{ name = \"a\", sources = [\"a.c\"] }]",
                 "setuptools: ext-modules are compiled",
+            ),
+            (
+                "setuptools.build_meta",
+                "[tool.setuptools]\npackages = [\"a.b\"]",
+                "setuptools: packages names no top-level package",
+            ),
+            (
+                "setuptools.build_meta",
+                "[tool.setuptools]\npackages = \"a\"",
+                "setuptools: packages is neither a list nor packages.find",
+            ),
+            (
+                "setuptools.build_meta",
+                "[tool.setuptools.packages]\nfound = {}",
+                "setuptools: packages is a table without find",
             ),
             (
                 "pdm.backend",
