@@ -5,7 +5,8 @@
 use crate::llb::{self, Network, State};
 use crate::plan::{Plan, SyncStep, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT};
 
-use super::{network_of, Images, LowerInputs, RERUN_ENV, SCRIPTS_MOUNT};
+use super::steps::network_of;
+use super::{Images, LowerInputs, RERUN_ENV, SCRIPTS_MOUNT};
 
 /// The sync step on `state`, and what it collected into an output mount (if it collects).
 pub(super) fn lower_sync(

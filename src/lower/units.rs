@@ -6,7 +6,9 @@ use crate::llb::{self, Chown, Network, State};
 use crate::plan::{InstallUnitsStep, Plan, UnitLayer, UV_MOUNT};
 use crate::settings::{PackageUnits, UnitPackage};
 
-use super::{copy_options, network_of, Images, LowerInputs, RERUN_ENV};
+use super::copies::copy_options;
+use super::steps::network_of;
+use super::{Images, LowerInputs, RERUN_ENV};
 
 /// Where a unit's step writes its one-line requirements file (outside the venv, so in no layer).
 const REQUIREMENT_FILE: &str = "/tmp/uv-frontend-requirement.txt";
