@@ -58,8 +58,8 @@ impl HealthOptions {
     }
 }
 
-/// What `[run]` resolves to, besides the working directory and the command, which depend on
-/// the workdir and the project's kind.
+/// What resolving `[run]` reads: the spec, the project, the base image (its name and account
+/// files, for the runtime user) and `--label`'s values.
 pub(super) struct RunInputs<'a> {
     pub spec_file: &'a SpecFile,
     pub spec: &'a Spec,
