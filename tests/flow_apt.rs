@@ -111,6 +111,8 @@ fn a_failed_install_is_named_at_its_apt_line_with_what_went_wrong() {
             "names the packages 127.0.0.1:5000/python:3.11-bookworm's apt sources lack",
         ),
         (3, "127.0.0.1:5000/python:3.11-bookworm has no apt-get"),
+        // Any other failure of apt-get (a broken mirror, a held package): its own words.
+        (100, "(fix: apt-get's own error is in the step's log above)"),
     ] {
         let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, &spec);
         bridge.build_error = Some(format!(

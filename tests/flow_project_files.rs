@@ -41,6 +41,26 @@ fn patterns(source: &pb::SourceOp, key: &str) -> Vec<String> {
 }
 
 #[test]
+fn a_failed_build_command_is_named_at_the_run_line_with_where_commands_run() {
+    let spec = spec_with(COLLECTSTATIC.trim_start_matches("[build]\n"), "");
+    let built = build(DJANGO_EXAMPLE, &spec);
+    let (_, step) = vertex(
+        built.result_definition(),
+        "[build 2/2] python manage.py collectstatic",
+    );
+    let args = exec(&step).meta.as_ref().expect("meta").args.join(" ");
+    let mut failing = FakeBridge::with_project(DJANGO_EXAMPLE, &spec);
+    failing.build_error = Some(format!(
+        "process \"{args}\" did not complete successfully: exit code: 1"
+    ));
+    run(&mut failing, &opts());
+    assert_eq!(
+        failing.error_message(),
+        "uv.build:5: step [build 2/2] python manage.py collectstatic --noinput failed: exit code: 1 (its output is in the step's log) (fix: the step's log above names the command that failed; [build] run commands run in the builder from /app, with /app/.venv/bin first on PATH and the whole build context at /app)"
+    );
+}
+
+#[test]
 fn build_commands_run_with_the_venv_active_and_what_they_write_is_a_layer_of_its_own() {
     // [build] is already open in EXAMPLE_SPEC: the key goes under it.
     let spec = spec_with(COLLECTSTATIC.trim_start_matches("[build]\n"), "");
