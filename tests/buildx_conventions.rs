@@ -735,12 +735,11 @@ fn a_stale_lock_keeps_the_project_phase_online_so_uv_can_say_so() {
     );
 
     // When that sync fails, the error says why and what to do.
-    let (_, phase2) = vertex(bridge.result_definition(), "[project 2/2] uv sync");
-    let args = exec(&phase2).meta.as_ref().expect("meta").args.join(" ");
     let mut failing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     failing.edit_context_file("pyproject.toml", with_unlocked_dependency);
-    failing.build_error = Some(format!(
-        "process \"{args}\" did not complete successfully: exit code: 1"
+    failing.build_error = Some(process_failure(
+        bridge.result_definition(),
+        "[project 2/2] uv sync",
     ));
     run(&mut failing, &opts());
     assert_eq!(

@@ -120,12 +120,10 @@ fn a_locked_package_bumped_reruns_its_step_alone() {
 fn a_failing_unit_is_named_by_its_progress_name() {
     let mut ok = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     run(&mut ok, &opts());
-    let def = ok.result_definition();
-    let (_, install) = vertex(def, "[deps 1/1] uv pip install idna");
-    let args = exec(&install).meta.as_ref().expect("meta").args.join(" ");
     let mut failing = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    failing.build_error = Some(format!(
-        "process {args:?} did not complete successfully: exit code: 1"
+    failing.build_error = Some(process_failure(
+        ok.result_definition(),
+        "[deps 1/1] uv pip install idna",
     ));
     run(&mut failing, &opts());
     assert_eq!(

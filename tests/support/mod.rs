@@ -337,6 +337,15 @@ pub fn vertex(definition: &pb::Definition, prefix: &str) -> (String, pb::Op) {
     found.into_iter().next().expect("one")
 }
 
+/// BuildKit's error when the process of the vertex of `definition` named `prefix...` fails with
+/// exit code 1, as a build's solve returns it: what a fake build fails with to test the message
+/// a failed step gets.
+pub fn process_failure(definition: &pb::Definition, prefix: &str) -> String {
+    let (_, step) = vertex(definition, prefix);
+    let args = exec(&step).meta.as_ref().expect("meta").args.join(" ");
+    format!("process \"{args}\" did not complete successfully: exit code: 1")
+}
+
 pub fn exec(op: &pb::Op) -> &pb::ExecOp {
     match op.op.as_ref() {
         Some(pb::op::Op::Exec(e)) => e,
