@@ -4,6 +4,10 @@
 //! and snapshot-tested, and [`crate::lower`] turns it into LLB without making decisions of its own.
 
 mod build;
+mod builder_stages;
+mod names;
+mod runtime_stages;
+mod shared_steps;
 mod steps;
 mod units;
 
@@ -11,7 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use build::{plan, BUILD_STAGE, DEPS_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
+pub use build::plan;
+pub use names::{BUILD_STAGE, DEPS_STAGE, INTERPRETER_CHECK_SCRIPT, PROJECT_STAGE};
 pub use steps::{AptInstallStep, CopyContextStep, InstallUnitsStep, SyncStep};
 
 use crate::llb::CacheSharing;
