@@ -195,6 +195,3 @@ impl Project {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;
