@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod e2e;
+pub mod flow;
 pub mod oci_export;
 pub mod private_index;
 
