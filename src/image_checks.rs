@@ -4,6 +4,7 @@
 use crate::frontend::BuildError;
 use crate::gateway::Bridge;
 use crate::prepare::Prepared;
+use crate::settings::SshAgent;
 use crate::spec::SpecError;
 
 /// The images' platform, the builder's Python and, for git sources, its git.
@@ -15,8 +16,6 @@ pub async fn check<B: Bridge>(
 ) -> Result<(), BuildError> {
     let Prepared {
         platform,
-        cache_imports,
-        resolve_mode,
         spec_file,
         spec,
         settings,
@@ -56,41 +55,84 @@ pub async fn check<B: Bridge>(
         }
     }
 
-    // uv runs git for a lock's git sources; slim images have none.
-    if let Some((why, pretend)) = git_needed_for(prepared) {
-        let builder = &plan.images.builder;
-        let has_git = crate::reads::image_has_command(
-            bridge,
-            (builder, &prepared.pinned(builder)),
-            platform,
-            resolve_mode,
-            cache_imports,
-            &crate::image::env_of(builder_config),
-            "git",
-        )
-        .await
-        .map_err(|cause| prepared.image_failure("builder", &cause))?;
-        if !has_git {
-            let offset = spec.build.builder.as_ref().map_or(0, |b| b.span().start);
-            return Err(BuildError::located(
-                SpecError::at(
-                    spec_file,
-                    offset,
-                    format!(
-                        "{why}, and the builder image {} has no git on its PATH",
-                        plan.images.builder
-                    ),
-                    if pretend {
-                        "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base) and keep .git in the build context, or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>"
-                    } else {
-                        "use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base"
-                    },
-                ),
-                sources,
-            ));
-        }
+    check_git_tools(bridge, prepared, builder_config).await
+}
+
+/// The builder's `git` for the lock's git sources or a version read from git, and its `ssh`
+/// for git sources over SSH, unless `[build] apt` installs them: slim images have neither.
+async fn check_git_tools<B: Bridge>(
+    bridge: &B,
+    prepared: &Prepared,
+    builder_config: &serde_json::Value,
+) -> Result<(), BuildError> {
+    let settings = &prepared.settings;
+    let apt_has = |package: &str| settings.build_apt.iter().any(|p| p == package);
+    let git = git_needed_for(prepared).filter(|_| !apt_has("git"));
+    let ssh =
+        (settings.sync.ssh == SshAgent::Required && !apt_has("openssh-client") && !apt_has("ssh"))
+            .then_some("ssh");
+    let wanted: Vec<&str> = git.as_ref().map(|_| "git").into_iter().chain(ssh).collect();
+    if wanted.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let builder = &prepared.plan.images.builder;
+    let missing = crate::reads::image_lacks_commands(
+        bridge,
+        (builder, &prepared.pinned(builder)),
+        &prepared.platform,
+        &prepared.resolve_mode,
+        &prepared.cache_imports,
+        &crate::image::env_of(builder_config),
+        &wanted,
+    )
+    .await
+    .map_err(|cause| prepared.image_failure("builder", &cause))?;
+    let message = match (&git, missing.first()) {
+        (_, None) => return Ok(()),
+        (Some((why, _)), Some(&"git")) => {
+            format!("{why}, and the builder image {builder} has no git on its PATH")
+        }
+        _ => format!(
+            "uv.lock has git sources over SSH ({}), which git fetches with ssh, and the builder image {builder} has no ssh on its PATH",
+            settings.sync.ssh_git_hosts.join(", ")
+        ),
+    };
+    let fix = git_tools_fix(&missing, git.is_some_and(|(_, pretend)| pretend));
+    let offset = prepared
+        .spec
+        .build
+        .builder
+        .as_ref()
+        .map_or(0, |b| b.span().start);
+    Err(BuildError::located(
+        SpecError::at(&prepared.spec_file, offset, message, fix),
+        &prepared.sources,
+    ))
+}
+
+/// How to give the builder the `missing` commands (`git`, `ssh`): packages of their own, or an
+/// image that has them; for a version read from git (`pretend`), the other ways too.
+fn git_tools_fix(missing: &[&str], pretend: bool) -> String {
+    let packages: Vec<String> = missing
+        .iter()
+        .map(|c| match *c {
+            "ssh" => "\"openssh-client\"".to_string(),
+            other => format!("\"{other}\""),
+        })
+        .collect();
+    let (them, has) = match missing {
+        [only] => (*only, "has it"),
+        _ => ("git and ssh", "has both"),
+    };
+    let fix = format!(
+        "add [build] apt = [{}], or use a builder image with {them} (python:<version>-bookworm {has}, the -slim ones do not; the runtime base can stay slim with [build] base)",
+        packages.join(", ")
+    );
+    if pretend {
+        format!("{fix}; keep .git in the build context too; or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>")
+    } else {
+        fix
+    }
 }
 
 /// Why the sync steps need git, if they do: the lock's git sources, or a package whose build

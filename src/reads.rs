@@ -233,17 +233,17 @@ pub async fn resolve_config<B: Bridge>(
     })
 }
 
-/// Whether `name` is an entry of a directory on the `PATH` of `env` (an image config's `Env`)
-/// in `image`: e.g. whether the builder has `git` for a lock's git sources.
-pub async fn image_has_command<B: Bridge>(
+/// Which of `names` are not an entry of any directory on the `PATH` of `env` (an image
+/// config's `Env`) in `image`: e.g. whether the builder lacks `git` for a lock's git sources.
+pub async fn image_lacks_commands<'n, B: Bridge>(
     bridge: &B,
     (image, pinned): (&str, &str),
     platform: &Platform,
     resolve_mode: &str,
     cache_imports: &[crate::gateway::CacheImport],
     env: &[String],
-    name: &str,
-) -> Result<bool, String> {
+    names: &[&'n str],
+) -> Result<Vec<&'n str>, String> {
     // Named as the build names this image's vertex, which it is.
     let state = llb::image_resolved(
         pinned,
@@ -259,14 +259,16 @@ pub async fn image_has_command<B: Bridge>(
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(crate::image::DEFAULT_PATH);
+    let mut missing = names.to_vec();
     for dir in path.split(':').filter(|d| d.starts_with('/')) {
+        if missing.is_empty() {
+            break;
+        }
         if let Ok(entries) = bridge.read_dir(&reference, dir).await {
-            if entries.iter().any(|e| e.name == name) {
-                return Ok(true);
-            }
+            missing.retain(|name| !entries.iter().any(|e| e.name == *name));
         }
     }
-    Ok(false)
+    Ok(missing)
 }
 
 /// Whether a gateway read failed because the file (or a directory on its path) is not there.

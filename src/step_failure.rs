@@ -5,7 +5,9 @@
 
 use crate::frontend::BuildError;
 use crate::llb::{self, pb};
+use crate::plan::KNOWN_HOSTS_SECRET;
 use crate::prepare::Prepared;
+use crate::settings::SshAgent;
 use crate::spec::SpecError;
 
 /// A failed solve of the build, as the error the user sees: the step by its progress name, at
@@ -24,6 +26,10 @@ pub fn build_error(
     // The host network is an entitlement the build has to ask for.
     if error.contains("network.host is not allowed") {
         return host_network_not_allowed(prepared);
+    }
+    // A sync step that needs the client's SSH agent, in a build not given one.
+    if error.contains("no SSH key") && error.contains("forwarded from the client") {
+        return ssh_agent_not_forwarded(prepared);
     }
     if let Some(module) = missing_module(error, &prepared.settings.editable_modules) {
         return module_not_in_context(prepared, module);
@@ -57,6 +63,27 @@ fn host_network_not_allowed(prepared: &Prepared) -> BuildError {
         ),
         &prepared.sources,
     )
+}
+
+/// The error for a build whose git sources over SSH need the client's agent, not passed.
+fn ssh_agent_not_forwarded(prepared: &Prepared) -> BuildError {
+    let hosts = prepared.settings.sync.ssh_git_hosts.join(", ");
+    BuildError::located(
+        SpecError::at(
+            &prepared.spec_file,
+            0,
+            format!("uv.lock has git sources over SSH ({hosts}), which uv's git fetches with the client's SSH agent, and this build was not given one"),
+            format!("pass --ssh default to docker buildx build, with an agent holding a key {hosts} accepts (ssh-add -l lists them); and the servers' host keys with --secret id={KNOWN_HOSTS_SECRET},src=$HOME/.ssh/known_hosts"),
+        ),
+        &prepared.sources,
+    )
+}
+
+/// The fix for a failed sync step of a lock with git sources over SSH: what each of ssh's
+/// usual errors in the step's log means here.
+fn ssh_fix(prepared: &Prepared) -> String {
+    let hosts = prepared.settings.sync.ssh_git_hosts.join(", ");
+    format!("uv.lock has git sources over SSH ({hosts}): if the step's log above says \"Host key verification failed\", pass the servers' host keys with --secret id={KNOWN_HOSTS_SECRET},src=$HOME/.ssh/known_hosts (or a file written by ssh-keyscan); if it says \"Permission denied (publickey)\", the agent passed with --ssh default holds no key the server accepts")
 }
 
 /// The error for the project's `module`, which the build context lacks.
@@ -112,6 +139,10 @@ fn failed_step_fix(prepared: &Prepared, message: &str) -> (Option<usize>, String
                 prepared.plan.images.uv
             ),
         ),
+        // git over SSH: the host's key, or the agent's.
+        _ if message.contains("uv sync") && prepared.settings.sync.ssh == SshAgent::Required => {
+            (None, ssh_fix(prepared))
+        }
         // An index that wants credentials refuses uv without them.
         _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => (
             None,

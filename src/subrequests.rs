@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::settings::Target;
+use crate::settings::{SshAgent, Target};
 
 pub const DESCRIBE: &str = "frontend.subrequests.describe";
 pub const TARGETS: &str = "frontend.targets";
@@ -105,8 +105,12 @@ pub fn outline(prepared: &crate::prepare::Prepared) -> BTreeMap<String, Vec<u8>>
             .iter()
             .map(|(name, description, value)| json!({"name": name, "description": description, "value": value}))
             .collect::<Vec<_>>(),
-        "secrets": st.sync.secrets.iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
-        "ssh": if st.sync.ssh { vec![json!({"name": "default"})] } else { vec![] },
+        "secrets": outline_secrets(st).iter().map(|s| json!({"name": s})).collect::<Vec<_>>(),
+        "ssh": if st.sync.ssh.forwarded() {
+            vec![json!({"name": "default", "required": st.sync.ssh == SshAgent::Required})]
+        } else {
+            vec![]
+        },
         "cache": [{"ID": st.cache.id}],
     });
     metadata(outline, outline_text(st, &args))
@@ -277,6 +281,22 @@ fn cache_and_run_args(prepared: &crate::prepare::Prepared) -> Vec<OutlineArg> {
     ]
 }
 
+/// The secrets the build takes, all optional: the index credentials, and the git servers' host
+/// keys when sync steps get the SSH agent.
+fn outline_secrets(st: &crate::settings::Settings) -> Vec<&str> {
+    let known_hosts = st
+        .sync
+        .ssh
+        .forwarded()
+        .then_some(crate::plan::KNOWN_HOSTS_SECRET);
+    st.sync
+        .secrets
+        .iter()
+        .map(String::as_str)
+        .chain(known_hosts)
+        .collect()
+}
+
 /// The outline as `--call=outline` prints it: the build args and their values, the secrets
 /// and SSH it takes, and how the dependencies and the project are installed.
 fn outline_text(st: &crate::settings::Settings, args: &[OutlineArg]) -> String {
@@ -284,14 +304,17 @@ fn outline_text(st: &crate::settings::Settings, args: &[OutlineArg]) -> String {
     for (name, _, value) in args {
         text.push_str(&format!("{name:<26} {value}\n"));
     }
-    if !st.sync.secrets.is_empty() {
-        text.push_str(&format!(
-            "\nSECRETS (optional): {}\n",
-            st.sync.secrets.join(", ")
-        ));
+    let secrets = outline_secrets(st);
+    if !secrets.is_empty() {
+        text.push_str(&format!("\nSECRETS (optional): {}\n", secrets.join(", ")));
     }
-    if st.sync.ssh {
-        text.push_str("SSH (optional): default\n");
+    match st.sync.ssh {
+        SshAgent::None => {}
+        SshAgent::Optional => text.push_str("SSH (optional): default\n"),
+        SshAgent::Required => text.push_str(&format!(
+            "SSH (required: uv.lock has git sources over SSH, from {}): default\n",
+            st.sync.ssh_git_hosts.join(", ")
+        )),
     }
     text.push_str(&format!("\nDEPENDENCIES: {}\n", dependencies_install(st)));
     text.push_str(&format!("PROJECT INSTALL: {}\n", project_install(st)));

@@ -1,5 +1,6 @@
 //! `docker buildx build` conventions at the LLB level: build args that set spec values, secrets
-//! for private indexes, SSH agent forwarding and host networking, as the definition carries them.
+//! for private indexes and host networking, as the definition carries them (SSH agent
+//! forwarding: `flow_git_sources.rs`).
 
 mod support;
 
@@ -299,73 +300,6 @@ fn secrets_are_files_a_wrapper_exports_even_where_buildkit_has_secret_env() {
 }
 
 #[test]
-fn git_sources_get_the_ssh_agent_and_the_spec_can_ask_for_host_network() {
-    let mut bridge = FakeBridge::with_project(
-        PLAIN_EXAMPLE,
-        &format!("{EXAMPLE_SPEC}network = \"host\"\n"),
-    );
-    let lock = std::fs::read_to_string(format!("{PLAIN_EXAMPLE}/uv.lock")).expect("the lock");
-    bridge.set_context_file(
-        "uv.lock",
-        &format!(
-            "{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"ssh://git@example.com/private-lib.git?rev=v1#0123\" }}\n"
-        ),
-    );
-    let git_lock = bridge.locals["context"]["uv.lock"].clone();
-    bridge
-        .image_files
-        .get_mut("127.0.0.1:5000/python:3.11-bookworm")
-        .expect("the builder")
-        .insert("usr/bin/git".into(), b"ELF".to_vec());
-    run(&mut bridge, &opts());
-    bridge.assert_built();
-    let def = bridge.result_definition();
-    for sync in sync_steps(def) {
-        let exec = exec(&sync);
-        let ssh = exec
-            .mounts
-            .iter()
-            .find(|m| m.mount_type == pb::MountType::Ssh as i32)
-            .expect("an ssh mount");
-        assert_eq!(ssh.dest, "/run/buildkit/ssh_agent.0");
-        let opt = ssh.ssh_opt.as_ref().expect("ssh opt");
-        assert_eq!((opt.id.as_str(), opt.optional), ("default", true));
-        let meta = exec.meta.as_ref().expect("meta");
-        assert!(meta
-            .env
-            .contains(&"SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_string()));
-        assert_eq!(exec.network, pb::NetMode::Host as i32);
-    }
-    // A builder without git fails at its line before anything runs, saying what to use.
-    let mut no_git = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-    no_git.set_context_file("uv.lock", &String::from_utf8(git_lock).expect("text"));
-    run(&mut no_git, &opts());
-    assert_eq!(
-        no_git.error_message(),
-        "uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
-    );
-
-    // Without git sources and without the key: neither.
-    let bridge = {
-        let mut b = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
-        run(&mut b, &opts());
-        b
-    };
-    for (sync, network) in sync_steps(bridge.result_definition())
-        .iter()
-        .zip([pb::NetMode::Unset, pb::NetMode::None])
-    {
-        let exec = exec(sync);
-        assert!(!exec
-            .mounts
-            .iter()
-            .any(|m| m.mount_type == pb::MountType::Ssh as i32));
-        // Phase 2 of a project uv_build builds needs no network at all.
-        assert_eq!(exec.network, network as i32);
-    }
-}
-
-#[test]
 fn host_network_can_come_from_a_build_arg() {
     let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     build_with(&mut bridge, &[("UVF_BUILD_NETWORK", "host")]);
@@ -576,7 +510,7 @@ fn a_version_from_git_needs_git_in_the_builder_or_a_pretend_version() {
     run(&mut bridge, &opts());
     assert_eq!(
         bridge.error_message(),
-        "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base) and keep .git in the build context, or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>)"
+        "uv.build:4: building the project needs git: its build system requires hatch-vcs, which reads the version from git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: add [build] apt = [\"git\"], or use a builder image with git (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base); keep .git in the build context too; or give the version with --build-arg SETUPTOOLS_SCM_PRETEND_VERSION=<version>)"
     );
     // hatch-vcs does not know the distribution's name, so the per-package form does not reach
     // it (setuptools-scm says so in the build's log, after the sync started).

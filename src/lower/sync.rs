@@ -3,7 +3,10 @@
 //! after the sync, tidying, the kept venv).
 
 use crate::llb::{self, Network, State};
-use crate::plan::{Plan, SyncStep, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT};
+use crate::plan::{
+    Plan, SyncStep, KNOWN_HOSTS_FILE, KNOWN_HOSTS_SECRET, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
+};
+use crate::settings::SshAgent;
 
 use super::steps::network_of;
 use super::{Images, LowerInputs, RERUN_ENV, SCRIPTS_MOUNT};
@@ -38,7 +41,7 @@ pub(super) fn lower_sync(
     if let Some(nonce) = rerun {
         on = on.env(RERUN_ENV, nonce);
     }
-    if access.ssh {
+    if access.ssh.forwarded() {
         on = on.env("SSH_AUTH_SOCK", SSH_AGENT_SOCKET);
     }
     let mut exec = on
@@ -52,8 +55,13 @@ pub(super) fn lower_sync(
     for id in &access.secrets {
         exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
     }
-    if access.ssh {
-        exec = exec.ssh("default", SSH_AGENT_SOCKET, true);
+    if access.ssh.forwarded() {
+        let optional = access.ssh != SshAgent::Required;
+        exec = exec.ssh("default", SSH_AGENT_SOCKET, optional).secret(
+            KNOWN_HOSTS_SECRET,
+            KNOWN_HOSTS_FILE,
+            true,
+        );
     }
     exec = exec
         .network(match access.network {

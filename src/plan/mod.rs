@@ -51,8 +51,9 @@ pub struct SyncAccess {
     /// only those the client passed: BuildKit's secret env sets one not passed to an empty value,
     /// which would override credentials uv finds elsewhere (the index URL, `.netrc`).
     pub secrets: Vec<String>,
-    /// The client's SSH agent (`--ssh default`), optional, as `SSH_AUTH_SOCK`.
-    pub ssh: bool,
+    /// The client's SSH agent (`--ssh default`) as `SSH_AUTH_SOCK`, and with it the optional
+    /// secret [`KNOWN_HOSTS_SECRET`] at [`KNOWN_HOSTS_FILE`].
+    pub ssh: crate::settings::SshAgent,
     /// Their network (a project phase that needs none gets none, whatever this says).
     pub network: crate::settings::SyncNetwork,
     /// Extra `/etc/hosts` entries (name, IP), from `--add-host`.
@@ -63,6 +64,12 @@ pub struct SyncAccess {
 pub const SECRETS_DIR: &str = "/run/secrets/uv-frontend";
 /// Where sync steps find the forwarded SSH agent.
 pub const SSH_AGENT_SOCKET: &str = "/run/buildkit/ssh_agent.0";
+/// The id of the optional secret that holds the git servers' host keys, in `known_hosts` form
+/// (`--secret id=known_hosts,src=$HOME/.ssh/known_hosts`).
+pub const KNOWN_HOSTS_SECRET: &str = "known_hosts";
+/// Where sync steps find that secret: the file ssh reads for every user (a builder image's own
+/// is hidden only while the secret is passed).
+pub const KNOWN_HOSTS_FILE: &str = "/etc/ssh/ssh_known_hosts";
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {

@@ -44,6 +44,9 @@ pub struct Lock {
     /// Whether a package comes from a git repository: syncing it may need the client's SSH
     /// agent, and checking the lock the network.
     pub git_sources: bool,
+    /// The hosts (with their port, if any) of git sources fetched over SSH (`ssh://` URLs, as
+    /// uv writes `git@host:path` too): those need the client's SSH agent and the host's key.
+    pub ssh_git_hosts: Vec<String>,
     /// Whether a package comes from a direct URL: checking the lock may need the network.
     pub url_sources: bool,
     /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
@@ -75,6 +78,7 @@ impl Lock {
         let mut third_party = Vec::new();
         let mut download_sizes = std::collections::BTreeMap::new();
         let mut git_sources = false;
+        let mut ssh_git_hosts = Vec::new();
         let mut url_sources = false;
         for package in doc
             .get("package")
@@ -87,6 +91,8 @@ impl Lock {
             };
             let source = package.get("source").and_then(|s| s.as_table());
             git_sources |= source.is_some_and(|s| s.contains_key("git"));
+            let git_url = source.and_then(|s| s.get("git")).and_then(|g| g.as_str());
+            ssh_git_hosts.extend(git_url.and_then(ssh_host));
             url_sources |= source.is_some_and(|s| s.contains_key("url"));
             let local_path = source.and_then(|s| {
                 [
@@ -123,9 +129,19 @@ impl Lock {
             local_packages,
             third_party,
             git_sources,
+            ssh_git_hosts: {
+                ssh_git_hosts.sort();
+                ssh_git_hosts.dedup();
+                ssh_git_hosts
+            },
             url_sources,
             download_sizes,
         })
+    }
+
+    /// Whether syncing needs the client's SSH agent: a git source is fetched over SSH.
+    pub fn needs_ssh(&self) -> bool {
+        !self.ssh_git_hosts.is_empty()
     }
 
     pub fn local_package(&self, name: &str) -> Option<&LocalPackage> {
@@ -174,6 +190,17 @@ pub(super) fn largest_download(package: &toml::Value) -> u64 {
     u64::try_from(largest).unwrap_or(0)
 }
 
+/// The host (and port) of a git source's `ssh://` URL, without the user: `example.com` of
+/// `ssh://git@example.com/lib.git?rev=v1#0123`; `None` for another scheme.
+fn ssh_host(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("ssh://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (!host.is_empty()).then(|| host.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,11 +246,33 @@ source = { editable = "." }
         )
         .unwrap();
         assert!(git.git_sources && !git.url_sources);
+        assert_eq!(git.ssh_git_hosts, ["example.com"]);
+        assert!(git.needs_ssh());
+        let https = Lock::parse(
+            "version = 1\n[[package]]\nname = \"lib\"\nversion = \"1.0\"\n\
+             source = { git = \"https://example.com/lib.git?rev=v1#0123\" }\n",
+        )
+        .unwrap();
+        assert!(https.git_sources && !https.needs_ssh());
         let url = Lock::parse(
             "version = 1\n[[package]]\nname = \"lib\"\nversion = \"1.0\"\n\
              source = { url = \"https://example.com/lib-1.0.tar.gz\" }\n",
         )
         .unwrap();
         assert!(url.url_sources && !url.git_sources);
+    }
+
+    #[test]
+    fn an_ssh_sources_host_is_taken_without_its_user_and_with_its_port() {
+        assert_eq!(
+            ssh_host("ssh://git@example.com:2222/srv/lib.git?rev=main#0123").as_deref(),
+            Some("example.com:2222")
+        );
+        assert_eq!(
+            ssh_host("ssh://example.com/lib.git").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(ssh_host("https://example.com/lib.git"), None);
+        assert_eq!(ssh_host("ssh:///lib.git"), None);
     }
 }

@@ -31,7 +31,7 @@ use run::{run_settings, RunInputs};
 pub use run::{HealthOptions, RunSettings};
 use selection::check_selection;
 use sync::sync_settings;
-pub use sync::{index_secrets, SyncNetwork, SyncSettings, INDEX_SECRETS};
+pub use sync::{index_secrets, SshAgent, SyncNetwork, SyncSettings, INDEX_SECRETS};
 pub use units::{PackageUnits, UnitPackage, PYPI};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.

@@ -23,8 +23,32 @@ pub struct SyncSettings {
     /// Environment variables sync steps take from client secrets of the same id, when the
     /// client passes them (`--secret id=UV_INDEX_<NAME>_PASSWORD,env=...`): never in a layer.
     pub secrets: Vec<String>,
-    /// Forward the client's SSH agent (`--ssh default`) to sync steps: the lock has git sources.
-    pub ssh: bool,
+    /// Whether sync steps get the client's SSH agent (`--ssh default`) and the git servers'
+    /// host keys (`--secret id=known_hosts`): the lock has git sources.
+    pub ssh: SshAgent,
+    /// The hosts of the lock's git sources over SSH, whose keys the sync steps need.
+    pub ssh_git_hosts: Vec<String>,
+}
+
+/// How sync steps get the client's SSH agent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SshAgent {
+    /// Not at all: the lock has no git source.
+    #[default]
+    None,
+    /// If the client forwards one: git sources over HTTPS may still need it (a credential
+    /// helper, an `insteadOf` rewrite).
+    Optional,
+    /// Always: a git source is fetched over SSH, and a build without the agent fails before
+    /// anything runs, naming `--ssh default`.
+    Required,
+}
+
+impl SshAgent {
+    pub fn forwarded(self) -> bool {
+        self != SshAgent::None
+    }
 }
 
 /// The network of the sync steps that need one.
@@ -140,6 +164,13 @@ pub(super) fn sync_settings(
         },
         extra_hosts: facts.extra_hosts.clone(),
         secrets: index_secrets(&index_names),
-        ssh: project.lock.git_sources,
+        ssh: if project.lock.needs_ssh() {
+            SshAgent::Required
+        } else if project.lock.git_sources {
+            SshAgent::Optional
+        } else {
+            SshAgent::None
+        },
+        ssh_git_hosts: project.lock.ssh_git_hosts.clone(),
     }
 }

@@ -1,0 +1,219 @@
+//! A lock's git sources against the fake bridge: the SSH agent and the git servers' host keys
+//! the sync steps get, the builder's git and ssh (or `[build] apt` giving them), and the errors
+//! that name what is missing before anything runs.
+
+mod support;
+
+use support::*;
+use uv_frontend::llb::pb;
+
+const BUILDER: &str = "127.0.0.1:5000/python:3.11-bookworm";
+
+/// The plain example with a git source at `url` in its lock, the builder holding `commands`.
+fn with_git_source(spec: &str, url: &str, commands: &[&str]) -> FakeBridge {
+    let mut bridge = FakeBridge::with_project(PLAIN_EXAMPLE, spec);
+    bridge.edit_context_file("uv.lock", |lock| {
+        format!(
+            "{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"{url}\" }}\n"
+        )
+    });
+    let files = bridge.image_files.get_mut(BUILDER).expect("the builder");
+    for command in commands {
+        files.insert(format!("usr/bin/{command}"), b"ELF".to_vec());
+    }
+    bridge
+}
+
+const OVER_SSH: &str = "ssh://git@git.example.com:2222/team/private-lib.git?rev=v1#0123";
+const OVER_HTTPS: &str = "https://git.example.com/team/private-lib.git?rev=v1#0123";
+
+/// A mount's id and whether it is optional.
+type MountId = Option<(String, bool)>;
+
+/// Each sync step's SSH mount and known-hosts secret mount.
+fn ssh_and_known_hosts(bridge: &FakeBridge) -> Vec<(MountId, MountId)> {
+    sync_steps(bridge.result_definition())
+        .iter()
+        .map(|sync| {
+            let exec = exec(sync);
+            let ssh = exec
+                .mounts
+                .iter()
+                .find(|m| m.mount_type == pb::MountType::Ssh as i32)
+                .map(|m| {
+                    assert_eq!(m.dest, "/run/buildkit/ssh_agent.0");
+                    let opt = m.ssh_opt.as_ref().expect("ssh opt");
+                    (opt.id.clone(), opt.optional)
+                });
+            let known_hosts = exec
+                .mounts
+                .iter()
+                .find(|m| m.dest == "/etc/ssh/ssh_known_hosts")
+                .map(|m| {
+                    assert_eq!(m.mount_type, pb::MountType::Secret as i32);
+                    let opt = m.secret_opt.as_ref().expect("secret opt");
+                    (opt.id.clone(), opt.optional)
+                });
+            if ssh.is_some() {
+                let meta = exec.meta.as_ref().expect("meta");
+                assert!(meta
+                    .env
+                    .contains(&"SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0".to_string()));
+            }
+            (ssh, known_hosts)
+        })
+        .collect()
+}
+
+#[test]
+fn git_sources_over_ssh_require_the_agent_and_take_the_host_keys_as_an_optional_secret() {
+    let mut bridge = with_git_source(
+        &format!("{EXAMPLE_SPEC}network = \"host\"\n"),
+        OVER_SSH,
+        &["git", "ssh"],
+    );
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let required = (
+        Some(("default".to_string(), false)),
+        Some(("known_hosts".to_string(), true)),
+    );
+    assert_eq!(ssh_and_known_hosts(&bridge), [required.clone(), required]);
+    // The spec can still ask for the host's network.
+    for sync in sync_steps(bridge.result_definition()) {
+        assert_eq!(exec(&sync).network, pb::NetMode::Host as i32);
+    }
+
+    // Over HTTPS the agent is optional (a credential helper or a rewrite may use it).
+    let mut https = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    run(&mut https, &opts());
+    https.assert_built();
+    let optional = (
+        Some(("default".to_string(), true)),
+        Some(("known_hosts".to_string(), true)),
+    );
+    assert_eq!(ssh_and_known_hosts(&https), [optional.clone(), optional]);
+
+    // Without git sources: neither.
+    let mut plain = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(&mut plain, &opts());
+    assert_eq!(ssh_and_known_hosts(&plain), [(None, None), (None, None)]);
+}
+
+#[test]
+fn a_builder_without_git_or_ssh_fails_at_its_line_naming_the_packages_that_give_them() {
+    let mut neither = with_git_source(EXAMPLE_SPEC, OVER_SSH, &[]);
+    run(&mut neither, &opts());
+    assert_eq!(
+        neither.error_message(),
+        format!("uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image {BUILDER} has no git on its PATH (fix: add [build] apt = [\"git\", \"openssh-client\"], or use a builder image with git and ssh (python:<version>-bookworm has both, the -slim ones do not; the runtime base can stay slim with [build] base))")
+    );
+    let mut no_ssh = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git"]);
+    run(&mut no_ssh, &opts());
+    assert_eq!(
+        no_ssh.error_message(),
+        format!("uv.build:4: uv.lock has git sources over SSH (git.example.com:2222), which git fetches with ssh, and the builder image {BUILDER} has no ssh on its PATH (fix: add [build] apt = [\"openssh-client\"], or use a builder image with ssh (python:<version>-bookworm has it, the -slim ones do not; the runtime base can stay slim with [build] base))")
+    );
+    // Over HTTPS no ssh is needed.
+    let mut https = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    run(&mut https, &opts());
+    https.assert_built();
+}
+
+#[test]
+fn build_apt_giving_git_and_ssh_satisfies_the_check_and_installs_them_before_the_syncs() {
+    let spec = EXAMPLE_SPEC.replace(
+        "[build]\n",
+        "[build]\napt = [\"git\", \"openssh-client\"]\n",
+    );
+    assert_ne!(spec, EXAMPLE_SPEC, "the spec has a [build] table");
+    let mut bridge = with_git_source(&spec, OVER_SSH, &[]);
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let (_, apt) = vertex(def, "[deps 1/");
+    let args = &exec(&apt).meta.as_ref().expect("meta").args;
+    assert!(
+        args.iter().any(|a| a == "git") && args.iter().any(|a| a == "openssh-client"),
+        "{args:?}"
+    );
+    // Only git from apt: ssh is still looked for in the image.
+    let only_git = EXAMPLE_SPEC.replace("[build]\n", "[build]\napt = [\"git\"]\n");
+    let mut no_ssh = with_git_source(&only_git, OVER_SSH, &[]);
+    run(&mut no_ssh, &opts());
+    assert!(
+        no_ssh
+            .error_message()
+            .contains("has no ssh on its PATH (fix: add [build] apt = [\"openssh-client\"]"),
+        "{}",
+        no_ssh.error_message()
+    );
+}
+
+#[test]
+fn the_outline_lists_the_agent_as_required_and_the_known_hosts_secret_for_ssh_sources() {
+    let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.outline".into());
+    run(&mut bridge, &o);
+    let meta = bridge.returned_metadata();
+    let outline: serde_json::Value = serde_json::from_slice(&meta["result.json"]).expect("JSON");
+    assert_eq!(
+        outline["ssh"],
+        serde_json::json!([{"name": "default", "required": true}])
+    );
+    let secrets: Vec<&str> = outline["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(secrets.contains(&"known_hosts"), "{secrets:?}");
+    let text = String::from_utf8_lossy(&meta["result.txt"]);
+    assert!(
+        text.contains(
+            "SSH (required: uv.lock has git sources over SSH, from git.example.com:2222): default"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(", known_hosts\n"), "{text}");
+
+    // Without git sources, neither.
+    let mut plain = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
+    run(&mut plain, &o);
+    let meta = plain.returned_metadata();
+    let outline: serde_json::Value = serde_json::from_slice(&meta["result.json"]).expect("JSON");
+    assert_eq!(outline["ssh"], serde_json::json!([]));
+    assert!(!outline["secrets"].to_string().contains("known_hosts"));
+}
+
+#[test]
+fn a_build_without_the_agent_or_the_host_key_is_told_which_flag_gives_it() {
+    // BuildKit refuses the required SSH mount of a step that runs.
+    let mut no_agent = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
+    no_agent.build_error = Some("no SSH key \"default\" forwarded from the client".into());
+    run(&mut no_agent, &opts());
+    assert_eq!(
+        no_agent.error_message(),
+        "uv.build:1: uv.lock has git sources over SSH (git.example.com:2222), which uv's git fetches with the client's SSH agent, and this build was not given one (fix: pass --ssh default to docker buildx build, with an agent holding a key git.example.com:2222 accepts (ssh-add -l lists them); and the servers' host keys with --secret id=known_hosts,src=$HOME/.ssh/known_hosts)"
+    );
+
+    // A sync that fails (ssh's own error is in the step's log) is told what ssh's errors mean.
+    let mut built = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
+    run(&mut built, &opts());
+    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
+    failing.build_error = Some(process_failure(
+        built.result_definition(),
+        "[deps 2/2] uv sync",
+    ));
+    run(&mut failing, &opts());
+    let message = failing.error_message();
+    assert!(
+        message.starts_with("uv.build:1: step [deps 2/2] uv sync --frozen"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("(fix: uv.lock has git sources over SSH (git.example.com:2222): if the step's log above says \"Host key verification failed\", pass the servers' host keys with --secret id=known_hosts,src=$HOME/.ssh/known_hosts (or a file written by ssh-keyscan); if it says \"Permission denied (publickey)\", the agent passed with --ssh default holds no key the server accepts)"),
+        "{message}"
+    );
+}
