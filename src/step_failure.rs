@@ -27,8 +27,12 @@ pub fn build_error(
     if error.contains("network.host is not allowed") {
         return host_network_not_allowed(prepared);
     }
-    // A sync step that needs the client's SSH agent, in a build not given one.
-    if error.contains("no SSH key") && error.contains("forwarded from the client") {
+    // A sync step that needs the client's SSH agent, in a build not given one: BuildKit says
+    // so one way when the client forwards no agent at all, another when buildx has an agent
+    // provider without the id.
+    if (error.contains("no SSH key") && error.contains("forwarded from the client"))
+        || error.contains("unset ssh forward key")
+    {
         return ssh_agent_not_forwarded(prepared);
     }
     if let Some(module) = missing_module(error, &prepared.settings.editable_modules) {

@@ -1,10 +1,12 @@
 //! End to end: `docker buildx build` conventions through a real BuildKit: secrets for a
 //! password-protected index (reached with host networking), build args and named contexts that
-//! set spec values, and `BUILDKIT_SYNTAX` in place of the `# syntax=` line. Needs the test bed.
+//! set spec values, `BUILDKIT_SYNTAX` in place of the `# syntax=` line, and `--ssh` with the
+//! git servers' host keys for git sources over SSH. Needs the test bed.
 
 mod support;
 
 use support::e2e::*;
+use support::git_server::*;
 use support::private_index::*;
 
 #[test]
@@ -307,23 +309,101 @@ fn call_check_reports_findings_through_buildkit() {
 }
 
 #[test]
-fn git_sources_need_git_in_the_builder_and_the_build_says_so_first() {
+fn git_sources_over_ssh_build_with_the_agent_and_host_keys_and_say_first_what_is_missing() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();
-    let project = Project::copy_of("plain");
-    // The test bed's builder is a debootstrap minbase: no git, like the -slim Python images.
-    let lock = project.read("uv.lock");
-    project.write(
-        "uv.lock",
-        &format!("{lock}\n[[package]]\nname = \"private-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://example.com/private-lib.git?rev=v1#0123\" }}\n"),
-    );
-    let build = project.build("uv-frontend-e2e/plain:git", &[]);
-    assert!(!build.succeeded());
+    let server = GitServer::start();
+    let project = server.project();
+    let tag = "uv-frontend-e2e/plain:git-ssh";
+    // The sync steps reach the server on the host's 127.0.0.1.
+    let host = [
+        "--allow",
+        "network.host",
+        "--build-arg",
+        "UVF_BUILD_NETWORK=host",
+    ];
+    let fresh_cache = fresh_cache_id();
+    project.use_cache(&fresh_cache, None);
+
+    // The test bed's builder is a debootstrap minbase: no git and no ssh, like the -slim
+    // Python images. The build fails before any sync, naming the packages that give them.
+    let no_git = project.build(tag, &host);
+    assert!(!no_git.succeeded());
     assert_eq!(
-        build.error_line(),
-        "ERROR: failed to solve: uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: use a builder image with git (python:<version>-bookworm has it, the -slim ones do not); the runtime base can stay slim with [build] base)"
+        no_git.error_line(),
+        "ERROR: failed to solve: uv.build:4: uv.lock has git sources, which uv fetches with git, and the builder image 127.0.0.1:5000/python:3.11-bookworm has no git on its PATH (fix: add [build] apt = [\"git\", \"openssh-client\"], or use a builder image with git and ssh (python:<version>-bookworm has both, the -slim ones do not; the runtime base can stay slim with [build] base))"
     );
-    assert!(!build.has_step("uv sync"), "it fails before any sync");
+    assert!(!no_git.has_step("uv sync"), "it fails before any sync");
+
+    // With them from apt, but no agent: the error names the flag.
+    let spec = project.read("uv.build").replacen(
+        "[build]\n",
+        "[build]\napt = [\"git\", \"openssh-client\"]\n",
+        1,
+    );
+    project.write("uv.build", &spec);
+    let no_agent = project.build(tag, &host);
+    assert!(!no_agent.succeeded());
+    assert!(
+        no_agent.error_line().contains(&format!(
+            "uv.build:1: uv.lock has git sources over SSH (127.0.0.1:{}), which uv's git fetches with the client's SSH agent, and this build was not given one (fix: pass --ssh default to docker buildx build",
+            server.port
+        )),
+        "{}",
+        no_agent.log()
+    );
+
+    // The agent, but not the server's host key: ssh refuses the host, the fix says which secret.
+    let agent = format!("default={}", server.agent_socket().display());
+    let mut with_agent: Vec<&str> = host.to_vec();
+    with_agent.extend(["--ssh", &agent]);
+    let no_host_key = project.build(tag, &with_agent);
+    assert!(!no_host_key.succeeded());
+    assert!(
+        no_host_key.log().contains("Host key verification failed"),
+        "{}",
+        no_host_key.log()
+    );
+    assert!(
+        no_host_key.error_line().contains(
+            "pass the servers' host keys with --secret id=known_hosts,src=$HOME/.ssh/known_hosts"
+        ),
+        "{}",
+        no_host_key.error_line()
+    );
+
+    // Both: the package is fetched over SSH and the image runs with it.
+    let known_hosts = format!("id=known_hosts,src={}", server.known_hosts().display());
+    let mut both = with_agent.clone();
+    both.extend(["--secret", &known_hosts]);
+    project.build(tag, &both).expect_success();
+    assert_eq!(run(tag, &[]), format!("private-lib: {GIT_VALUE}"));
+    // Neither the key nor the host keys are in the image.
+    let (ssh_files, _) = python_output(
+        tag,
+        "import os; print(os.path.exists('/etc/ssh/ssh_known_hosts'), os.path.exists('/run/buildkit'))",
+    );
+    assert_eq!(ssh_files, "False False");
+    let saved = tempdir("git-ssh-image").join("image.tar");
+    let save = docker_command()
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(tag)
+        .status()
+        .expect("docker save");
+    assert!(save.success());
+    let bytes = std::fs::read(&saved).expect("the saved image");
+    let _ = std::fs::remove_dir_all(saved.parent().expect("its directory"));
+    let key = server.private_key();
+    assert!(
+        !contains(&bytes, &key[40..120]),
+        "the private key is in the image"
+    );
+
+    // Nothing changed: every step is cached, so neither the agent nor the host keys are needed.
+    let cached = project.build(tag, &host);
+    cached.expect_success();
+    cached.assert_fully_cached();
 }
 
 #[test]

@@ -190,13 +190,19 @@ fn the_outline_lists_the_agent_as_required_and_the_known_hosts_secret_for_ssh_so
 #[test]
 fn a_build_without_the_agent_or_the_host_key_is_told_which_flag_gives_it() {
     // BuildKit refuses the required SSH mount of a step that runs.
-    let mut no_agent = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
-    no_agent.build_error = Some("no SSH key \"default\" forwarded from the client".into());
-    run(&mut no_agent, &opts());
-    assert_eq!(
-        no_agent.error_message(),
-        "uv.build:1: uv.lock has git sources over SSH (git.example.com:2222), which uv's git fetches with the client's SSH agent, and this build was not given one (fix: pass --ssh default to docker buildx build, with an agent holding a key git.example.com:2222 accepts (ssh-add -l lists them); and the servers' host keys with --secret id=known_hosts,src=$HOME/.ssh/known_hosts)"
-    );
+    // BuildKit's two ways of saying so: no agent provider at all, or buildx's without the id.
+    for refusal in [
+        "no SSH key \"default\" forwarded from the client",
+        "unset ssh forward key default",
+    ] {
+        let mut no_agent = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
+        no_agent.build_error = Some(refusal.into());
+        run(&mut no_agent, &opts());
+        assert_eq!(
+            no_agent.error_message(),
+            "uv.build:1: uv.lock has git sources over SSH (git.example.com:2222), which uv's git fetches with the client's SSH agent, and this build was not given one (fix: pass --ssh default to docker buildx build, with an agent holding a key git.example.com:2222 accepts (ssh-add -l lists them); and the servers' host keys with --secret id=known_hosts,src=$HOME/.ssh/known_hosts)"
+        );
+    }
 
     // A sync that fails (ssh's own error is in the step's log) is told what ssh's errors mean.
     let mut built = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);

@@ -15,9 +15,11 @@ export DEBIAN_FRONTEND=noninteractive
 # 0.19 satisfy docker.io's dependencies.
 TRIXIE_PKGS=(docker.io docker-cli docker-buildx containerd)
 # Packages from the system's own (bookworm) sources.
+# git, openssh-server and openssh-client: the e2e test of git sources over SSH runs a git
+# server (sshd) and an ssh-agent on the host.
 BOOKWORM_PKGS=(runc tini iptables docker-registry debootstrap
   curl ca-certificates iproute2 procps xz-utils python3 adduser
-  sysvinit-utils libseccomp2)
+  sysvinit-utils libseccomp2 git openssh-server openssh-client)
 
 installed_version() {
   dpkg-query -W -f='${db:Status-Abbrev} ${Version}' "$1" 2>/dev/null | awk '$1=="ii"{print $2}'

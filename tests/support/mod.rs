@@ -5,6 +5,7 @@
 
 pub mod e2e;
 pub mod flow;
+pub mod git_server;
 pub mod oci_export;
 pub mod private_index;
 
