@@ -83,11 +83,22 @@ fn ssh_agent_not_forwarded(prepared: &Prepared) -> BuildError {
     )
 }
 
-/// The fix for a failed sync step of a lock with git sources over SSH: what each of ssh's
-/// usual errors in the step's log means here.
-fn ssh_fix(prepared: &Prepared) -> String {
-    let hosts = prepared.settings.sync.ssh_git_hosts.join(", ");
-    format!("uv.lock has git sources over SSH ({hosts}): if the step's log above says \"Host key verification failed\", pass the servers' host keys with --secret id={KNOWN_HOSTS_SECRET},src=$HOME/.ssh/known_hosts (or a file written by ssh-keyscan); if it says \"Permission denied (publickey)\", the agent passed with --ssh default holds no key the server accepts")
+/// The fix for a failed sync step of a lock with git sources: what git's and ssh's usual
+/// errors in the step's log mean here, for the sources over SSH and those over HTTP(S).
+fn git_fix(prepared: &Prepared) -> String {
+    let sync = &prepared.settings.sync;
+    let mut fixes = Vec::new();
+    if !sync.ssh_git_hosts.is_empty() {
+        let hosts = sync.ssh_git_hosts.join(", ");
+        fixes.push(format!("uv.lock has git sources over SSH ({hosts}): if the step's log above says \"Host key verification failed\", pass the servers' host keys with --secret id={KNOWN_HOSTS_SECRET},src=$HOME/.ssh/known_hosts (or a file written by ssh-keyscan); if it says \"Permission denied (publickey)\", the agent passed with --ssh default holds no key the server accepts"));
+    }
+    if let Some(prefix) = sync.git_http_prefixes.first() {
+        let host = prefix
+            .split_once("://")
+            .map_or(prefix.as_str(), |(_, h)| h.trim_end_matches('/'));
+        fixes.push(format!("uv.lock has git sources over HTTP(S) ({}): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.{host},env=<variable holding it> (GIT_AUTH_TOKEN for every host; GIT_AUTH_HEADER for a whole Authorization header)", sync.git_http_prefixes.join(", ")));
+    }
+    fixes.join("; ")
 }
 
 /// The error for the project's `module`, which the build context lacks.
@@ -143,9 +154,9 @@ fn failed_step_fix(prepared: &Prepared, message: &str) -> (Option<usize>, String
                 prepared.plan.images.uv
             ),
         ),
-        // git over SSH: the host's key, or the agent's.
-        _ if message.contains("uv sync") && prepared.settings.sync.ssh == SshAgent::Required => {
-            (None, ssh_fix(prepared))
+        // git: over SSH the host's key or the agent's, over HTTP(S) a token.
+        _ if message.contains("uv sync") && prepared.settings.sync.ssh != SshAgent::None => {
+            (None, git_fix(prepared))
         }
         // An index that wants credentials refuses uv without them.
         _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => (

@@ -281,8 +281,8 @@ fn cache_and_run_args(prepared: &crate::prepare::Prepared) -> Vec<OutlineArg> {
     ]
 }
 
-/// The secrets the build takes, all optional: the index credentials, and the git servers' host
-/// keys when sync steps get the SSH agent.
+/// The secrets the build takes, all optional: the index credentials, tokens for git over
+/// HTTP(S), and the git servers' host keys when sync steps get the SSH agent.
 fn outline_secrets(st: &crate::settings::Settings) -> Vec<&str> {
     let known_hosts = st
         .sync
@@ -292,6 +292,7 @@ fn outline_secrets(st: &crate::settings::Settings) -> Vec<&str> {
     st.sync
         .secrets
         .iter()
+        .chain(&st.sync.git_auth_secrets)
         .map(String::as_str)
         .chain(known_hosts)
         .collect()

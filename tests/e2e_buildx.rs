@@ -407,6 +407,74 @@ fn git_sources_over_ssh_build_with_the_agent_and_host_keys_and_say_first_what_is
 }
 
 #[test]
+fn git_sources_over_http_get_the_token_of_buildkits_git_auth_secret_and_keep_it_out_of_the_image() {
+    let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+    require_daemon();
+    let server = GitServer::start();
+    let token = format!("tok-{}-{}", nanos(), std::process::id());
+    let (http, project) = server.over_http(&token);
+    let tag = "uv-frontend-e2e/plain:git-http";
+    project.use_cache(&fresh_cache_id(), None);
+    let spec = project
+        .read("uv.build")
+        .replacen("[build]\n", "[build]\napt = [\"git\"]\n", 1);
+    project.write("uv.build", &spec);
+    let host = [
+        "--allow",
+        "network.host",
+        "--build-arg",
+        "UVF_BUILD_NETWORK=host",
+    ];
+
+    // Without the token the server refuses git, and the fix names the secret for its host.
+    let refused = project.build(tag, &host);
+    assert!(!refused.succeeded());
+    assert!(
+        refused.log().contains("could not read Username"),
+        "{}",
+        refused.log()
+    );
+    let id = format!("GIT_AUTH_TOKEN.127.0.0.1:{}", http.port);
+    assert!(
+        refused
+            .error_line()
+            .contains(&format!("pass a token with --secret id={id},env=")),
+        "{}",
+        refused.error_line()
+    );
+
+    // With it (for that host, as BuildKit's own git sources take it): fetched, and the image
+    // runs the package's code.
+    let secrets = tempdir("git-token");
+    std::fs::write(secrets.join("token"), &token).expect("write");
+    let secret = format!("id={id},src={}", secrets.join("token").display());
+    let mut args: Vec<&str> = host.to_vec();
+    args.extend(["--secret", &secret]);
+    let built = project.build(tag, &args);
+    built.expect_success();
+    assert_eq!(run(tag, &[]), format!("private-lib: {GIT_VALUE}"));
+    assert!(
+        !built.log().contains(&token),
+        "the token is in the build's output"
+    );
+    let saved = secrets.join("image.tar");
+    let save = docker_command()
+        .args(["save", "-o"])
+        .arg(&saved)
+        .arg(tag)
+        .status()
+        .expect("docker save");
+    assert!(save.success());
+    let bytes = std::fs::read(&saved).expect("the saved image");
+    let _ = std::fs::remove_dir_all(&secrets);
+    assert!(bytes.len() > 1_000_000, "a whole image was saved");
+    assert!(
+        !contains(&bytes, token.as_bytes()),
+        "the token is in the exported image"
+    );
+}
+
+#[test]
 fn a_platform_the_images_lack_fails_instead_of_a_mislabelled_image() {
     let _guard = DAEMON.lock().unwrap_or_else(|e| e.into_inner());
     require_daemon();

@@ -223,3 +223,145 @@ fn a_build_without_the_agent_or_the_host_key_is_told_which_flag_gives_it() {
         "{message}"
     );
 }
+
+/// Runs the `with-git-auth` wrapper of `script` with `args` (its own, up to `--`) over `env`,
+/// the secret files `secrets` (id, value) in place of the mounts: the `GIT_CONFIG_*` variables
+/// git would get.
+fn git_config_of(script: &str, args: &[String], secrets: &[(&str, &str)]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "uvf-git-auth-{}-{}",
+        std::process::id(),
+        secrets.len()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (id, value) in secrets {
+        std::fs::write(dir.join(id), value).expect("write");
+    }
+    let end = args.iter().position(|a| a == "--").expect("--");
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .arg("with-git-auth")
+        .arg(&dir)
+        .args(&args[1..=end])
+        .arg("env")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("sh runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut vars: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("GIT_CONFIG_"))
+        .map(str::to_string)
+        .collect();
+    vars.sort();
+    vars
+}
+
+#[test]
+fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
+    let url = "https://git.example.com:8443/team/private-lib.git?rev=v1#0123";
+    let mut bridge = with_git_source(EXAMPLE_SPEC, url, &["git"]);
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let host = "git.example.com:8443";
+    for sync in sync_steps(def) {
+        let secrets: Vec<(String, String, bool)> = exec(&sync)
+            .mounts
+            .iter()
+            .filter_map(|m| {
+                let s = m.secret_opt.as_ref()?;
+                m.dest
+                    .starts_with("/run/secrets/uv-frontend-git/")
+                    .then(|| (m.dest.clone(), s.id.clone(), s.optional))
+            })
+            .collect();
+        let ids = [
+            format!("GIT_AUTH_HEADER.{host}"),
+            format!("GIT_AUTH_TOKEN.{host}"),
+            "GIT_AUTH_HEADER".to_string(),
+            "GIT_AUTH_TOKEN".to_string(),
+        ];
+        // In the definition's order: mounts are sorted by their path.
+        let mut expected: Vec<(String, String, bool)> = ids
+            .iter()
+            .map(|id| {
+                (
+                    format!("/run/secrets/uv-frontend-git/{id}"),
+                    id.clone(),
+                    true,
+                )
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(secrets, expected);
+
+        // The wrapper turns the one the client passed into git's configuration, as BuildKit
+        // does for its own git sources: a host's secret before the general one, a header as
+        // it is, a token as basic authentication of x-access-token.
+        let (script, args) = script_of(def, &sync, "with-git-auth");
+        assert_eq!(
+            args[..3],
+            [
+                "/run/secrets/uv-frontend-git",
+                "https://git.example.com:8443/",
+                "--"
+            ]
+        );
+        let key = "GIT_CONFIG_KEY_0=http.https://git.example.com:8443/.extraheader";
+        assert_eq!(git_config_of(&script, &args, &[]), ["GIT_CONFIG_COUNT=0"]);
+        assert_eq!(
+            git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret")]),
+            [
+                "GIT_CONFIG_COUNT=1",
+                key,
+                // base64("x-access-token:s3cret")
+                "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0",
+            ]
+        );
+        let header = format!("GIT_AUTH_HEADER.{host}");
+        assert_eq!(
+            git_config_of(
+                &script,
+                &args,
+                &[("GIT_AUTH_TOKEN", "s3cret"), (&header, "bearer abc")]
+            ),
+            [
+                "GIT_CONFIG_COUNT=1",
+                key,
+                "GIT_CONFIG_VALUE_0=Authorization: bearer abc"
+            ]
+        );
+        // Nothing secret is in the op itself.
+        let meta = exec(&sync).meta.as_ref().expect("meta");
+        assert!(!meta.env.iter().any(|e| e.starts_with("GIT_")));
+    }
+
+    // The outline lists them; a failed sync says which to pass.
+    let mut o = opts();
+    o.opts.insert("requestid".into(), "frontend.outline".into());
+    let mut outline = with_git_source(EXAMPLE_SPEC, url, &["git"]);
+    run(&mut outline, &o);
+    let meta = outline.returned_metadata();
+    let text = String::from_utf8_lossy(&meta["result.txt"]);
+    assert!(
+        text.contains("GIT_AUTH_HEADER.git.example.com:8443, GIT_AUTH_TOKEN.git.example.com:8443, GIT_AUTH_HEADER, GIT_AUTH_TOKEN"),
+        "{text}"
+    );
+    let mut failing = with_git_source(EXAMPLE_SPEC, url, &["git"]);
+    failing.build_error = Some(process_failure(def, "[deps 2/2] uv sync"));
+    run(&mut failing, &opts());
+    let message = failing.error_message();
+    assert!(
+        message.ends_with("(fix: uv.lock has git sources over HTTP(S) (https://git.example.com:8443/): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.git.example.com:8443,env=<variable holding it> (GIT_AUTH_TOKEN for every host; GIT_AUTH_HEADER for a whole Authorization header))"),
+        "{message}"
+    );
+}

@@ -7,13 +7,14 @@
 pub const SCRIPTS_MOUNT: &str = "/uv-frontend/scripts";
 
 /// Every script, by its file name.
-pub const SCRIPTS: [(&str, &str); 10] = [
+pub const SCRIPTS: [(&str, &str); 11] = [
     (crate::plan::INTERPRETER_CHECK_SCRIPT, INTERPRETER_CHECK),
     ("sync-then-finish", SYNC_THEN_FINISH),
     ("finish.py", FINISH_SCRIPT),
     ("normalize-uv-cache-info.py", NORMALIZE_UV_CACHE_INFO),
     ("then-tidy", THEN_TIDY),
     ("with-secrets", WITH_SECRETS),
+    ("with-git-auth", WITH_GIT_AUTH),
     ("kept-venv-sync", KEPT_VENV_SYNC),
     ("mirror.py", MIRROR_SCRIPT),
     ("run-then-collect", RUN_THEN_COLLECT),
@@ -219,6 +220,39 @@ for f in "$dir"/*; do
     export "$name=$value"
   fi
 done
+exec "$@"
+"#;
+
+/// Gives git a token for each URL prefix among the arguments before `--` (`https://host/`), from
+/// the secret files in `$1` the client passed, read as BuildKit reads them for git sources of
+/// its own: `GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`, `GIT_AUTH_HEADER`,
+/// `GIT_AUTH_TOKEN`, the first there wins; a header is sent as it is, a token as basic
+/// authentication of `x-access-token`. git takes them from its environment
+/// (`GIT_CONFIG_COUNT`, git 2.31 or later), so they never reach a file. Then runs the rest.
+pub const WITH_GIT_AUTH: &str = r#"dir="$1"
+shift
+n="${GIT_CONFIG_COUNT:-0}"
+while [ "$1" != "--" ]; do
+  prefix="$1"
+  shift
+  host="${prefix#*://}"
+  host="${host%/}"
+  for id in "GIT_AUTH_HEADER.$host" "GIT_AUTH_TOKEN.$host" GIT_AUTH_HEADER GIT_AUTH_TOKEN; do
+    if [ -f "$dir/$id" ]; then
+      value="$(cat "$dir/$id")"
+      case "$id" in
+        GIT_AUTH_TOKEN*) value="basic $(printf 'x-access-token:%s' "$value" | base64 | tr -d '
+')" ;;
+      esac
+      export "GIT_CONFIG_KEY_$n=http.$prefix.extraheader"
+      export "GIT_CONFIG_VALUE_$n=Authorization: $value"
+      n=$((n + 1))
+      break
+    fi
+  done
+done
+shift
+export GIT_CONFIG_COUNT="$n"
 exec "$@"
 "#;
 

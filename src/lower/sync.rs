@@ -4,7 +4,8 @@
 
 use crate::llb::{self, Network, State};
 use crate::plan::{
-    Plan, SyncStep, KNOWN_HOSTS_FILE, KNOWN_HOSTS_SECRET, SECRETS_DIR, SSH_AGENT_SOCKET, UV_MOUNT,
+    Plan, SyncStep, GIT_AUTH_DIR, KNOWN_HOSTS_FILE, KNOWN_HOSTS_SECRET, SECRETS_DIR,
+    SSH_AGENT_SOCKET, UV_MOUNT,
 };
 use crate::settings::SshAgent;
 
@@ -55,6 +56,9 @@ pub(super) fn lower_sync(
     for id in &access.secrets {
         exec = exec.secret(id, &format!("{SECRETS_DIR}/{id}"), true);
     }
+    for id in &access.git_auth_secrets {
+        exec = exec.secret(id, &format!("{GIT_AUTH_DIR}/{id}"), true);
+    }
     if access.ssh.forwarded() {
         let optional = access.ssh != SshAgent::Required;
         exec = exec.ssh("default", SSH_AGENT_SOCKET, optional).secret(
@@ -98,6 +102,14 @@ fn sync_argv(plan: &Plan, step: &SyncStep) -> (Vec<String>, bool) {
         argv.push(format!("{SCRIPTS_MOUNT}/{script}"));
         argv.extend(script_args.iter().map(|a| a.to_string()));
     };
+    let git_auth = &plan.sync_access.git_auth_prefixes;
+    if !git_auth.is_empty() {
+        let args: Vec<&str> = std::iter::once(GIT_AUTH_DIR)
+            .chain(git_auth.iter().map(String::as_str))
+            .chain(["--"])
+            .collect();
+        wrap("with-git-auth", &args);
+    }
     if !plan.sync_access.secrets.is_empty() {
         wrap("with-secrets", &[SECRETS_DIR]);
     }

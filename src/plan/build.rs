@@ -29,6 +29,8 @@ pub fn plan(s: &Settings) -> Plan {
         sync_access: SyncAccess {
             secrets: s.sync.secrets.clone(),
             ssh: s.sync.ssh,
+            git_auth_prefixes: s.sync.git_http_prefixes.clone(),
+            git_auth_secrets: s.sync.git_auth_secrets.clone(),
             network: s.sync.network,
             extra_hosts: s.sync.extra_hosts.clone(),
         },

@@ -54,6 +54,10 @@ pub struct SyncAccess {
     /// The client's SSH agent (`--ssh default`) as `SSH_AUTH_SOCK`, and with it the optional
     /// secret [`KNOWN_HOSTS_SECRET`] at [`KNOWN_HOSTS_FILE`].
     pub ssh: crate::settings::SshAgent,
+    /// Where the lock's git sources over HTTP(S) come from (`https://host/`), and the optional
+    /// secrets under [`GIT_AUTH_DIR`] that give git a token for them.
+    pub git_auth_prefixes: Vec<String>,
+    pub git_auth_secrets: Vec<String>,
     /// Their network (a project phase that needs none gets none, whatever this says).
     pub network: crate::settings::SyncNetwork,
     /// Extra `/etc/hosts` entries (name, IP), from `--add-host`.
@@ -62,6 +66,9 @@ pub struct SyncAccess {
 
 /// Where sync steps find their secrets, one file per id.
 pub const SECRETS_DIR: &str = "/run/secrets/uv-frontend";
+/// Where sync steps find the secrets that give git a token, one file per id (`GIT_AUTH_TOKEN`,
+/// `GIT_AUTH_TOKEN.<host>`, ...): their names are no environment variables.
+pub const GIT_AUTH_DIR: &str = "/run/secrets/uv-frontend-git";
 /// Where sync steps find the forwarded SSH agent.
 pub const SSH_AGENT_SOCKET: &str = "/run/buildkit/ssh_agent.0";
 /// The id of the optional secret that holds the git servers' host keys, in `known_hosts` form

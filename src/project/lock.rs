@@ -47,6 +47,9 @@ pub struct Lock {
     /// The hosts (with their port, if any) of git sources fetched over SSH (`ssh://` URLs, as
     /// uv writes `git@host:path` too): those need the client's SSH agent and the host's key.
     pub ssh_git_hosts: Vec<String>,
+    /// Where git sources over HTTP(S) are fetched from, as `https://host[:port]/`: the URL
+    /// prefixes git's `http.<url>.extraheader` takes the client's token for.
+    pub http_git_prefixes: Vec<String>,
     /// Whether a package comes from a direct URL: checking the lock may need the network.
     pub url_sources: bool,
     /// Size in bytes of the largest file (wheel, or sdist when there is no wheel) the lock
@@ -79,6 +82,7 @@ impl Lock {
         let mut download_sizes = std::collections::BTreeMap::new();
         let mut git_sources = false;
         let mut ssh_git_hosts = Vec::new();
+        let mut http_git_prefixes = Vec::new();
         let mut url_sources = false;
         for package in doc
             .get("package")
@@ -93,6 +97,7 @@ impl Lock {
             git_sources |= source.is_some_and(|s| s.contains_key("git"));
             let git_url = source.and_then(|s| s.get("git")).and_then(|g| g.as_str());
             ssh_git_hosts.extend(git_url.and_then(ssh_host));
+            http_git_prefixes.extend(git_url.and_then(http_prefix));
             url_sources |= source.is_some_and(|s| s.contains_key("url"));
             let local_path = source.and_then(|s| {
                 [
@@ -133,6 +138,11 @@ impl Lock {
                 ssh_git_hosts.sort();
                 ssh_git_hosts.dedup();
                 ssh_git_hosts
+            },
+            http_git_prefixes: {
+                http_git_prefixes.sort();
+                http_git_prefixes.dedup();
+                http_git_prefixes
             },
             url_sources,
             download_sizes,
@@ -201,6 +211,21 @@ fn ssh_host(url: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_string())
 }
 
+/// The scheme and host (and port) of a git source's `http(s)://` URL, as a URL prefix:
+/// `https://example.com/` of `https://example.com/lib.git?rev=v1#0123`; `None` for another
+/// scheme. Credentials in the URL are left out.
+fn http_prefix(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (!host.is_empty()).then(|| format!("{scheme}://{host}/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +279,8 @@ source = { editable = "." }
         )
         .unwrap();
         assert!(https.git_sources && !https.needs_ssh());
+        assert_eq!(https.http_git_prefixes, ["https://example.com/"]);
+        assert!(git.http_git_prefixes.is_empty());
         let url = Lock::parse(
             "version = 1\n[[package]]\nname = \"lib\"\nversion = \"1.0\"\n\
              source = { url = \"https://example.com/lib-1.0.tar.gz\" }\n",
@@ -274,5 +301,19 @@ source = { editable = "." }
         );
         assert_eq!(ssh_host("https://example.com/lib.git"), None);
         assert_eq!(ssh_host("ssh:///lib.git"), None);
+    }
+
+    #[test]
+    fn an_http_sources_prefix_is_its_scheme_and_host_without_credentials() {
+        assert_eq!(
+            http_prefix("https://token@git.example.com:8443/team/lib.git?rev=v1#0123").as_deref(),
+            Some("https://git.example.com:8443/")
+        );
+        assert_eq!(
+            http_prefix("http://127.0.0.1:9000/lib.git").as_deref(),
+            Some("http://127.0.0.1:9000/")
+        );
+        assert_eq!(http_prefix("ssh://git@example.com/lib.git"), None);
+        assert_eq!(http_prefix("file:///srv/lib.git"), None);
     }
 }

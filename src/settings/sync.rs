@@ -28,6 +28,35 @@ pub struct SyncSettings {
     pub ssh: SshAgent,
     /// The hosts of the lock's git sources over SSH, whose keys the sync steps need.
     pub ssh_git_hosts: Vec<String>,
+    /// Where the lock's git sources over HTTP(S) come from (`https://host/`): git sends those
+    /// hosts the client's token, when it passes one.
+    pub git_http_prefixes: Vec<String>,
+    /// The optional secrets that give those hosts a token, as BuildKit names them for git
+    /// sources of its own: [`git_auth_secrets`].
+    pub git_auth_secrets: Vec<String>,
+}
+
+/// The secrets a token for git over HTTP(S) comes from, for the hosts of `prefixes`, in the
+/// order BuildKit reads them for a git source: a header or a token for the host
+/// (`GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`), else for every host.
+pub fn git_auth_secrets(prefixes: &[String]) -> Vec<String> {
+    if prefixes.is_empty() {
+        return Vec::new();
+    }
+    let hosts = prefixes.iter().filter_map(|p| {
+        let host = p.split_once("://")?.1.trim_end_matches('/');
+        Some(host.to_string())
+    });
+    let mut secrets: Vec<String> = hosts
+        .flat_map(|host| {
+            [
+                format!("GIT_AUTH_HEADER.{host}"),
+                format!("GIT_AUTH_TOKEN.{host}"),
+            ]
+        })
+        .collect();
+    secrets.extend(["GIT_AUTH_HEADER".to_string(), "GIT_AUTH_TOKEN".to_string()]);
+    secrets
 }
 
 /// How sync steps get the client's SSH agent.
@@ -172,5 +201,7 @@ pub(super) fn sync_settings(
             SshAgent::None
         },
         ssh_git_hosts: project.lock.ssh_git_hosts.clone(),
+        git_http_prefixes: project.lock.http_git_prefixes.clone(),
+        git_auth_secrets: git_auth_secrets(&project.lock.http_git_prefixes),
     }
 }

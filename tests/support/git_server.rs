@@ -1,7 +1,8 @@
-//! A git server over SSH for e2e tests: the host's `sshd` on a free port of 127.0.0.1, serving
-//! a bare repository of a small package, an `ssh-agent` holding the one key it accepts, and
-//! the plain example turned into a project that depends on that package over SSH, locked with
-//! the host's copy of the test bed's uv.
+//! A git server for e2e tests: the host's `sshd` on a free port of 127.0.0.1, serving a bare
+//! repository of a small package, an `ssh-agent` holding the one key it accepts, the same
+//! repository over HTTP behind a token (`git_http_server.py`), and the plain example turned
+//! into a project that depends on that package from either, locked with the host's copy of the
+//! test bed's uv.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -170,45 +171,131 @@ impl GitServer {
         path
     }
 
-    /// The plain example depending on `private-lib` from this server (its command prints the
-    /// package's value), locked with the host's uv over SSH.
+    /// The plain example depending on `private-lib` from this server over SSH (its command
+    /// prints the package's value), locked with the host's uv.
     pub fn project(&self) -> Project {
-        let project = Project::copy_of("plain");
-        let pyproject = project.read("pyproject.toml").replace(
-            "dependencies = [\"idna>=3.7\"]",
-            &format!(
-                "dependencies = [\"idna>=3.7\", \"private-lib @ git+{}@v1\"]",
-                self.url()
-            ),
-        );
-        assert!(pyproject.contains("private-lib @ git+ssh://"));
-        project.write("pyproject.toml", &pyproject);
-        project.write(
-            "src/hello_uv/__init__.py",
-            "def main() -> None:\n    import private_lib\n\n    print(\"private-lib:\", private_lib.VALUE)\n",
-        );
         let ssh = format!(
             "ssh -i {} -o UserKnownHostsFile={} -o IdentitiesOnly=yes",
             self.dir.join("client_key").display(),
             self.known_hosts().display()
         );
+        self.project_from(&self.url(), &[("GIT_SSH_COMMAND", ssh)])
+    }
+
+    /// The same repository served over HTTP to clients with `token` (as `GIT_AUTH_TOKEN` gives
+    /// it), and the project depending on it from there.
+    pub fn over_http(&self, token: &str) -> (GitHttpServer, Project) {
+        let server = GitHttpServer::start(&self.dir, token);
+        let url = format!("http://127.0.0.1:{}/private-lib.git", server.port);
+        let header = format!(
+            "Authorization: basic {}",
+            base64(format!("x-access-token:{token}").as_bytes())
+        );
+        let project = self.project_from(
+            &url,
+            &[
+                ("GIT_CONFIG_COUNT", "1".to_string()),
+                (
+                    "GIT_CONFIG_KEY_0",
+                    format!("http.http://127.0.0.1:{}/.extraheader", server.port),
+                ),
+                ("GIT_CONFIG_VALUE_0", header),
+            ],
+        );
+        (server, project)
+    }
+
+    /// The plain example depending on `private-lib @ git+<url>@v1`, locked with the host's uv
+    /// given `env` (how its git reaches the server).
+    fn project_from(&self, url: &str, env: &[(&str, String)]) -> Project {
+        let project = Project::copy_of("plain");
+        let pyproject = project.read("pyproject.toml").replace(
+            "dependencies = [\"idna>=3.7\"]",
+            &format!("dependencies = [\"idna>=3.7\", \"private-lib @ git+{url}@v1\"]"),
+        );
+        assert!(pyproject.contains("private-lib @ git+"));
+        project.write("pyproject.toml", &pyproject);
+        project.write(
+            "src/hello_uv/__init__.py",
+            "def main() -> None:\n    import private_lib\n\n    print(\"private-lib:\", private_lib.VALUE)\n",
+        );
         let cache = self.dir.join("uv-cache");
-        run(Command::new(host_uv())
-            .args(["lock", "--quiet"])
-            .env("GIT_SSH_COMMAND", ssh)
+        let mut lock = Command::new(host_uv());
+        lock.args(["lock", "--quiet"])
             .env("UV_PYTHON_DOWNLOADS", "never")
             .env("UV_CACHE_DIR", &cache)
-            .current_dir(&project.dir));
+            .current_dir(&project.dir);
+        for (name, value) in env {
+            lock.env(name, value);
+        }
+        run(&mut lock);
         let _ = std::fs::remove_dir_all(cache);
+        let scheme = url.split("://").next().expect("a scheme");
         assert!(
             project
                 .read("uv.lock")
-                .contains("source = { git = \"ssh://"),
-            "uv locks the package from git over SSH:\n{}",
+                .contains(&format!("source = {{ git = \"{scheme}://")),
+            "uv locks the package from git:\n{}",
             project.read("uv.lock")
         );
         project
     }
+}
+
+/// `tests/support/git_http_server.py`: `git http-backend` behind the token, stopped on drop.
+pub struct GitHttpServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl GitHttpServer {
+    fn start(root: &Path, token: &str) -> GitHttpServer {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/git_http_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg("--root")
+            .arg(root)
+            .args(["--token", token])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs the git server");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("the server prints its port");
+        let port = line.trim().parse().expect("a port");
+        GitHttpServer { child, port }
+    }
+}
+
+impl Drop for GitHttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Standard base64 of `bytes`, padded.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl Drop for GitServer {
