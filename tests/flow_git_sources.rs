@@ -365,3 +365,38 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
         "{message}"
     );
 }
+
+#[test]
+fn a_token_in_a_git_url_of_pyproject_is_a_warning_at_its_line_naming_the_secret() {
+    let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    bridge.edit_context_file("pyproject.toml", |text| {
+        format!("{text}\n[tool.uv.sources]\nprivate-lib = {{ git = \"https://ci:s3cret@git.example.com/team/private-lib.git\" }}\n")
+    });
+    let line = String::from_utf8(bridge.locals["context"]["pyproject.toml"].clone())
+        .expect("text")
+        .lines()
+        .position(|l| l.contains("s3cret"))
+        .expect("the line")
+        + 1;
+    run(&mut bridge, &opts());
+    let warning = bridge
+        .warnings
+        .iter()
+        .find(|w| w.short.starts_with("CredentialsInGitUrl: "))
+        .unwrap_or_else(|| panic!("{:?}", bridge.warnings));
+    assert!(
+        warning
+            .short
+            .contains("pass the token with --secret id=GIT_AUTH_TOKEN.<host>,env=..."),
+        "{}",
+        warning.short
+    );
+    assert!(!warning.short.contains("s3cret"));
+    let (file, _, at) = warning.location.as_ref().expect("located");
+    assert_eq!((file.as_str(), *at), ("pyproject.toml", line));
+    // Not taken for an index URL.
+    assert!(!bridge
+        .warnings
+        .iter()
+        .any(|w| w.short.starts_with("CredentialsInIndexUrl")));
+}

@@ -239,12 +239,25 @@ fn credential_findings(
         (project::PYPROJECT, &files.pyproject),
         (project::UV_TOML, &files.uv_toml),
     ] {
-        if let Some(line) = text.as_deref().and_then(line_with_url_password) {
+        let text = text.as_deref().unwrap_or_default();
+        if let Some(line) = line_with_url_password(text, false) {
             found.push(Finding {
                 rule: "CredentialsInIndexUrl",
                 description: "Index credentials belong in secrets, not in URLs",
                 detail: format!(
                     "{name} has an index URL with a password in it: the file is sent to the build's steps, so the password is in the builder's layers and any exported cache (remove it from the URL and pass it with --secret id=UV_INDEX_<NAME>_PASSWORD,env=...)"
+                ),
+                file: name.to_string(),
+                line: Some(line),
+            });
+        }
+        // The same in a git source's URL: git takes a token from a secret too.
+        if let Some(line) = line_with_url_password(text, true) {
+            found.push(Finding {
+                rule: "CredentialsInGitUrl",
+                description: "git credentials belong in secrets, not in URLs",
+                detail: format!(
+                    "{name} has a git source URL with a password or token in it: the file is sent to the build's steps (and copied into the image with the project), so it is in the builder's layers and any exported cache (remove it from the URL and pass the token with --secret id=GIT_AUTH_TOKEN.<host>,env=...)"
                 ),
                 file: name.to_string(),
                 line: Some(line),
@@ -308,21 +321,32 @@ fn stale_lock(files: &ContextFiles) -> Vec<Finding> {
 }
 
 /// The first line (1-based) of `text` with a URL like `https://user:password@host/...`.
-fn line_with_url_password(text: &str) -> Option<usize> {
+fn line_with_url_password(text: &str, git: bool) -> Option<usize> {
     text.lines()
         .position(|line| {
-            line.match_indices("://").any(|(at, _)| {
-                let rest = &line[at + 3..];
-                let authority = rest
-                    .split(['/', '"', '\'', ' ', '?', '#'])
-                    .next()
-                    .unwrap_or("");
-                authority
-                    .split_once('@')
-                    .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-            })
+            let is_git = line.contains("git+") || line.replace(' ', "").contains("git=\"");
+            is_git == git
+                && line.match_indices("://").any(|(at, _)| {
+                    let rest = &line[at + 3..];
+                    let authority = rest
+                        .split(['/', '"', '\'', ' ', '?', '#'])
+                        .next()
+                        .unwrap_or("");
+                    authority.split_once('@').is_some_and(|(userinfo, _)| {
+                        userinfo.contains(':') || (git && is_token(userinfo))
+                    })
+                })
         })
         .map(|i| i + 1)
+}
+
+/// Whether a URL's user looks like an access token rather than a name (`git`, `oauth2`): a git
+/// host takes a token as the user of an HTTPS URL (`https://ghp_...@github.com/...`).
+fn is_token(user: &str) -> bool {
+    user.len() >= 20
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[cfg(test)]
@@ -332,14 +356,33 @@ mod tests {
     #[test]
     fn urls_with_a_password_are_found_by_line() {
         let text = "[[tool.uv.index]]\nname = \"team\"\nurl = \"https://ci:s3cret@pkgs.example.com/simple\"\n";
-        assert_eq!(line_with_url_password(text), Some(3));
+        assert_eq!(line_with_url_password(text, false), Some(3));
+        assert_eq!(line_with_url_password(text, true), None, "not a git source");
         for clean in [
             "url = \"https://pkgs.example.com/simple\"\n",
             "url = \"https://token@pkgs.example.com/simple\"\n",
             "email = \"a@b.c\"\n",
             "url = \"https://pkgs.example.com/simple?x=a:b@c\"\n",
         ] {
-            assert_eq!(line_with_url_password(clean), None, "{clean}");
+            assert_eq!(line_with_url_password(clean, false), None, "{clean}");
+        }
+    }
+
+    #[test]
+    fn git_urls_with_a_password_or_a_token_are_found_by_line() {
+        for (text, line) in [
+            ("dependencies = [\"lib @ git+https://ci:s3cret@github.com/team/lib\"]\n", 1),
+            ("[tool.uv.sources]\nlib = { git = \"https://ghp_0123456789abcdefghij0123@github.com/team/lib\" }\n", 2),
+        ] {
+            assert_eq!(line_with_url_password(text, true), Some(line), "{text}");
+            assert_eq!(line_with_url_password(text, false), None, "{text}");
+        }
+        for clean in [
+            "lib = { git = \"ssh://git@github.com/team/lib\" }\n",
+            "dependencies = [\"lib @ git+https://github.com/team/lib\"]\n",
+            "dependencies = [\"lib @ git+https://oauth2@gitlab.com/team/lib\"]\n",
+        ] {
+            assert_eq!(line_with_url_password(clean, true), None, "{clean}");
         }
     }
 }
