@@ -1,7 +1,7 @@
 //! End to end on Debian 12's own Docker 20.10 (BuildKit 0.8), with its own client and
 //! `DOCKER_BUILDKIT=1 docker build`: the core build (both example projects, the runtime image,
-//! cache reuse) on the oldest BuildKit the frontend supports. The test bed starts that daemon
-//! beside Docker 26 (`scripts/testbed/side-daemon.sh docker2010 up`).
+//! cache reuse, secrets, git over SSH) on the oldest BuildKit the frontend supports. The test
+//! bed starts that daemon beside Docker 26 (`scripts/testbed/side-daemon.sh docker2010 up`).
 
 mod support;
 
@@ -129,4 +129,43 @@ fn secrets_reach_uv_as_files_where_buildkit_has_no_secret_env() {
         format!("secret-pkg: {}", support::private_index::SECRET_VALUE)
     );
     assert!(!built.log().contains(&private.password));
+}
+
+#[test]
+fn git_sources_over_ssh_take_the_agent_and_host_keys_on_buildkit_0_8() {
+    let _guard = docker2010();
+    let server = support::git_server::GitServer::start();
+    let project = server.project();
+    project.use_cache(&fresh_cache_id(), None);
+    let spec = project.read("uv.build").replacen(
+        "[build]\n",
+        "[build]\napt = [\"git\", \"openssh-client\"]\n",
+        1,
+    );
+    project.write("uv.build", &spec);
+    let tag = "uv-frontend-e2e-2010/plain:git-ssh";
+    let host = ["--network", "host", "--build-arg", "UVF_BUILD_NETWORK=host"];
+
+    // BuildKit 0.8 refuses the required agent its own way; the error still names the flag.
+    let no_agent = project.classic_build(&client(), tag, &host);
+    assert!(!no_agent.succeeded());
+    assert!(
+        no_agent
+            .log()
+            .contains("which uv's git fetches with the client's SSH agent, and this build was not given one (fix: pass --ssh default"),
+        "{}",
+        no_agent.log()
+    );
+
+    let agent = format!("default={}", server.agent_socket().display());
+    let known_hosts = format!("id=known_hosts,src={}", server.known_hosts().display());
+    let mut args = host.to_vec();
+    args.extend(["--ssh", &agent, "--secret", &known_hosts]);
+    project
+        .classic_build(&client(), tag, &args)
+        .expect_success();
+    assert_eq!(
+        run(tag, &[]),
+        format!("private-lib: {}", support::git_server::GIT_VALUE)
+    );
 }
