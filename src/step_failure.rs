@@ -7,7 +7,6 @@ use crate::frontend::BuildError;
 use crate::llb::{self, pb};
 use crate::plan::KNOWN_HOSTS_SECRET;
 use crate::prepare::Prepared;
-use crate::settings::SshAgent;
 use crate::spec::SpecError;
 
 /// A failed solve of the build, as the error the user sees: the step by its progress name, at
@@ -83,6 +82,29 @@ fn ssh_agent_not_forwarded(prepared: &Prepared) -> BuildError {
     )
 }
 
+/// The fix for a failed sync step that may have lacked credentials: for the lock's git sources
+/// ([`git_fix`]) and the project's indexes, each that applies; empty when none does.
+fn credentials_fix(prepared: &Prepared) -> String {
+    let git = git_fix(prepared);
+    let indexes = index_secrets(prepared);
+    let index = (!indexes.is_empty()).then(|| {
+        format!(
+            "if uv's error above is 401 or 403 from an index, pass its credentials: {}",
+            indexes
+                .iter()
+                .map(|id| format!("--secret id={id},env={id}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    });
+    [Some(git), index]
+        .into_iter()
+        .flatten()
+        .filter(|fix| !fix.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The fix for a failed sync step of a lock with git sources: what git's and ssh's usual
 /// errors in the step's log mean here, for the sources over SSH and those over HTTP(S).
 fn git_fix(prepared: &Prepared) -> String {
@@ -92,11 +114,22 @@ fn git_fix(prepared: &Prepared) -> String {
         let hosts = sync.ssh_git_hosts.join(", ");
         fixes.push(format!("uv.lock has git sources over SSH ({hosts}): if the step's log above says \"Host key verification failed\", pass the servers' host keys with --secret id={KNOWN_HOSTS_SECRET},src=$HOME/.ssh/known_hosts (or a file written by ssh-keyscan); if it says \"Permission denied (publickey)\", the agent passed with --ssh default holds no key the server accepts"));
     }
-    if let Some(prefix) = sync.git_http_prefixes.first() {
-        let host = prefix
-            .split_once("://")
-            .map_or(prefix.as_str(), |(_, h)| h.trim_end_matches('/'));
-        fixes.push(format!("uv.lock has git sources over HTTP(S) ({}): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.{host},env=<variable holding it> (GIT_AUTH_TOKEN for every host; GIT_AUTH_HEADER for a whole Authorization header)", sync.git_http_prefixes.join(", ")));
+    let hosts: Vec<&str> = sync
+        .git_http_prefixes
+        .iter()
+        .map(|p| {
+            p.split_once("://")
+                .map_or(p.as_str(), |(_, h)| h.trim_end_matches('/'))
+        })
+        .collect();
+    let pass = match hosts.as_slice() {
+        [] => None,
+        [host] if crate::settings::git_auth_for_any_host(&sync.git_http_prefixes) => Some(format!("pass a token with --secret id=GIT_AUTH_TOKEN.{host},env=<variable holding it> (or GIT_AUTH_TOKEN; GIT_AUTH_HEADER.{host} for a whole Authorization header)")),
+        [host] => Some(format!("pass a token with --secret id=GIT_AUTH_TOKEN.{host},env=<variable holding it> (GIT_AUTH_HEADER.{host} for a whole Authorization header)")),
+        _ => Some(format!("pass each host's token with --secret id=GIT_AUTH_TOKEN.<host>,env=<variable holding it>, for {} (GIT_AUTH_HEADER.<host> for a whole Authorization header)", hosts.join(", "))),
+    };
+    if let Some(pass) = pass {
+        fixes.push(format!("uv.lock has git sources over HTTP(S) ({}): if the step's log above says git could not read a username or authentication failed, {pass}", sync.git_http_prefixes.join(", ")));
     }
     fixes.join("; ")
 }
@@ -154,22 +187,11 @@ fn failed_step_fix(prepared: &Prepared, message: &str) -> (Option<usize>, String
                 prepared.plan.images.uv
             ),
         ),
-        // git: over SSH the host's key or the agent's, over HTTP(S) a token.
-        _ if message.contains("uv sync") && prepared.settings.sync.ssh != SshAgent::None => {
-            (None, git_fix(prepared))
+        // What uv fetches with credentials: git over SSH (the host's key, the agent's), git
+        // over HTTP(S) (a token), an index (its credentials).
+        _ if message.contains("uv sync") && !credentials_fix(prepared).is_empty() => {
+            (None, credentials_fix(prepared))
         }
-        // An index that wants credentials refuses uv without them.
-        _ if message.contains("uv sync") && !index_secrets(prepared).is_empty() => (
-            None,
-            format!(
-                "if uv's error above is 401 or 403 from an index, pass its credentials: {}",
-                index_secrets(prepared)
-                    .iter()
-                    .map(|id| format!("--secret id={id},env={id}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        ),
         _ => (None, String::new()),
     }
 }

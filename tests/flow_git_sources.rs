@@ -24,6 +24,10 @@ fn with_git_source(spec: &str, url: &str, commands: &[&str]) -> FakeBridge {
     bridge
 }
 
+/// A private index of the project, whose credentials come from secrets.
+const PRIVATE_INDEX: &str =
+    "\n[[tool.uv.index]]\nname = \"team-private\"\nurl = \"http://127.0.0.1:8099/simple\"\n";
+
 const OVER_SSH: &str = "ssh://git@git.example.com:2222/team/private-lib.git?rev=v1#0123";
 const OVER_HTTPS: &str = "https://git.example.com/team/private-lib.git?rev=v1#0123";
 
@@ -224,45 +228,61 @@ fn a_build_without_the_agent_or_the_host_key_is_told_which_flag_gives_it() {
     );
 }
 
-/// Runs the `with-git-auth` wrapper of `script` with `args` (its own, up to `--`) over `env`,
-/// the secret files `secrets` (id, value) in place of the mounts: the `GIT_CONFIG_*` variables
-/// git would get.
+/// Runs the `with-git-auth` wrapper of `script` with `args` (its own, up to `--`), the secret
+/// files `secrets` (id, value) in place of the mounts: the `GIT_CONFIG_*` variables git would
+/// get.
 fn git_config_of(script: &str, args: &[String], secrets: &[(&str, &str)]) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!(
-        "uvf-git-auth-{}-{}",
-        std::process::id(),
-        secrets.len()
-    ));
+    run_git_auth(script, args, secrets, None).0
+}
+
+/// [`git_config_of`], and what the wrapper wrote to stderr, with a `git` on the `PATH` that
+/// says it is `git_version` when one is given.
+fn run_git_auth(
+    script: &str,
+    args: &[String],
+    secrets: &[(&str, &str)],
+    git_version: Option<&str>,
+) -> (Vec<String>, String) {
+    // One directory per call: the tests run at once, in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("uvf-git-auth-{}-{call}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::create_dir_all(dir.join("secrets")).expect("mkdir");
     for (id, value) in secrets {
-        std::fs::write(dir.join(id), value).expect("write");
+        std::fs::write(dir.join("secrets").join(id), value).expect("write");
+    }
+    let mut path = "/usr/bin:/bin".to_string();
+    if let Some(version) = git_version {
+        std::fs::create_dir_all(dir.join("bin")).expect("mkdir");
+        let git = dir.join("bin/git");
+        std::fs::write(&git, format!("#!/bin/sh\necho 'git version {version}'\n")).expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path = format!("{}:{path}", dir.join("bin").display());
     }
     let end = args.iter().position(|a| a == "--").expect("--");
     let out = std::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(script)
         .arg("with-git-auth")
-        .arg(&dir)
+        .arg(dir.join("secrets"))
         .args(&args[1..=end])
         .arg("env")
         .env_clear()
-        .env("PATH", "/usr/bin:/bin")
+        .env("PATH", path)
         .output()
         .expect("sh runs");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
     let mut vars: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| l.starts_with("GIT_CONFIG_"))
         .map(str::to_string)
         .collect();
     vars.sort();
-    vars
+    (vars, stderr)
 }
 
 #[test]
@@ -340,6 +360,20 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
                 "GIT_CONFIG_VALUE_0=Authorization: bearer abc"
             ]
         );
+        // A secret file written on Windows: its line ending is no part of the token.
+        assert_eq!(
+            git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret\r\n")])[2],
+            "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0"
+        );
+        // A git older than 2.31 ignores GIT_CONFIG_COUNT: the log says so.
+        let token = [("GIT_AUTH_TOKEN", "s3cret")];
+        let (_, old) = run_git_auth(&script, &args, &token, Some("2.30.2"));
+        assert!(
+            old.contains("uv-frontend: git 2.30 is older than 2.31 and ignores the token"),
+            "{old}"
+        );
+        let (_, new) = run_git_auth(&script, &args, &token, Some("2.39.5"));
+        assert_eq!(new, "");
         // Nothing secret is in the op itself.
         let meta = exec(&sync).meta.as_ref().expect("meta");
         assert!(!meta.env.iter().any(|e| e.starts_with("GIT_")));
@@ -361,21 +395,22 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
     run(&mut failing, &opts());
     let message = failing.error_message();
     assert!(
-        message.ends_with("(fix: uv.lock has git sources over HTTP(S) (https://git.example.com:8443/): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.git.example.com:8443,env=<variable holding it> (GIT_AUTH_TOKEN for every host; GIT_AUTH_HEADER for a whole Authorization header))"),
+        message.ends_with("(fix: uv.lock has git sources over HTTP(S) (https://git.example.com:8443/): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.git.example.com:8443,env=<variable holding it> (or GIT_AUTH_TOKEN; GIT_AUTH_HEADER.git.example.com:8443 for a whole Authorization header))"),
         "{message}"
     );
 }
 
 #[test]
 fn a_token_in_a_git_url_of_pyproject_is_a_warning_at_its_line_naming_the_secret() {
+    // A token as the URL's user, as GitHub takes it.
     let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
     bridge.edit_context_file("pyproject.toml", |text| {
-        format!("{text}\n[tool.uv.sources]\nprivate-lib = {{ git = \"https://ci:s3cret@git.example.com/team/private-lib.git\" }}\n")
+        format!("{text}\n[tool.uv.sources]\nprivate-lib = {{ git = \"https://ghp_s3cret0123456789abcdef@git.example.com/team/private-lib.git\" }}\n")
     });
     let line = String::from_utf8(bridge.locals["context"]["pyproject.toml"].clone())
         .expect("text")
         .lines()
-        .position(|l| l.contains("s3cret"))
+        .position(|l| l.contains("ghp_s3cret"))
         .expect("the line")
         + 1;
     run(&mut bridge, &opts());
@@ -391,7 +426,7 @@ fn a_token_in_a_git_url_of_pyproject_is_a_warning_at_its_line_naming_the_secret(
         "{}",
         warning.short
     );
-    assert!(!warning.short.contains("s3cret"));
+    assert!(!warning.short.contains("ghp_s3cret"));
     let (file, _, at) = warning.location.as_ref().expect("located");
     assert_eq!((file.as_str(), *at), ("pyproject.toml", line));
     // Not taken for an index URL.
@@ -399,4 +434,112 @@ fn a_token_in_a_git_url_of_pyproject_is_a_warning_at_its_line_naming_the_secret(
         .warnings
         .iter()
         .any(|w| w.short.starts_with("CredentialsInIndexUrl")));
+}
+
+#[test]
+fn a_token_for_any_host_is_taken_only_when_the_https_sources_are_on_one_host() {
+    // Two hosts: one over HTTPS, one over plain HTTP.
+    let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    bridge.edit_context_file("uv.lock", |lock| {
+        format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"http://git.internal:8080/other-lib.git?rev=v1#4567\" }}\n")
+    });
+    run(&mut bridge, &opts());
+    bridge.assert_built();
+    let def = bridge.result_definition();
+    let sync = &sync_steps(def)[0];
+    let mut ids: Vec<String> = exec(sync)
+        .mounts
+        .iter()
+        .filter(|m| m.dest.starts_with("/run/secrets/uv-frontend-git/"))
+        .map(|m| m.secret_opt.as_ref().expect("secret opt").id.clone())
+        .collect();
+    ids.sort();
+    // One HTTPS host: a token for any host goes to it, never over plain HTTP.
+    assert_eq!(
+        ids,
+        [
+            "GIT_AUTH_HEADER",
+            "GIT_AUTH_HEADER.git.example.com",
+            "GIT_AUTH_HEADER.git.internal:8080",
+            "GIT_AUTH_TOKEN",
+            "GIT_AUTH_TOKEN.git.example.com",
+            "GIT_AUTH_TOKEN.git.internal:8080",
+        ]
+    );
+    let (script, args) = script_of(def, sync, "with-git-auth");
+    assert_eq!(
+        git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret")]),
+        [
+            "GIT_CONFIG_COUNT=1",
+            "GIT_CONFIG_KEY_0=http.https://git.example.com/.extraheader",
+            "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0",
+        ]
+    );
+    assert_eq!(
+        git_config_of(
+            &script,
+            &args,
+            &[("GIT_AUTH_TOKEN.git.internal:8080", "s3cret")]
+        ),
+        [
+            "GIT_CONFIG_COUNT=1",
+            "GIT_CONFIG_KEY_0=http.http://git.internal:8080/.extraheader",
+            "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0",
+        ]
+    );
+
+    // Two HTTPS hosts: each token is for its host alone.
+    let mut two = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    two.edit_context_file("uv.lock", |lock| {
+        format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://gitlab.example.org/other-lib.git?rev=v1#4567\" }}\n")
+    });
+    run(&mut two, &opts());
+    let ids: Vec<String> = exec(&sync_steps(two.result_definition())[0])
+        .mounts
+        .iter()
+        .filter_map(|m| m.secret_opt.as_ref().map(|s| s.id.clone()))
+        .filter(|id| id.starts_with("GIT_"))
+        .collect();
+    assert!(
+        !ids.iter()
+            .any(|id| id == "GIT_AUTH_TOKEN" || id == "GIT_AUTH_HEADER"),
+        "{ids:?}"
+    );
+    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    failing.edit_context_file("uv.lock", |lock| {
+        format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://gitlab.example.org/other-lib.git?rev=v1#4567\" }}\n")
+    });
+    failing.build_error = Some(process_failure(
+        two.result_definition(),
+        "[deps 2/2] uv sync",
+    ));
+    run(&mut failing, &opts());
+    assert!(
+        failing.error_message().contains("pass each host's token with --secret id=GIT_AUTH_TOKEN.<host>,env=<variable holding it>, for git.example.com, gitlab.example.org"),
+        "{}",
+        failing.error_message()
+    );
+}
+
+#[test]
+fn a_failed_sync_with_a_public_git_source_and_a_private_index_is_told_of_both() {
+    let mut built = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    built.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
+    run(&mut built, &opts());
+    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+    failing.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
+    failing.build_error = Some(process_failure(
+        built.result_definition(),
+        "[deps 2/2] uv sync",
+    ));
+    run(&mut failing, &opts());
+    let message = failing.error_message();
+    assert!(
+        message.contains("uv.lock has git sources over HTTP(S) (https://git.example.com/)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("; if uv's error above is 401 or 403 from an index, pass its credentials: --secret id=UV_INDEX_TEAM_PRIVATE_PASSWORD"),
+        "{message}"
+    );
 }

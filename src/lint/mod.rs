@@ -324,16 +324,20 @@ fn stale_lock(files: &ContextFiles) -> Vec<Finding> {
 fn line_with_url_password(text: &str, git: bool) -> Option<usize> {
     text.lines()
         .position(|line| {
-            let is_git = line.contains("git+") || line.replace(' ', "").contains("git=\"");
+            let squashed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+            let is_git =
+                line.contains("git+") || squashed.contains("git=\"") || squashed.contains("git='");
             is_git == git
                 && line.match_indices("://").any(|(at, _)| {
                     let rest = &line[at + 3..];
+                    // A token as the user is a credential over HTTP(S); an SSH user is a name.
+                    let http = line[..at].ends_with("http") || line[..at].ends_with("https");
                     let authority = rest
                         .split(['/', '"', '\'', ' ', '?', '#'])
                         .next()
                         .unwrap_or("");
                     authority.split_once('@').is_some_and(|(userinfo, _)| {
-                        userinfo.contains(':') || (git && is_token(userinfo))
+                        userinfo.contains(':') || (git && http && is_token(userinfo))
                     })
                 })
         })
@@ -377,8 +381,13 @@ mod tests {
             assert_eq!(line_with_url_password(text, true), Some(line), "{text}");
             assert_eq!(line_with_url_password(text, false), None, "{text}");
         }
+        // TOML's literal strings and tabs too.
+        let literal = "lib = {\tgit\t=\t'https://ci:s3cret@github.com/team/lib' }\n";
+        assert_eq!(line_with_url_password(literal, true), Some(1));
+        assert_eq!(line_with_url_password(literal, false), None);
         for clean in [
             "lib = { git = \"ssh://git@github.com/team/lib\" }\n",
+            "lib = { git = \"ssh://deploy-user-for-the-ci-system@git.example.com/lib\" }\n",
             "dependencies = [\"lib @ git+https://github.com/team/lib\"]\n",
             "dependencies = [\"lib @ git+https://oauth2@gitlab.com/team/lib\"]\n",
         ] {

@@ -225,10 +225,12 @@ exec "$@"
 
 /// Gives git a token for each URL prefix among the arguments before `--` (`https://host/`), from
 /// the secret files in `$1` the client passed, read as BuildKit reads them for git sources of
-/// its own: `GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`, `GIT_AUTH_HEADER`,
-/// `GIT_AUTH_TOKEN`, the first there wins; a header is sent as it is, a token as basic
-/// authentication of `x-access-token`. git takes them from its environment
-/// (`GIT_CONFIG_COUNT`, git 2.31 or later), so they never reach a file. Then runs the rest.
+/// its own: `GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`, then (over HTTPS only; the frontend
+/// mounts them only when the lock's HTTPS sources are on one host) `GIT_AUTH_HEADER` and
+/// `GIT_AUTH_TOKEN`; the first there wins. A header is sent as it is, a token as basic
+/// authentication of `x-access-token`. git takes them from its environment (`GIT_CONFIG_COUNT`,
+/// git 2.31 or later: an older git is named in the log, as it would ignore them), so they never
+/// reach a file. Then runs the rest.
 pub const WITH_GIT_AUTH: &str = r#"dir="$1"
 shift
 n="${GIT_CONFIG_COUNT:-0}"
@@ -237,12 +239,21 @@ while [ "$1" != "--" ]; do
   shift
   host="${prefix#*://}"
   host="${host%/}"
-  for id in "GIT_AUTH_HEADER.$host" "GIT_AUTH_TOKEN.$host" GIT_AUTH_HEADER GIT_AUTH_TOKEN; do
+  ids="GIT_AUTH_HEADER.$host GIT_AUTH_TOKEN.$host"
+  case "$prefix" in
+    https://*) ids="$ids GIT_AUTH_HEADER GIT_AUTH_TOKEN" ;;
+  esac
+  for id in $ids; do
     if [ -f "$dir/$id" ]; then
-      value="$(cat "$dir/$id")"
+      value="$(tr -d '\r' < "$dir/$id")"
       case "$id" in
-        GIT_AUTH_TOKEN*) value="basic $(printf 'x-access-token:%s' "$value" | base64 | tr -d '
-')" ;;
+        GIT_AUTH_TOKEN*)
+          if ! command -v base64 >/dev/null 2>&1; then
+            echo "uv-frontend: $id needs base64 in the builder image to reach git" >&2
+            exit 1
+          fi
+          value="basic $(printf 'x-access-token:%s' "$value" | base64 | tr -d '\n')"
+          ;;
       esac
       export "GIT_CONFIG_KEY_$n=http.$prefix.extraheader"
       export "GIT_CONFIG_VALUE_$n=Authorization: $value"
@@ -253,6 +264,14 @@ while [ "$1" != "--" ]; do
 done
 shift
 export GIT_CONFIG_COUNT="$n"
+if [ "$n" -gt 0 ]; then
+  version="$(git --version 2>/dev/null | sed -n 's/^git version \([0-9]*\.[0-9]*\).*/\1/p')"
+  case "$version" in
+    1.* | 2.[0-9] | 2.[12][0-9] | 2.30)
+      echo "uv-frontend: git $version is older than 2.31 and ignores the token it is given (GIT_CONFIG_COUNT): use a builder image with a newer git" >&2
+      ;;
+  esac
+fi
 exec "$@"
 "#;
 

@@ -31,7 +31,9 @@ use run::{run_settings, RunInputs};
 pub use run::{HealthOptions, RunSettings};
 use selection::check_selection;
 use sync::sync_settings;
-pub use sync::{index_secrets, SshAgent, SyncNetwork, SyncSettings, INDEX_SECRETS};
+pub use sync::{
+    git_auth_for_any_host, index_secrets, SshAgent, SyncNetwork, SyncSettings, INDEX_SECRETS,
+};
 pub use units::{PackageUnits, UnitPackage, PYPI};
 
 /// The uv image used when the spec names none: the uv release this frontend is tested with.

@@ -38,16 +38,17 @@ pub struct SyncSettings {
 
 /// The secrets a token for git over HTTP(S) comes from, for the hosts of `prefixes`, in the
 /// order BuildKit reads them for a git source: a header or a token for the host
-/// (`GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`), else for every host.
+/// (`GIT_AUTH_HEADER.<host>`, `GIT_AUTH_TOKEN.<host>`), then one for any host
+/// (`GIT_AUTH_HEADER`, `GIT_AUTH_TOKEN`). A token is meant for one host: the ones for any host
+/// are taken only when the lock's git sources over HTTPS are all on one host (BuildKit's own git
+/// sources each have one), and never sent over plain HTTP.
 pub fn git_auth_secrets(prefixes: &[String]) -> Vec<String> {
-    if prefixes.is_empty() {
-        return Vec::new();
-    }
-    let hosts = prefixes.iter().filter_map(|p| {
-        let host = p.split_once("://")?.1.trim_end_matches('/');
-        Some(host.to_string())
-    });
+    let hosts: std::collections::BTreeSet<&str> = prefixes
+        .iter()
+        .filter_map(|p| Some(p.split_once("://")?.1.trim_end_matches('/')))
+        .collect();
     let mut secrets: Vec<String> = hosts
+        .iter()
         .flat_map(|host| {
             [
                 format!("GIT_AUTH_HEADER.{host}"),
@@ -55,8 +56,20 @@ pub fn git_auth_secrets(prefixes: &[String]) -> Vec<String> {
             ]
         })
         .collect();
-    secrets.extend(["GIT_AUTH_HEADER".to_string(), "GIT_AUTH_TOKEN".to_string()]);
+    if git_auth_for_any_host(prefixes) {
+        secrets.extend(["GIT_AUTH_HEADER".to_string(), "GIT_AUTH_TOKEN".to_string()]);
+    }
     secrets
+}
+
+/// Whether `GIT_AUTH_TOKEN` and `GIT_AUTH_HEADER` (for any host) are taken: the lock's git
+/// sources over HTTPS are all on one host.
+pub fn git_auth_for_any_host(prefixes: &[String]) -> bool {
+    let https: std::collections::BTreeSet<&String> = prefixes
+        .iter()
+        .filter(|p| p.starts_with("https://"))
+        .collect();
+    https.len() == 1
 }
 
 /// How sync steps get the client's SSH agent.

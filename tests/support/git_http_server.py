@@ -17,7 +17,7 @@ import sys
 
 
 def handler(root, token):
-    expected = "basic " + base64.b64encode(("x-access-token:" + token).encode()).decode()
+    expected = base64.b64encode(("x-access-token:" + token).encode()).decode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -27,8 +27,8 @@ def handler(root, token):
             self.backend()
 
         def backend(self):
-            given = self.headers.get("Authorization", "")
-            if given.lower() != expected.lower():
+            scheme, _, credentials = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "basic" or credentials != expected:
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="git"')
                 self.send_header("Content-Length", "0")

@@ -189,7 +189,7 @@ impl GitServer {
         let url = format!("http://127.0.0.1:{}/private-lib.git", server.port);
         let header = format!(
             "Authorization: basic {}",
-            base64(format!("x-access-token:{token}").as_bytes())
+            base64_of(&format!("x-access-token:{token}"))
         );
         let project = self.project_from(
             &url,
@@ -278,8 +278,9 @@ impl Drop for GitHttpServer {
     }
 }
 
-/// Standard base64 of `bytes`, padded.
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 of `text`, padded.
+pub fn base64_of(text: &str) -> String {
+    let bytes = text.as_bytes();
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
