@@ -102,6 +102,20 @@ fn git_sources_over_ssh_require_the_agent_and_take_the_host_keys_as_an_optional_
     let mut plain = FakeBridge::with_project(PLAIN_EXAMPLE, EXAMPLE_SPEC);
     run(&mut plain, &opts());
     assert_eq!(ssh_and_known_hosts(&plain), [(None, None), (None, None)]);
+
+    // Only a lock with git sources over HTTP(S) gets their wrapper in its scripts file, which
+    // every sync step mounts: the script's coming did not rerun other projects' syncs.
+    for (bridge, has) in [(&plain, false), (&https, true), (&bridge, false)] {
+        let def = bridge.result_definition();
+        let project_phase = sync_steps(def).pop().expect("the project phase");
+        let names = script_names(def, &project_phase);
+        assert!(names.contains(&"sync-then-finish".to_string()), "{names:?}");
+        assert_eq!(
+            names.contains(&"with-git-auth".to_string()),
+            has,
+            "{names:?}"
+        );
+    }
 }
 
 #[test]

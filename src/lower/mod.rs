@@ -54,13 +54,24 @@ struct Images {
     scripts: State,
 }
 
-/// The scripts, as files of their own ([`SCRIPTS_MOUNT`]).
-fn scripts_state() -> State {
+/// The scripts, as files of their own ([`SCRIPTS_MOUNT`]). A script only some plans use is
+/// left out of the others' ([`used_by`]): the file op is an input of every sync step, so adding
+/// such a script to the frontend does not rerun every project's syncs.
+fn scripts_state(plan: &Plan) -> State {
     let mut op = llb::scratch().file();
-    for (name, text) in SCRIPTS {
+    for (name, text) in SCRIPTS.iter().filter(|(name, _)| used_by(name, plan)) {
         op = op.mkfile(&format!("/{name}"), 0o444, text.as_bytes(), None);
     }
     op.done("[internal] uv-frontend's sync scripts")
+}
+
+/// Whether `plan` may run the script `name`: those of git sources over HTTP(S) only for a lock
+/// that has some; every other script for all.
+fn used_by(name: &str, plan: &Plan) -> bool {
+    match name {
+        "with-git-auth" => !plan.sync_access.git_auth_prefixes.is_empty(),
+        _ => true,
+    }
 }
 
 /// Set to a value unique to the build in the sync steps `--no-cache` reruns.
@@ -112,7 +123,7 @@ fn images_of(plan: &Plan, inputs: &LowerInputs<'_>) -> Images {
         base: image("base", &plan.images.base)
             .env_list(env_of(inputs.base_config).iter().map(String::as_str))
             .user("0"),
-        scripts: scripts_state(),
+        scripts: scripts_state(plan),
     }
 }
 
@@ -249,7 +260,7 @@ pub fn lower_checks(
                 .run(&args, &check.name)
                 .network(Network::None);
             if script.is_some() {
-                exec = exec.bind(&scripts_state(), "/", SCRIPTS_MOUNT, true);
+                exec = exec.bind(&scripts_state(plan), "/", SCRIPTS_MOUNT, true);
             }
             let state = exec.root();
             Ok((check.clone(), state))

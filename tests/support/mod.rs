@@ -635,6 +635,29 @@ pub fn script_of(def: &pb::Definition, op: &pb::Op, name: &str) -> (String, Vec<
     (script_file(def, op, name), args[at + 1..].to_vec())
 }
 
+/// The names of the scripts in the scripts mount of the exec `op` of `def`.
+pub fn script_names(def: &pb::Definition, op: &pb::Op) -> Vec<String> {
+    let mount = exec(op)
+        .mounts
+        .iter()
+        .find(|m| m.dest == uv_frontend::lower::SCRIPTS_MOUNT)
+        .expect("the scripts are mounted");
+    let input = &op.inputs[usize::try_from(mount.input).expect("an input")];
+    let all: BTreeMap<String, pb::Op> = ops(def).into_iter().collect();
+    let Some(pb::op::Op::File(file)) = &all[&input.digest].op else {
+        panic!("the scripts are a file op")
+    };
+    file.actions
+        .iter()
+        .filter_map(|a| match &a.action {
+            Some(pb::file_action::Action::Mkfile(f)) => {
+                Some(f.path.trim_start_matches('/').to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The text of script `name` in the scripts mount of the exec `op` of `def`.
 pub fn script_file(def: &pb::Definition, op: &pb::Op, name: &str) -> String {
     let mount = exec(op)
@@ -659,7 +682,6 @@ pub fn script_file(def: &pb::Definition, op: &pb::Op, name: &str) -> String {
         .unwrap_or_else(|| panic!("no script {name}"))
 }
 
-/// Every `uv sync` step of a definition.
 /// The cache id of the venv a phase-1 sync step keeps.
 pub fn kept_venv_id(sync: &pb::Op) -> String {
     exec(sync)
