@@ -275,8 +275,11 @@ fn run_git_auth(
         std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         path = format!("{}:{path}", dir.join("bin").display());
     }
+    // A file a host in brackets would match as a glob, where the wrapper runs.
+    std::fs::write(dir.join("GIT_AUTH_TOKEN.1:8443"), "").expect("write");
     let end = args.iter().position(|a| a == "--").expect("--");
     let out = std::process::Command::new("/bin/sh")
+        .current_dir(&dir)
         .arg("-c")
         .arg(script)
         .arg("with-git-auth")
@@ -378,6 +381,16 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
         assert_eq!(
             git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret\r\n")])[2],
             "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0"
+        );
+        // A host in brackets (IPv6) is no glob pattern for the wrapper's shell.
+        let v6 = vec![
+            args[0].clone(),
+            "https://[::1]:8443/".to_string(),
+            "--".to_string(),
+        ];
+        assert_eq!(
+            git_config_of(&script, &v6, &[("GIT_AUTH_TOKEN.[::1]:8443", "s3cret")])[1],
+            "GIT_CONFIG_KEY_0=http.https://[::1]:8443/.extraheader"
         );
         // A git older than 2.31 ignores GIT_CONFIG_COUNT: the log says so.
         let token = [("GIT_AUTH_TOKEN", "s3cret")];

@@ -230,8 +230,9 @@ exec "$@"
 /// `GIT_AUTH_TOKEN`; the first there wins. A header is sent as it is, a token as basic
 /// authentication of `x-access-token`. git takes them from its environment (`GIT_CONFIG_COUNT`,
 /// git 2.31 or later: an older git is named in the log, as it would ignore them), so they never
-/// reach a file. Then runs the rest.
-pub const WITH_GIT_AUTH: &str = r#"dir="$1"
+/// reach a file. Then runs the rest. (`set -f`: a host such as `[::1]:8080` is no glob.)
+pub const WITH_GIT_AUTH: &str = r#"set -f
+dir="$1"
 shift
 n="${GIT_CONFIG_COUNT:-0}"
 while [ "$1" != "--" ]; do
