@@ -24,6 +24,32 @@ fn with_git_source(spec: &str, url: &str, commands: &[&str]) -> FakeBridge {
     bridge
 }
 
+/// The error of a build of `make()`'s project whose phase-1 sync fails with uv's exit code,
+/// as BuildKit reports it (the step's name taken from a build that succeeded).
+fn failed_sync_message(make: impl Fn() -> FakeBridge) -> String {
+    let mut built = make();
+    run(&mut built, &opts());
+    let mut failing = make();
+    failing.build_error = Some(process_failure(
+        built.result_definition(),
+        "[deps 2/2] uv sync",
+    ));
+    run(&mut failing, &opts());
+    failing.error_message()
+}
+
+/// The ids of the git token secrets a sync step mounts, sorted.
+fn git_secret_ids(sync: &pb::Op) -> Vec<String> {
+    let mut ids: Vec<String> = exec(sync)
+        .mounts
+        .iter()
+        .filter(|m| m.dest.starts_with("/run/secrets/uv-frontend-git/"))
+        .map(|m| m.secret_opt.as_ref().expect("secret opt").id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// A private index of the project, whose credentials come from secrets.
 const PRIVATE_INDEX: &str =
     "\n[[tool.uv.index]]\nname = \"team-private\"\nurl = \"http://127.0.0.1:8099/simple\"\n";
@@ -223,15 +249,7 @@ fn a_build_without_the_agent_or_the_host_key_is_told_which_flag_gives_it() {
     }
 
     // A sync that fails (ssh's own error is in the step's log) is told what ssh's errors mean.
-    let mut built = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
-    run(&mut built, &opts());
-    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]);
-    failing.build_error = Some(process_failure(
-        built.result_definition(),
-        "[deps 2/2] uv sync",
-    ));
-    run(&mut failing, &opts());
-    let message = failing.error_message();
+    let message = failed_sync_message(|| with_git_source(EXAMPLE_SPEC, OVER_SSH, &["git", "ssh"]));
     assert!(
         message.starts_with("uv.build:1: step [deps 2/2] uv sync --frozen"),
         "{message}"
@@ -302,16 +320,34 @@ fn run_git_auth(
     (vars, stderr)
 }
 
-#[test]
-fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
-    let url = "https://git.example.com:8443/team/private-lib.git?rev=v1#0123";
+const OVER_HTTPS_8443: &str = "https://git.example.com:8443/team/private-lib.git?rev=v1#0123";
+
+/// The sync steps of a build of the plain example with a git source at `url`, and its
+/// definition.
+fn built_with_git_source(url: &str) -> (FakeBridge, Vec<pb::Op>) {
     let mut bridge = with_git_source(EXAMPLE_SPEC, url, &["git"]);
     run(&mut bridge, &opts());
     bridge.assert_built();
-    let def = bridge.result_definition();
+    let syncs = sync_steps(bridge.result_definition());
+    (bridge, syncs)
+}
+
+#[test]
+fn git_sources_over_https_mount_buildkits_git_auth_secrets_of_their_host() {
+    let (bridge, syncs) = built_with_git_source(OVER_HTTPS_8443);
     let host = "git.example.com:8443";
-    for sync in sync_steps(def) {
-        let secrets: Vec<(String, String, bool)> = exec(&sync)
+    for sync in &syncs {
+        // Each sync runs under the wrapper, given the secrets' directory and the host's URL.
+        let (_, args) = script_of(bridge.result_definition(), sync, "with-git-auth");
+        assert_eq!(
+            args[..3],
+            [
+                "/run/secrets/uv-frontend-git",
+                "https://git.example.com:8443/",
+                "--"
+            ]
+        );
+        let secrets: Vec<(String, String, bool)> = exec(sync)
             .mounts
             .iter()
             .filter_map(|m| {
@@ -340,76 +376,73 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
             .collect();
         expected.sort();
         assert_eq!(secrets, expected);
-
-        // The wrapper turns the one the client passed into git's configuration, as BuildKit
-        // does for its own git sources: a host's secret before the general one, a header as
-        // it is, a token as basic authentication of x-access-token.
-        let (script, args) = script_of(def, &sync, "with-git-auth");
-        assert_eq!(
-            args[..3],
-            [
-                "/run/secrets/uv-frontend-git",
-                "https://git.example.com:8443/",
-                "--"
-            ]
-        );
-        let key = "GIT_CONFIG_KEY_0=http.https://git.example.com:8443/.extraheader";
-        assert_eq!(git_config_of(&script, &args, &[]), ["GIT_CONFIG_COUNT=0"]);
-        assert_eq!(
-            git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret")]),
-            [
-                "GIT_CONFIG_COUNT=1",
-                key,
-                // base64("x-access-token:s3cret")
-                "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0",
-            ]
-        );
-        let header = format!("GIT_AUTH_HEADER.{host}");
-        assert_eq!(
-            git_config_of(
-                &script,
-                &args,
-                &[("GIT_AUTH_TOKEN", "s3cret"), (&header, "bearer abc")]
-            ),
-            [
-                "GIT_CONFIG_COUNT=1",
-                key,
-                "GIT_CONFIG_VALUE_0=Authorization: bearer abc"
-            ]
-        );
-        // A secret file written on Windows: its line ending is no part of the token.
-        assert_eq!(
-            git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret\r\n")])[2],
-            "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0"
-        );
-        // A host in brackets (IPv6) is no glob pattern for the wrapper's shell.
-        let v6 = vec![
-            args[0].clone(),
-            "https://[::1]:8443/".to_string(),
-            "--".to_string(),
-        ];
-        assert_eq!(
-            git_config_of(&script, &v6, &[("GIT_AUTH_TOKEN.[::1]:8443", "s3cret")])[1],
-            "GIT_CONFIG_KEY_0=http.https://[::1]:8443/.extraheader"
-        );
-        // A git older than 2.31 ignores GIT_CONFIG_COUNT: the log says so.
-        let token = [("GIT_AUTH_TOKEN", "s3cret")];
-        let (_, old) = run_git_auth(&script, &args, &token, Some("2.30.2"));
-        assert!(
-            old.contains("uv-frontend: git 2.30 is older than 2.31 and ignores the token"),
-            "{old}"
-        );
-        let (_, new) = run_git_auth(&script, &args, &token, Some("2.39.5"));
-        assert_eq!(new, "");
         // Nothing secret is in the op itself.
-        let meta = exec(&sync).meta.as_ref().expect("meta");
+        let meta = exec(sync).meta.as_ref().expect("meta");
         assert!(!meta.env.iter().any(|e| e.starts_with("GIT_")));
     }
+}
 
-    // The outline lists them; a failed sync says which to pass.
+#[test]
+fn the_git_auth_wrapper_gives_git_the_first_secret_passed_as_an_extraheader() {
+    // As BuildKit does for its own git sources: a host's secret before the general one, a
+    // header as it is, a token as basic authentication of x-access-token.
+    let (bridge, syncs) = built_with_git_source(OVER_HTTPS_8443);
+    let (script, args) = script_of(bridge.result_definition(), &syncs[0], "with-git-auth");
+    let key = "GIT_CONFIG_KEY_0=http.https://git.example.com:8443/.extraheader";
+    assert_eq!(git_config_of(&script, &args, &[]), ["GIT_CONFIG_COUNT=0"]);
+    assert_eq!(
+        git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret")]),
+        [
+            "GIT_CONFIG_COUNT=1",
+            key,
+            // base64("x-access-token:s3cret")
+            "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0",
+        ]
+    );
+    let header = "GIT_AUTH_HEADER.git.example.com:8443";
+    assert_eq!(
+        git_config_of(
+            &script,
+            &args,
+            &[("GIT_AUTH_TOKEN", "s3cret"), (header, "bearer abc")]
+        ),
+        [
+            "GIT_CONFIG_COUNT=1",
+            key,
+            "GIT_CONFIG_VALUE_0=Authorization: bearer abc"
+        ]
+    );
+    // A secret file written on Windows: its line ending is no part of the token.
+    assert_eq!(
+        git_config_of(&script, &args, &[("GIT_AUTH_TOKEN", "s3cret\r\n")])[2],
+        "GIT_CONFIG_VALUE_0=Authorization: basic eC1hY2Nlc3MtdG9rZW46czNjcmV0"
+    );
+    // A host in brackets (IPv6) is no glob pattern for the wrapper's shell.
+    let v6 = vec![
+        args[0].clone(),
+        "https://[::1]:8443/".to_string(),
+        "--".to_string(),
+    ];
+    assert_eq!(
+        git_config_of(&script, &v6, &[("GIT_AUTH_TOKEN.[::1]:8443", "s3cret")])[1],
+        "GIT_CONFIG_KEY_0=http.https://[::1]:8443/.extraheader"
+    );
+    // A git older than 2.31 ignores GIT_CONFIG_COUNT: the log says so.
+    let token = [("GIT_AUTH_TOKEN", "s3cret")];
+    let (_, old) = run_git_auth(&script, &args, &token, Some("2.30.2"));
+    assert!(
+        old.contains("uv-frontend: git 2.30 is older than 2.31 and ignores the token"),
+        "{old}"
+    );
+    let (_, new) = run_git_auth(&script, &args, &token, Some("2.39.5"));
+    assert_eq!(new, "");
+}
+
+#[test]
+fn the_outline_and_a_failed_sync_name_the_git_auth_secrets_of_the_host() {
     let mut o = opts();
     o.opts.insert("requestid".into(), "frontend.outline".into());
-    let mut outline = with_git_source(EXAMPLE_SPEC, url, &["git"]);
+    let mut outline = with_git_source(EXAMPLE_SPEC, OVER_HTTPS_8443, &["git"]);
     run(&mut outline, &o);
     let meta = outline.returned_metadata();
     let text = String::from_utf8_lossy(&meta["result.txt"]);
@@ -417,10 +450,7 @@ fn git_sources_over_https_get_a_token_from_buildkits_git_auth_secrets() {
         text.contains("GIT_AUTH_HEADER.git.example.com:8443, GIT_AUTH_TOKEN.git.example.com:8443, GIT_AUTH_HEADER, GIT_AUTH_TOKEN"),
         "{text}"
     );
-    let mut failing = with_git_source(EXAMPLE_SPEC, url, &["git"]);
-    failing.build_error = Some(process_failure(def, "[deps 2/2] uv sync"));
-    run(&mut failing, &opts());
-    let message = failing.error_message();
+    let message = failed_sync_message(|| with_git_source(EXAMPLE_SPEC, OVER_HTTPS_8443, &["git"]));
     assert!(
         message.ends_with("(fix: uv.lock has git sources over HTTP(S) (https://git.example.com:8443/): if the step's log above says git could not read a username or authentication failed, pass a token with --secret id=GIT_AUTH_TOKEN.git.example.com:8443,env=<variable holding it> (or GIT_AUTH_TOKEN; GIT_AUTH_HEADER.git.example.com:8443 for a whole Authorization header))"),
         "{message}"
@@ -474,16 +504,9 @@ fn a_token_for_any_host_is_taken_only_when_the_https_sources_are_on_one_host() {
     bridge.assert_built();
     let def = bridge.result_definition();
     let sync = &sync_steps(def)[0];
-    let mut ids: Vec<String> = exec(sync)
-        .mounts
-        .iter()
-        .filter(|m| m.dest.starts_with("/run/secrets/uv-frontend-git/"))
-        .map(|m| m.secret_opt.as_ref().expect("secret opt").id.clone())
-        .collect();
-    ids.sort();
     // One HTTPS host: a token for any host goes to it, never over plain HTTP.
     assert_eq!(
-        ids,
+        git_secret_ids(sync),
         [
             "GIT_AUTH_HEADER",
             "GIT_AUTH_HEADER.git.example.com",
@@ -516,51 +539,38 @@ fn a_token_for_any_host_is_taken_only_when_the_https_sources_are_on_one_host() {
     );
 
     // Two HTTPS hosts: each token is for its host alone.
-    let mut two = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
-    two.edit_context_file("uv.lock", |lock| {
-        format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://gitlab.example.org/other-lib.git?rev=v1#4567\" }}\n")
-    });
+    let two_hosts = || {
+        let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+        bridge.edit_context_file("uv.lock", |lock| {
+            format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://gitlab.example.org/other-lib.git?rev=v1#4567\" }}\n")
+        });
+        bridge
+    };
+    let mut two = two_hosts();
     run(&mut two, &opts());
-    let ids: Vec<String> = exec(&sync_steps(two.result_definition())[0])
-        .mounts
-        .iter()
-        .filter_map(|m| m.secret_opt.as_ref().map(|s| s.id.clone()))
-        .filter(|id| id.starts_with("GIT_"))
-        .collect();
-    assert!(
-        !ids.iter()
-            .any(|id| id == "GIT_AUTH_TOKEN" || id == "GIT_AUTH_HEADER"),
-        "{ids:?}"
+    assert_eq!(
+        git_secret_ids(&sync_steps(two.result_definition())[0]),
+        [
+            "GIT_AUTH_HEADER.git.example.com",
+            "GIT_AUTH_HEADER.gitlab.example.org",
+            "GIT_AUTH_TOKEN.git.example.com",
+            "GIT_AUTH_TOKEN.gitlab.example.org",
+        ]
     );
-    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
-    failing.edit_context_file("uv.lock", |lock| {
-        format!("{lock}\n[[package]]\nname = \"other-lib\"\nversion = \"1.0\"\nsource = {{ git = \"https://gitlab.example.org/other-lib.git?rev=v1#4567\" }}\n")
-    });
-    failing.build_error = Some(process_failure(
-        two.result_definition(),
-        "[deps 2/2] uv sync",
-    ));
-    run(&mut failing, &opts());
+    let message = failed_sync_message(two_hosts);
     assert!(
-        failing.error_message().contains("pass each host's token with --secret id=GIT_AUTH_TOKEN.<host>,env=<variable holding it>, for git.example.com, gitlab.example.org"),
-        "{}",
-        failing.error_message()
+        message.contains("pass each host's token with --secret id=GIT_AUTH_TOKEN.<host>,env=<variable holding it>, for git.example.com, gitlab.example.org"),
+        "{message}"
     );
 }
 
 #[test]
 fn a_failed_sync_with_a_public_git_source_and_a_private_index_is_told_of_both() {
-    let mut built = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
-    built.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
-    run(&mut built, &opts());
-    let mut failing = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
-    failing.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
-    failing.build_error = Some(process_failure(
-        built.result_definition(),
-        "[deps 2/2] uv sync",
-    ));
-    run(&mut failing, &opts());
-    let message = failing.error_message();
+    let message = failed_sync_message(|| {
+        let mut bridge = with_git_source(EXAMPLE_SPEC, OVER_HTTPS, &["git"]);
+        bridge.edit_context_file("pyproject.toml", |text| format!("{text}{PRIVATE_INDEX}"));
+        bridge
+    });
     assert!(
         message.contains("uv.lock has git sources over HTTP(S) (https://git.example.com/)"),
         "{message}"
