@@ -8,19 +8,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use uv_frontend::frontend;
-use uv_frontend::gateway::{serve_stdio, BuildOpts};
+use uv_frontend::gateway::{answer_version, serve_stdio, BuildOpts};
 
 fn main() {
-    if std::env::args()
-        .skip(1)
-        .any(|a| a == "--version" || a == "-V")
-    {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stdout(),
-            "uv-frontend {}",
-            env!("CARGO_PKG_VERSION")
-        );
+    if answer_version("uv-frontend") {
         return;
     }
     let opts = BuildOpts::from_env(std::env::vars());

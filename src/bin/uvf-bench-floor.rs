@@ -5,15 +5,11 @@
 //! any work: the buildx client and session, BuildKit reading the `# syntax` line and starting
 //! the frontend's container, and the export. Not part of the product; not in its image.
 
-use uv_frontend::gateway::{serve_stdio, Bridge, FrontendResult};
+use uv_frontend::gateway::{answer_version, serve_stdio, Bridge, FrontendResult};
 
 fn main() {
     // scripts/testbed/frontend-image.sh labels the image with the binary's `--version`
-    if std::env::args()
-        .skip(1)
-        .any(|a| a == "--version" || a == "-V")
-    {
-        println!("uvf-bench-floor {}", env!("CARGO_PKG_VERSION"));
+    if answer_version("uvf-bench-floor") {
         return;
     }
     serve_stdio("uvf-bench-floor", |bridge| async move {

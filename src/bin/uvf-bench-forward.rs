@@ -11,7 +11,7 @@
 use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
     self as gw, llb_bridge_client::LlbBridgeClient,
 };
-use uv_frontend::gateway::{connect_stdio, BuildOpts, MAX_MESSAGE_SIZE};
+use uv_frontend::gateway::{answer_version, connect_stdio, BuildOpts, MAX_MESSAGE_SIZE};
 
 /// Options the built-in Dockerfile frontend must not see again: the syntax image (it would
 /// start this frontend once more) and what BuildKit's gateway frontend set for this one.
@@ -19,11 +19,7 @@ const NOT_FORWARDED: [&str; 3] = ["build-arg:BUILDKIT_SYNTAX", "source", "cmdlin
 
 fn main() {
     // scripts/testbed/frontend-image.sh labels the image with the binary's `--version`
-    if std::env::args()
-        .skip(1)
-        .any(|a| a == "--version" || a == "-V")
-    {
-        println!("uvf-bench-forward {}", env!("CARGO_PKG_VERSION"));
+    if answer_version("uvf-bench-forward") {
         return;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -88,6 +88,21 @@ where
     Ok(channel)
 }
 
+/// Answers `--version` (or `-V`), the one argument a frontend binary takes, with
+/// `<name> <crate version>` on stdout and true; false when BuildKit started it to build (no
+/// arguments), when stdout is the wire and nothing may be printed.
+pub fn answer_version(name: &str) -> bool {
+    if !std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-V")
+    {
+        return false;
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{name} {}", env!("CARGO_PKG_VERSION"));
+    true
+}
+
 /// The whole life of a frontend process: a single-threaded runtime, the bridge on stdin and
 /// stdout, and `serve` with it; then the process exits at once (nothing may keep it alive after
 /// Return), with 1 when BuildKit could not be talked to. `name` prefixes what goes to stderr,
