@@ -11,7 +11,8 @@
 use bollard_buildkit_proto::moby::buildkit::v1::frontend::{
     self as gw, llb_bridge_client::LlbBridgeClient,
 };
-use uv_frontend::gateway::{answer_version, connect_stdio, BuildOpts, MAX_MESSAGE_SIZE};
+use tonic::transport::Channel;
+use uv_frontend::gateway::{answer_version, serve_stdio_channel, BuildOpts, MAX_MESSAGE_SIZE};
 
 /// Options the built-in Dockerfile frontend must not see again: the syntax image (it would
 /// start this frontend once more) and what BuildKit's gateway frontend set for this one.
@@ -22,24 +23,13 @@ fn main() {
     if answer_version("uvf-bench-forward") {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts");
-    let code = match runtime.block_on(forward()) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("uvf-bench-forward: {e:#}");
-            1
-        }
-    };
-    std::process::exit(code);
+    serve_stdio_channel("uvf-bench-forward", forward)
 }
 
 /// Solves the build's own options with `dockerfile.v0` and Returns its result, or its error.
-async fn forward() -> anyhow::Result<()> {
+async fn forward(channel: Channel) -> anyhow::Result<()> {
     let opts = BuildOpts::from_env(std::env::vars());
-    let mut client = LlbBridgeClient::new(connect_stdio().await?)
+    let mut client = LlbBridgeClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
     let request = gw::SolveRequest {

@@ -13,7 +13,10 @@ pub use caps::{Capabilities, REQUIRED_CAPS};
 pub use grpc::GrpcBridge;
 pub use opts::{BuildOpts, CacheImport};
 pub use status::error_status;
-pub use stdio::{answer_version, connect_stdio, connect_stream, serve_stdio, MAX_MESSAGE_SIZE};
+pub use stdio::{
+    answer_version, connect_stdio, connect_stream, serve_stdio, serve_stdio_channel,
+    MAX_MESSAGE_SIZE,
+};
 
 use crate::llb::{pb, Platform};
 

@@ -112,6 +112,16 @@ where
     F: FnOnce(super::GrpcBridge) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    serve_stdio_channel(name, |channel| serve(super::GrpcBridge::new(channel)))
+}
+
+/// [`serve_stdio`] with the bare channel, for a frontend that talks to the LLBBridge client
+/// itself (the benchmark's forwarding frontend).
+pub fn serve_stdio_channel<F, Fut>(name: &str, serve: F) -> !
+where
+    F: FnOnce(Channel) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,7 +134,7 @@ where
                 return 1;
             }
         };
-        match serve(super::GrpcBridge::new(channel)).await {
+        match serve(channel).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("{name}: {e:#}");
